@@ -1,0 +1,219 @@
+package milter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	gomilter "github.com/d--j/go-milter"
+)
+
+// Action is what happens to a message the filter cannot evaluate.
+type Action string
+
+// The actions for error_action and oversize_action.
+const (
+	ActionTempfail Action = "tempfail" // 4xx: the MTA keeps the message and the client retries
+	ActionAccept   Action = "accept"   // deliver unchanged
+	ActionReject   Action = "reject"   // 5xx (oversize_action only)
+)
+
+// Options configures a [Filter]. Zero values take the defaults noted.
+type Options struct {
+	Listen         Address
+	Socket         SocketOptions
+	ReadTimeout    time.Duration // per milter command; 0: 10 minutes
+	WriteTimeout   time.Duration // 0: 30 seconds
+	EvalTimeout    time.Duration // evaluation budget at end of message; 0: 2 minutes
+	BodyMaxMemory  int64         // body bytes kept in memory before spilling to a temp file; 0: 1 MiB
+	BodyMaxSize    int64         // larger bodies get OversizeAction; 0: 64 MiB
+	MaxHeaders     int           // 0: 2000 fields
+	MaxHeaderBytes int64         // 0: 1 MiB
+	TempDir        string        // for spilled bodies; "": os.TempDir()
+	ErrorAction    Action        // on internal errors and panics; "": tempfail
+	OversizeAction Action        // on bodies or headers over the caps; "": reject (552 5.3.4)
+	DrainTimeout   time.Duration // how long SIGTERM waits for open sessions; 0: 30 seconds
+	// ProgressInterval is how often a long evaluation tells the MTA it is
+	// still working; 0: 20 seconds.
+	ProgressInterval time.Duration
+	// Bridge receives voice-bound recipients; nil: none configured.
+	Bridge Bridge
+}
+
+func (o *Options) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&o.ReadTimeout, 10*time.Minute)
+	def(&o.WriteTimeout, 30*time.Second)
+	def(&o.EvalTimeout, 2*time.Minute)
+	def(&o.DrainTimeout, 30*time.Second)
+	def(&o.ProgressInterval, 20*time.Second)
+	if o.BodyMaxMemory == 0 {
+		o.BodyMaxMemory = 1 << 20
+	}
+	if o.BodyMaxSize == 0 {
+		o.BodyMaxSize = 64 << 20
+	}
+	if o.MaxHeaders == 0 {
+		o.MaxHeaders = 2000
+	}
+	if o.MaxHeaderBytes == 0 {
+		o.MaxHeaderBytes = 1 << 20
+	}
+	if o.ErrorAction == "" {
+		o.ErrorAction = ActionTempfail
+	}
+	if o.OversizeAction == "" {
+		o.OversizeAction = ActionReject
+	}
+}
+
+// Validate reports every invalid option at once.
+func (o *Options) Validate() error {
+	var errs []error
+	if o.ErrorAction != "" && o.ErrorAction != ActionTempfail && o.ErrorAction != ActionAccept {
+		errs = append(errs, fmt.Errorf("error_action %q: want tempfail or accept", o.ErrorAction))
+	}
+	switch o.OversizeAction {
+	case "", ActionTempfail, ActionAccept, ActionReject:
+	default:
+		errs = append(errs, fmt.Errorf("oversize_action %q: want reject, tempfail or accept", o.OversizeAction))
+	}
+	if o.BodyMaxMemory < 0 || o.BodyMaxSize < 0 || o.MaxHeaders < 0 || o.MaxHeaderBytes < 0 {
+		errs = append(errs, errors.New("size limits must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// config is one immutable generation of options and engine; SIGHUP swaps it.
+type config struct {
+	opts   Options
+	engine Engine
+}
+
+// Filter is the milter. One Filter serves any number of MTA connections.
+type Filter struct {
+	cfg     atomic.Pointer[config]
+	log     *slog.Logger
+	metrics *Metrics
+	server  *gomilter.Server
+
+	mu       sync.Mutex
+	sessions int // open MTA connections, for tests and the drain log line
+}
+
+// New returns a filter for opts and engine. metrics may be nil.
+func New(opts Options, engine Engine, log *slog.Logger, metrics *Metrics) (*Filter, error) {
+	if engine == nil {
+		return nil, errors.New("milter: no engine")
+	}
+	if log == nil {
+		return nil, errors.New("milter: no logger")
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, fmt.Errorf("milter: %w", err)
+	}
+	opts.setDefaults()
+	f := &Filter{log: log, metrics: metrics}
+	f.cfg.Store(&config{opts: opts, engine: engine})
+	f.server = gomilter.NewServer(
+		gomilter.WithDynamicMilter(func(version uint32, action gomilter.OptAction, protocol gomilter.OptProtocol, maxData gomilter.DataSize) gomilter.Milter {
+			return &session{f: f, leadSpace: protocol&gomilter.OptHeaderLeadingSpace != 0}
+		}),
+		gomilter.WithActions(gomilter.OptAddHeader|gomilter.OptChangeHeader|gomilter.OptChangeBody|
+			gomilter.OptAddRcpt|gomilter.OptAddRcptWithArgs|gomilter.OptRemoveRcpt|gomilter.OptQuarantine),
+		// Skip the stages we do not use and the replies we never vary: every
+		// avoided round trip is latency the MTA does not wait for.
+		gomilter.WithProtocols(gomilter.OptHeaderLeadingSpace|gomilter.OptNoConnect|gomilter.OptNoHelo|
+			gomilter.OptNoUnknown|gomilter.OptNoData|gomilter.OptNoMailReply|gomilter.OptNoHeaderReply|gomilter.OptNoBodyReply),
+		gomilter.WithNegotiationCallback(negotiate),
+		gomilter.WithMacroRequest(gomilter.StageEOM, []gomilter.MacroName{gomilter.MacroQueueId, "{daemon_name}", "{auth_authen}", "{auth_type}"}),
+		gomilter.WithMacroRequest(gomilter.StageMail, []gomilter.MacroName{gomilter.MacroQueueId, "{auth_authen}", "{auth_type}"}),
+		gomilter.WithReadTimeout(opts.ReadTimeout),
+		gomilter.WithWriteTimeout(opts.WriteTimeout),
+	)
+	return f, nil
+}
+
+// Reload swaps in new options and a new engine for transactions that start
+// from now on. The listen address cannot change without a restart.
+func (f *Filter) Reload(opts Options, engine Engine) error {
+	if engine == nil {
+		return errors.New("milter: no engine")
+	}
+	if err := opts.Validate(); err != nil {
+		return fmt.Errorf("milter: %w", err)
+	}
+	opts.setDefaults()
+	f.cfg.Store(&config{opts: opts, engine: engine})
+	return nil
+}
+
+func (f *Filter) options() *Options { return &f.cfg.Load().opts }
+func (f *Filter) engine() Engine    { return f.cfg.Load().engine }
+
+// Sessions returns the number of open MTA connections.
+func (f *Filter) Sessions() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.sessions
+}
+
+func (f *Filter) sessionDelta(d int) {
+	f.mu.Lock()
+	f.sessions += d
+	f.mu.Unlock()
+}
+
+// Serve accepts MTA connections on ln until ctx is cancelled, then stops
+// accepting and waits up to DrainTimeout for open sessions before closing
+// them (their transactions then get the MTA's milter_default_action).
+func (f *Filter) Serve(ctx context.Context, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- f.server.Serve(ln) }()
+	select {
+	case err := <-errc:
+		if errors.Is(err, gomilter.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("milter: serve: %w", err)
+	case <-ctx.Done():
+	}
+	drain := f.options().DrainTimeout
+	f.log.Info("draining milter sessions", "sessions", f.Sessions(), "timeout", drain)
+	sctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	err := f.server.Shutdown(sctx)
+	<-errc
+	if addr, ok := ln.Addr().(*net.UnixAddr); ok {
+		_ = os.Remove(addr.Name)
+	}
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("milter: shutdown: %w", err)
+	}
+	if err != nil {
+		f.log.Warn("drain timeout: closed open milter sessions", "timeout", drain)
+	}
+	return nil
+}
+
+// negotiate takes what the MTA offers of what we ask for instead of failing
+// when an MTA lacks an optimisation (go-milter's default is all or nothing).
+// Without the modification actions we still filter; the missing ones fail
+// at end of message and tempfail that message.
+func negotiate(mtaVersion, milterVersion uint32, mtaActions, milterActions gomilter.OptAction, mtaProtocol, milterProtocol gomilter.OptProtocol, offered gomilter.DataSize) (uint32, gomilter.OptAction, gomilter.OptProtocol, gomilter.DataSize, error) {
+	version := min(mtaVersion, milterVersion)
+	if version < 2 {
+		return 0, 0, 0, 0, fmt.Errorf("milter: negotiate: MTA protocol version %d is too old", mtaVersion)
+	}
+	return version, milterActions & mtaActions, milterProtocol & mtaProtocol, offered, nil
+}

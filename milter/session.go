@@ -1,0 +1,242 @@
+package milter
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	gomilter "github.com/d--j/go-milter"
+
+	"github.com/vpim-milter/vpim-milter/profile"
+)
+
+// session is one MTA connection. go-milter calls it from one goroutine.
+type session struct {
+	f         *Filter
+	leadSpace bool
+	tx        *transaction
+}
+
+var _ gomilter.Milter = (*session)(nil)
+
+func (s *session) NewConnection(m gomilter.Modifier) error {
+	s.f.sessionDelta(1)
+	return nil
+}
+
+func (s *session) Connect(host string, family string, port uint16, addr string, m gomilter.Modifier) (*gomilter.Response, error) {
+	return gomilter.RespContinue, nil
+}
+
+func (s *session) Helo(name string, m gomilter.Modifier) (*gomilter.Response, error) {
+	return gomilter.RespContinue, nil
+}
+
+func (s *session) MailFrom(from string, esmtpArgs string, m gomilter.Modifier) (resp *gomilter.Response, err error) {
+	defer s.guard(&resp, &err)
+	s.tx.close()
+	s.tx = s.f.newTransaction(angle(from), esmtpArgs)
+	s.tx.env.QueueID = m.Get(gomilter.MacroQueueId)
+	return gomilter.RespContinue, nil
+}
+
+func (s *session) RcptTo(rcptTo string, esmtpArgs string, m gomilter.Modifier) (resp *gomilter.Response, err error) {
+	defer s.guard(&resp, &err)
+	if s.tx == nil {
+		return gomilter.RespContinue, nil
+	}
+	if r := s.f.rcpt(s.tx, angle(rcptTo), esmtpArgs); r != nil {
+		s.f.log.Info("recipient refused", "queue_id", s.tx.env.QueueID, "from", s.tx.env.From, "rcpt", rcptTo, "reply", r.String())
+		return response(*r)
+	}
+	return gomilter.RespContinue, nil
+}
+
+func (s *session) Data(m gomilter.Modifier) (*gomilter.Response, error) {
+	return gomilter.RespContinue, nil
+}
+
+func (s *session) Header(name string, value string, m gomilter.Modifier) (resp *gomilter.Response, err error) {
+	defer s.guard(&resp, &err)
+	if s.tx != nil {
+		s.f.addHeader(s.tx, name, value)
+	}
+	return gomilter.RespContinue, nil
+}
+
+func (s *session) Headers(m gomilter.Modifier) (resp *gomilter.Response, err error) {
+	defer s.guard(&resp, &err)
+	if s.tx == nil {
+		return gomilter.RespContinue, nil
+	}
+	if s.tx.env.QueueID == "" {
+		s.tx.env.QueueID = m.Get(gomilter.MacroQueueId)
+	}
+	if s.f.endOfHeaders(s.tx) {
+		s.done(Result{Verdict: profile.VerdictAccept, FastPath: true})
+		return gomilter.RespAccept, nil
+	}
+	return gomilter.RespContinue, nil
+}
+
+func (s *session) BodyChunk(chunk []byte, m gomilter.Modifier) (resp *gomilter.Response, err error) {
+	defer s.guard(&resp, &err)
+	if s.tx == nil {
+		return gomilter.RespContinue, nil
+	}
+	if _, err := s.tx.body.Write(chunk); err != nil {
+		res := s.f.failure(err)
+		s.done(res)
+		return response(res.Reply)
+	}
+	if s.tx.body.TooLarge() && m.Version() >= 6 {
+		// Nothing more to store: ask the MTA not to send the rest.
+		return gomilter.RespSkip, nil
+	}
+	return gomilter.RespContinue, nil
+}
+
+func (s *session) EndOfMessage(m gomilter.Modifier) (resp *gomilter.Response, err error) {
+	defer s.guard(&resp, &err)
+	if s.tx == nil {
+		return gomilter.RespContinue, nil
+	}
+	if qid := m.Get(gomilter.MacroQueueId); qid != "" {
+		s.tx.env.QueueID = qid
+	}
+	progress := func() { _ = m.Progress() }
+	if m.Version() < 6 {
+		progress = nil
+	}
+	res := s.f.finish(context.Background(), s.tx, modifierAdapter{m}, s.leadSpace, progress)
+	s.done(res)
+	switch res.Verdict {
+	case profile.VerdictReject, profile.VerdictTempfail:
+		return response(res.Reply)
+	}
+	return gomilter.RespAccept, nil
+}
+
+func (s *session) Abort(m gomilter.Modifier) error {
+	s.tx.close()
+	s.tx = nil
+	return nil
+}
+
+func (s *session) Unknown(cmd string, m gomilter.Modifier) (*gomilter.Response, error) {
+	return gomilter.RespContinue, nil
+}
+
+func (s *session) Cleanup(m gomilter.Modifier) {
+	s.tx.close()
+	s.tx = nil
+	s.f.sessionDelta(-1)
+}
+
+// done logs the transaction, counts it and frees its resources.
+func (s *session) done(res Result) {
+	tx := s.tx
+	s.tx = nil
+	if tx == nil {
+		return
+	}
+	s.f.logResult(tx, res)
+	tx.close()
+}
+
+// guard turns a panic in a callback into the error action's reply, so one
+// bad message cannot take the daemon down.
+func (s *session) guard(resp **gomilter.Response, err *error) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	res := s.f.failure(fmt.Errorf("milter: panic: %v\n%s", p, debug.Stack()))
+	if s.tx != nil {
+		s.done(res)
+	} else {
+		s.f.log.Error("panic in milter callback", "error", res.Err)
+	}
+	*err = nil
+	if res.Verdict == profile.VerdictAccept {
+		*resp = gomilter.RespAccept
+		return
+	}
+	*resp, _ = response(res.Reply)
+}
+
+// logResult writes the one line per transaction and updates the metrics.
+func (f *Filter) logResult(tx *transaction, res Result) {
+	d := time.Since(tx.start)
+	attrs := []any{
+		"queue_id", tx.env.QueueID,
+		"from", tx.env.From,
+		"rcpts", len(tx.env.Rcpts),
+		"verdict", string(res.Verdict),
+		"duration", d.Round(time.Microsecond),
+	}
+	if res.FastPath {
+		attrs = append(attrs, "profile", "none", "fast_path", true)
+	} else if res.Report != nil {
+		attrs = append(attrs, "profile", res.Report.Profile, "target", string(res.Report.Target), "findings", len(res.Report.Findings))
+		if len(res.Report.Bridge) > 0 {
+			attrs = append(attrs, "bridge", len(res.Report.Bridge))
+		}
+	}
+	if res.Reply.Code != 0 {
+		attrs = append(attrs, "reply", res.Reply.String())
+	}
+	level := slog.LevelInfo
+	if res.Err != nil {
+		attrs = append(attrs, "error", res.Err.Error())
+		level = slog.LevelError
+	}
+	f.log.Log(context.Background(), level, "transaction", attrs...)
+	if res.Report != nil && f.log.Enabled(context.Background(), slog.LevelDebug) {
+		for _, fd := range res.Report.Findings {
+			f.log.Debug("finding", "queue_id", tx.env.QueueID, "rule", fd.Rule, "level", string(fd.Level), "spec", fd.Spec, "part", fd.Part, "message", fd.Message)
+		}
+	}
+	if f.metrics != nil {
+		f.metrics.observe(res, d)
+	}
+}
+
+// response converts an SMTP reply into a milter response.
+func response(r profile.Reply) (*gomilter.Response, error) {
+	text := r.Text
+	if r.Enhanced != "" {
+		text = r.Enhanced + " " + text
+	}
+	resp, err := gomilter.RejectWithCodeAndReason(uint16(r.Code), text)
+	if err != nil {
+		// A malformed reply must still refuse: fall back to the generic one.
+		if r.Code >= 500 {
+			return gomilter.RespReject, nil
+		}
+		return gomilter.RespTempFail, nil
+	}
+	return resp, nil
+}
+
+// modifierAdapter gives the go-milter modifier the modifier interface.
+type modifierAdapter struct{ m gomilter.Modifier }
+
+func (a modifierAdapter) AddHeader(name, value string) error { return a.m.AddHeader(name, value) }
+func (a modifierAdapter) ChangeHeader(index int, name, value string) error {
+	return a.m.ChangeHeader(index, name, value)
+}
+func (a modifierAdapter) InsertHeader(index int, name, value string) error {
+	return a.m.InsertHeader(index, name, value)
+}
+func (a modifierAdapter) AddRecipient(r string, args string) error {
+	return a.m.AddRecipient(gomilter.AddAngle(r), args)
+}
+func (a modifierAdapter) DeleteRecipient(r string) error {
+	return a.m.DeleteRecipient(gomilter.AddAngle(r))
+}
+func (a modifierAdapter) ReplaceBody(r io.Reader) error  { return a.m.ReplaceBody(r) }
+func (a modifierAdapter) Quarantine(reason string) error { return a.m.Quarantine(reason) }

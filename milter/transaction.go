@@ -1,0 +1,322 @@
+package milter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/vpim-milter/vpim-milter/profile"
+)
+
+// Engine is what the milter needs of the profile engine; *profile.Engine
+// implements it.
+type Engine interface {
+	Recipient(from string, rcpt profile.Rcpt, first profile.Target) profile.RcptResult
+	NeedsBody(env *profile.Envelope, header []profile.Field) bool
+	Evaluate(ctx context.Context, in *profile.Input) (*profile.Report, error)
+}
+
+// Bridge takes voice-bound recipients out of MTA delivery. HandOff must make
+// the jobs durable before it returns nil; an error tempfails the message so
+// the MTA keeps it.
+type Bridge interface {
+	HandOff(ctx context.Context, in *profile.Input, rep *profile.Report) error
+}
+
+// modifier is the part of the milter modifier a plan is applied through. The
+// go-milter session and the offline message writer both implement it.
+type modifier interface {
+	AddHeader(name, value string) error
+	ChangeHeader(index int, name, value string) error
+	InsertHeader(index int, name, value string) error
+	AddRecipient(r string, esmtpArgs string) error
+	DeleteRecipient(r string) error
+	ReplaceBody(r io.Reader) error
+	Quarantine(reason string) error
+}
+
+// RcptRefusal is one recipient refused at RCPT time.
+type RcptRefusal struct {
+	Rcpt  string
+	Reply profile.Reply
+}
+
+// Result is what happened to one transaction.
+type Result struct {
+	Verdict  profile.Verdict
+	Reply    profile.Reply   // for reject and tempfail
+	Report   *profile.Report // nil when the fast path accepted or evaluation failed
+	Target   profile.Target  // body target of the transaction (first accepted recipient's)
+	FastPath bool            // accepted at end of headers without reading the body
+	Refused  []RcptRefusal   // recipients refused at RCPT time
+	Err      error           // internal error behind a tempfail (or an accept under error_action = accept)
+}
+
+// transaction is the state of one SMTP transaction, from MAIL to end of message.
+type transaction struct {
+	start       time.Time
+	env         profile.Envelope
+	header      []profile.Field
+	headerBytes int64
+	overflow    string // why the header block could not be kept, "" if it could
+	first       profile.Target
+	body        *body
+	refused     []RcptRefusal
+	fastPath    bool
+}
+
+func (f *Filter) newTransaction(from, args string) *transaction {
+	o := f.options()
+	return &transaction{
+		start: time.Now(),
+		env:   profile.Envelope{From: from, FromArgs: args},
+		body:  newBody(o.TempDir, o.BodyMaxMemory, o.BodyMaxSize),
+	}
+}
+
+func (tx *transaction) close() {
+	if tx != nil && tx.body != nil {
+		tx.body.Close()
+	}
+}
+
+// rcpt runs the RCPT-time rules; a non-nil reply refuses the recipient.
+func (f *Filter) rcpt(tx *transaction, addr, args string) *profile.Reply {
+	r := profile.Rcpt{Addr: addr, Args: args}
+	res := f.engine().Recipient(tx.env.From, r, tx.first)
+	if res.Reject != nil {
+		tx.refused = append(tx.refused, RcptRefusal{Rcpt: addr, Reply: *res.Reject})
+		return res.Reject
+	}
+	if tx.first == "" && res.Target != profile.TargetBridge {
+		tx.first = res.Target
+	}
+	tx.env.Rcpts = append(tx.env.Rcpts, r)
+	return nil
+}
+
+// addHeader records one header field, within the configured caps.
+func (f *Filter) addHeader(tx *transaction, name, value string) {
+	if tx.overflow != "" {
+		return
+	}
+	o := f.options()
+	tx.headerBytes += int64(len(name) + len(value) + 3)
+	switch {
+	case o.MaxHeaders > 0 && len(tx.header) >= o.MaxHeaders:
+		tx.overflow = fmt.Sprintf("more than %d header fields", o.MaxHeaders)
+	case o.MaxHeaderBytes > 0 && tx.headerBytes > o.MaxHeaderBytes:
+		tx.overflow = fmt.Sprintf("header block larger than %d bytes", o.MaxHeaderBytes)
+	}
+	if tx.overflow != "" {
+		tx.header = nil
+		return
+	}
+	tx.header = append(tx.header, profile.Field{Name: name, Value: value})
+}
+
+// endOfHeaders decides whether the body is needed. It returns true for the
+// fast path: accept without reading the body.
+func (f *Filter) endOfHeaders(tx *transaction) bool {
+	if tx.overflow != "" {
+		return false
+	}
+	tx.fastPath = !f.engine().NeedsBody(&tx.env, tx.header)
+	return tx.fastPath
+}
+
+// finish evaluates the message and applies the plan through mod. It never
+// panics; internal failures become the configured error action.
+func (f *Filter) finish(ctx context.Context, tx *transaction, mod modifier, leadSpace bool, progress func()) (res Result) {
+	o := f.options()
+	defer func() {
+		if p := recover(); p != nil {
+			res = f.failure(fmt.Errorf("milter: panic: %v\n%s", p, debug.Stack()))
+		}
+	}()
+	if tx.overflow != "" {
+		return f.oversize(tx.overflow)
+	}
+	if tx.body.TooLarge() {
+		return f.oversize(fmt.Sprintf("body larger than %d bytes", o.BodyMaxSize))
+	}
+	rd, err := tx.body.Reader()
+	if err != nil {
+		return f.failure(err)
+	}
+	in := &profile.Input{Envelope: tx.env, Header: tx.header, Body: rd, BodySize: tx.body.Size()}
+	if o.EvalTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.EvalTimeout)
+		defer cancel()
+	}
+	rep, err := f.evaluate(ctx, in, progress)
+	if err != nil {
+		return f.failure(err)
+	}
+	res = Result{Report: rep}
+	plan := &rep.Plan
+	switch plan.Decision.Verdict {
+	case profile.VerdictReject, profile.VerdictTempfail:
+		res.Verdict, res.Reply = plan.Decision.Verdict, plan.Decision.Reply
+		return res
+	}
+	if len(rep.Bridge) > 0 {
+		if o.Bridge == nil {
+			return f.failure(errors.New("milter: message has bridge recipients but no bridge is configured"))
+		}
+		if _, err := in.Body.Seek(0, io.SeekStart); err != nil {
+			return f.failure(fmt.Errorf("milter: rewind body: %w", err))
+		}
+		if err := o.Bridge.HandOff(ctx, in, rep); err != nil {
+			return f.failure(fmt.Errorf("milter: bridge hand-off: %w", err))
+		}
+	}
+	if _, err := in.Body.Seek(0, io.SeekStart); err != nil {
+		return f.failure(fmt.Errorf("milter: rewind body: %w", err))
+	}
+	if err := apply(plan, mod, leadSpace); err != nil {
+		return f.failure(err)
+	}
+	res.Verdict = plan.Verdict()
+	return res
+}
+
+// evaluate runs the engine, sending progress notices while it works so the
+// MTA does not time out on a long transcoding.
+func (f *Filter) evaluate(ctx context.Context, in *profile.Input, progress func()) (*profile.Report, error) {
+	if progress == nil {
+		return f.engine().Evaluate(ctx, in)
+	}
+	done := make(chan struct{})
+	defer close(done)
+	t := time.NewTicker(f.options().ProgressInterval)
+	defer t.Stop()
+	type out struct {
+		rep *profile.Report
+		err error
+	}
+	ch := make(chan out, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				ch <- out{err: fmt.Errorf("milter: panic in engine: %v\n%s", p, debug.Stack())}
+			}
+		}()
+		rep, err := f.engine().Evaluate(ctx, in)
+		ch <- out{rep, err}
+	}()
+	for {
+		select {
+		case o := <-ch:
+			return o.rep, o.err
+		case <-t.C:
+			progress()
+		case <-ctx.Done():
+			// The engine goroutine still reads the body: wait for it so the
+			// body is not closed under it. Engines check ctx, so this is short.
+			o := <-ch
+			if o.err == nil {
+				o.err = ctx.Err()
+			}
+			return nil, fmt.Errorf("milter: evaluate: %w", o.err)
+		}
+	}
+}
+
+// failure maps an internal error to the configured error action.
+func (f *Filter) failure(err error) Result {
+	if f.options().ErrorAction == ActionAccept {
+		return Result{Verdict: profile.VerdictAccept, Err: err}
+	}
+	return Result{Verdict: profile.VerdictTempfail, Reply: profile.Reply{Code: 451, Enhanced: "4.3.0", Text: "temporary failure in the voice-mail filter, try again later"}, Err: err}
+}
+
+// oversize maps a message beyond the caps to the configured oversize action.
+func (f *Filter) oversize(why string) Result {
+	err := fmt.Errorf("milter: message too large to evaluate: %s", why)
+	switch f.options().OversizeAction {
+	case ActionAccept:
+		return Result{Verdict: profile.VerdictAccept, Err: err}
+	case ActionTempfail:
+		return Result{Verdict: profile.VerdictTempfail, Reply: profile.Reply{Code: 452, Enhanced: "4.3.4", Text: "message too large for the voice-mail filter, try again later"}, Err: err}
+	}
+	return Result{Verdict: profile.VerdictReject, Reply: profile.Reply{Code: 552, Enhanced: "5.3.4", Text: "message too large for the voice-mail filter"}, Err: err}
+}
+
+// apply carries out the plan: header edits, recipient changes, quarantine,
+// and the body replacement last, because Postfix does not allow other
+// modifications to interleave with it.
+func apply(plan *profile.Plan, mod modifier, leadSpace bool) error {
+	val := func(v string) string {
+		if leadSpace && v != "" && v[0] != ' ' && v[0] != '\t' {
+			return " " + v
+		}
+		return v
+	}
+	for _, e := range plan.Headers {
+		var err error
+		switch e.Op {
+		case profile.HeaderAdd:
+			err = mod.AddHeader(e.Name, val(e.Value))
+		case profile.HeaderChange:
+			err = mod.ChangeHeader(e.Index, e.Name, val(e.Value))
+		case profile.HeaderInsert:
+			err = mod.InsertHeader(e.Index, e.Name, val(e.Value))
+		case profile.HeaderDelete:
+			err = mod.ChangeHeader(e.Index, e.Name, "")
+		default:
+			err = fmt.Errorf("unknown operation %d", e.Op)
+		}
+		if err != nil {
+			return fmt.Errorf("milter: %s: %w", e, err)
+		}
+	}
+	for _, r := range plan.AddRcpts {
+		if err := mod.AddRecipient(r.Addr, r.Args); err != nil {
+			return fmt.Errorf("milter: add recipient %s: %w", r.Addr, err)
+		}
+	}
+	for _, r := range plan.DelRcpts {
+		if err := mod.DeleteRecipient(r); err != nil {
+			return fmt.Errorf("milter: delete recipient %s: %w", r, err)
+		}
+	}
+	if plan.Decision.Verdict == profile.VerdictQuarantine {
+		if err := mod.Quarantine(plan.Decision.Reason); err != nil {
+			return fmt.Errorf("milter: quarantine: %w", err)
+		}
+	}
+	if plan.Body != nil {
+		pr, pw := io.Pipe()
+		done := make(chan error, 1)
+		go func() {
+			err := plan.Body.WriteBody(pw)
+			pw.CloseWithError(err)
+			done <- err
+		}()
+		err := mod.ReplaceBody(pr)
+		pr.CloseWithError(errors.New("milter: body replacement aborted"))
+		werr := <-done // the writer reads the spooled body: wait before it is closed
+		if err != nil {
+			return fmt.Errorf("milter: replace body: %w", err)
+		}
+		if werr != nil {
+			return fmt.Errorf("milter: write body: %w", werr)
+		}
+	}
+	return nil
+}
+
+// angle strips one pair of angle brackets from an envelope address.
+func angle(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) >= 2 && s[0] == '<' && s[len(s)-1] == '>' {
+		return s[1 : len(s)-1]
+	}
+	return s
+}
