@@ -1,0 +1,45 @@
+# vpim-milter: build and test targets. `make test` is the README's test
+# command and what CI runs: it installs the tools the tests need (root, apt),
+# then runs the formatting check, go vet, the unit tests and the integration
+# tests against a real Postfix, a real Sendmail, miltertest and the SIP and
+# audio tools.
+
+GO ?= go
+SHELL := /bin/bash
+
+.PHONY: build run test deps check unit race integration fuzz bench clean
+
+build:
+	$(GO) build -o vpim-milter ./cmd/vpim-milter
+
+run: build
+	./vpim-milter serve
+
+test: deps check unit race integration
+
+deps:
+	bash contrib/test-deps.sh
+
+check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags integration ./integration/
+
+unit:
+	$(GO) test -count=1 -shuffle=on ./...
+
+race:
+	$(GO) test -count=1 -race ./milter/... ./cmd/...
+
+integration:
+	$(GO) test -count=1 -tags integration -timeout 40m ./integration/
+
+fuzz:
+	bash contrib/fuzz.sh $(FUZZTIME)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -f vpim-milter integration.log

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# test-deps.sh: install what the test suite needs on Debian 12 (root).
+# Idempotent: an installed package is skipped by apt, and each MTA harness
+# checks its own install. Go modules come pinned from go.mod/go.sum.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+pkgs=(
+  miltertest            # OpenDKIM's libmilter-based test client (Lua)
+  sox libsox-fmt-all    # audio reference and speech processing
+  espeak-ng             # the project's own test speech
+  libspandsp-dev        # G.726 reference (bit-exact comparison)
+  libgsm-tools          # toast: GSM 06.10 reference
+  ffmpeg lame           # MP3 test material
+  baresip               # SIP user agent that answers and records
+  sip-tester            # sipp: scripted SIP responses (486, 404, ...)
+  iproute2 procps psmisc busybox-syslogd util-linux m4 make gcc
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test-deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+bash contrib/postfix/harness.sh install
+if [ -f contrib/sendmail/harness.sh ]; then bash contrib/sendmail/harness.sh install; fi
+go mod download
+echo "test-deps: ready" >&2
