@@ -155,7 +155,12 @@ func loadConfig(path string) (Config, error) {
 		return cfg, fmt.Errorf("config: %s: %w", path, err)
 	}
 	var errs []string
-	for _, k := range md.Undecoded() {
+	undecoded := md.Undecoded()
+	for i, k := range undecoded {
+		// An unknown table is reported once, not again for each key in it.
+		if i+1 < len(undecoded) && strings.HasPrefix(undecoded[i+1].String(), k.String()+".") {
+			continue
+		}
 		errs = append(errs, fmt.Sprintf("%s: unknown key (see contrib/vpim-milter.toml for the keys there are)", k))
 	}
 	errs = append(errs, cfg.validate()...)

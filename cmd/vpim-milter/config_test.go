@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "c.toml")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		toml string
+		want []string // every one must appear; the count must match
+	}{
+		{"valid override", "[milter]\nlisten = \"unix:/run/x.sock\"\nbody_max_size = \"10MiB\"\n[profile]\ntargets = { \"vm.example.net\" = \"vpim2\" }\n", nil},
+		{"unknown keys", "[milter]\nlistn = \"x\"\n[nosuch]\na = 1\n", []string{"milter.listn: unknown key", "nosuch.a: unknown key"}},
+		{"all bad values at once", `
+[milter]
+listen = "smtp:25"
+error_action = "drop"
+oversize_action = "ignore"
+body_max_size = 0
+socket_mode = "rw"
+[log]
+format = "xml"
+[profile]
+default_target = "vpim3"
+ivm_audio = "flac"
+voice_domains = ["not a domain"]
+[telephony]
+backend = "carrier-pigeon"
+outdial_deny = ["900x"]
+[metrics]
+listen = "nowhere"
+`, []string{"milter.listen:", "milter.error_action: \"drop\"", "milter.oversize_action: \"ignore\"", "milter.body_max_size: must be positive",
+			"milter.socket_mode: \"rw\"", "log.format: \"xml\"", "profile.default_target: \"vpim3\"", "profile.ivm_audio: \"flac\"",
+			"profile.voice_domains: \"not a domain\"", "telephony.backend: \"carrier-pigeon\"", "telephony.outdial_deny: \"900x\"", "metrics.listen: \"nowhere\""}},
+		{"bad size string", "[milter]\nbody_max_size = \"lots\"\n", []string{"\"lots\" is not a size"}},
+		{"bad duration", "[milter]\nread_timeout = \"soon\"\n", []string{"\"soon\" is not a duration"}},
+		{"syntax error", "[milter\n", []string{"At line 2"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := loadConfig(writeConfig(t, tc.toml))
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("no error, want %q", tc.want)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+			if n := strings.Count(err.Error(), "\n  "); len(tc.want) > 1 && n != len(tc.want) {
+				t.Errorf("%d problems reported, want %d:\n%v", n, len(tc.want), err)
+			}
+		})
+	}
+}
+
+func TestConfigOverridesOnlyItsKeys(t *testing.T) {
+	cfg, err := loadConfig(writeConfig(t, "[milter]\nbody_max_size = 1000\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := defaultConfig()
+	if cfg.Milter.BodyMaxSize != 1000 || cfg.Milter.Listen != def.Milter.Listen || cfg.Profile.DefaultTarget != "ivm" {
+		t.Errorf("got %+v", cfg.Milter)
+	}
+}
+
+func TestConfigCommand(t *testing.T) {
+	var out, errb bytes.Buffer
+	if rc := run([]string{"config"}, nil, &out, &errb); rc != 0 {
+		t.Fatalf("rc %d: %s", rc, errb.String())
+	}
+	for _, want := range []string{`listen = "inet:8895@127.0.0.1"`, `default_target = "ivm"`, `body_max_size = "64MiB"`, `backend = "spool"`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("effective config lacks %s", want)
+		}
+	}
+	// What config prints must load again to the same configuration.
+	again, err := loadConfig(writeConfig(t, strings.SplitN(out.String(), "\n", 2)[1]))
+	if err != nil {
+		t.Fatalf("printed config does not load: %v", err)
+	}
+	if again.Milter != defaultConfig().Milter {
+		t.Errorf("round trip changed [milter]: %+v", again.Milter)
+	}
+	errb.Reset()
+	if rc := run([]string{"config", "-c", writeConfig(t, "[milter]\nbogus = 1\n")}, nil, &out, &errb); rc != 1 || !strings.Contains(errb.String(), "milter.bogus: unknown key") {
+		t.Errorf("invalid config: rc %d, stderr %q", rc, errb.String())
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{{"1024", 1024, true}, {"1KiB", 1024, true}, {"64MiB", 64 << 20, true}, {"2GiB", 2 << 30, true}, {"10MB", 10e6, true}, {"-1", 0, false}, {"MiB", 0, false}, {"1.5MiB", 0, false}}
+	for _, tc := range tests {
+		got, err := parseSize(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("parseSize(%q) = %d, %v", tc.in, got, err)
+		}
+	}
+}
+
+func ExampleConfig() {
+	cfg := defaultConfig()
+	o, _ := cfg.milterOptions()
+	println(o.Listen.String())
+	// The built-in listen address is inet:8895@127.0.0.1, i.e. tcp4:127.0.0.1:8895.
+}

@@ -1,0 +1,82 @@
+package milter_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/vpim-milter/vpim-milter/milter"
+	"github.com/vpim-milter/vpim-milter/milter/testengine"
+	"github.com/vpim-milter/vpim-milter/profile"
+)
+
+func newOfflineFilter(t *testing.T) *milter.Filter {
+	t.Helper()
+	f, err := milter.New(milter.Options{TempDir: t.TempDir()}, testengine.Engine{}, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// TestOffline applies plans to a copy of the message with the MTA's header
+// index semantics, and keeps the input's line ends.
+func TestOffline(t *testing.T) {
+	const head = "From: a@example.org\nTo: b@example.net, c@example.net\nSubject: one\nX-Test-Delete: x\nSubject: two\n"
+	tests := []struct {
+		name    string
+		action  string
+		rcpts   []string
+		verdict profile.Verdict
+		reply   string
+		out     string
+	}{
+		{"fast path", "", nil, profile.VerdictAccept, "", head + "\nbody\n"},
+		{"edits", "add-header,change-header,delete-header,insert-header", nil, profile.VerdictModify, "",
+			"X-Test-Inserted: top\nFrom: a@example.org\nTo: b@example.net, c@example.net\nSubject: changed\nSubject: two\nX-Test-Action: add-header,change-header,delete-header,insert-header\nX-Test-Added: yes\n\nbody\n"},
+		{"body", "replace-body", nil, profile.VerdictModify, "", head + "X-Test-Action: replace-body\n\nreplaced body\n"},
+		{"reject", "reject", nil, profile.VerdictReject, "550 5.7.1 rejected by test", ""},
+		{"all refused", "", []string{"refuse@example.net"}, profile.VerdictReject, "550 5.1.1 refused by test", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			msg := head
+			if tc.action != "" {
+				msg += "X-Test-Action: " + tc.action + "\n"
+			}
+			msg += "\nbody\n"
+			for _, crlf := range []bool{false, true} {
+				in := msg
+				want := tc.out
+				if crlf {
+					in = strings.ReplaceAll(msg, "\n", "\r\n")
+					want = strings.ReplaceAll(tc.out, "\n", "\r\n")
+				}
+				var out bytes.Buffer
+				res, err := newOfflineFilter(t).Offline(context.Background(), "", tc.rcpts, strings.NewReader(in), &out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Verdict != tc.verdict || res.Reply.String() != tc.reply {
+					t.Errorf("crlf=%v: verdict %s %q, want %s %q", crlf, res.Verdict, res.Reply, tc.verdict, tc.reply)
+				}
+				if out.String() != want {
+					t.Errorf("crlf=%v: output\n%q\nwant\n%q", crlf, out.String(), want)
+				}
+			}
+		})
+	}
+}
+
+func TestOfflineDefaultEnvelope(t *testing.T) {
+	msg := "From: \"A\" <a@example.org>\nTo: b@example.net\nCc: refuse@example.net\nX-Test-Action: add-header\n\nx\n"
+	res, err := newOfflineFilter(t).Offline(context.Background(), "", nil, strings.NewReader(msg), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Refused) != 1 || res.Refused[0].Rcpt != "refuse@example.net" || res.Verdict != profile.VerdictModify {
+		t.Errorf("got %+v", res)
+	}
+}
