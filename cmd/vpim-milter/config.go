@@ -61,11 +61,18 @@ type ProfileConfig struct {
 	PrivacyCapable []string          `toml:"privacy_capable"` // destinations that honour Sensitivity: Private
 	VoiceDomains   []string          `toml:"voice_domains"`   // our voice-mail domains (non-mail-user@ → 550 5.1.1)
 	IVMAudio       string            `toml:"ivm_audio"`       // raw | au | wav
+	// SensitivityCode refuses Private mail that cannot stay private:
+	// "5.6.0" (RFC 3801 4.2.13) or "5.3.3"; "" = 5.6.0, 5.3.3 for v1 input.
+	SensitivityCode string `toml:"sensitivity_code"`
+	MessageID       string `toml:"message_id"` // fix | keep (DIGEST 2.1)
+	Hostname        string `toml:"hostname"`   // right-hand side of generated Message-IDs
+	Loopback        bool   `toml:"loopback"`   // RFC 1911 loopback@ reflection (off: 550 5.1.1)
+	Quarantine      bool   `toml:"quarantine"` // quarantine voice mail with unrepairable MUST defects
 }
 
 // CodecConfig is the [codec] section.
 type CodecConfig struct {
-	MaxDuration duration `toml:"max_duration"` // longest audio part transcoded
+	MaxDuration duration `toml:"max_duration"` // longest audio part transcoded; longer parts pass unchanged with a finding
 }
 
 // TelephonyConfig is the [telephony] section.
@@ -124,7 +131,7 @@ func defaultConfig() Config {
 			OversizeAction: "reject",
 		},
 		Log:     LogConfig{Format: "text", Level: "info"},
-		Profile: ProfileConfig{DefaultTarget: "ivm", Targets: map[string]string{}, IVMAudio: "raw"},
+		Profile: ProfileConfig{DefaultTarget: "ivm", Targets: map[string]string{}, IVMAudio: "raw", MessageID: "fix", Hostname: hostname()},
 		Codec:   CodecConfig{MaxDuration: duration(time.Hour)},
 		Telephony: TelephonyConfig{
 			Backend:  "spool",
@@ -237,6 +244,15 @@ func (c *Config) validate() []string {
 			}
 		}
 	}
+	if !oneOf(c.Profile.SensitivityCode, "", "5.6.0", "5.3.3") {
+		bad("profile.sensitivity_code", "%q: want \"5.6.0\" or \"5.3.3\" (or empty for 5.6.0, 5.3.3 for v1 input)", c.Profile.SensitivityCode)
+	}
+	if !oneOf(c.Profile.MessageID, "fix", "keep") {
+		bad("profile.message_id", "%q: want fix or keep", c.Profile.MessageID)
+	}
+	if c.Profile.Hostname == "" || !validDomain(c.Profile.Hostname) {
+		bad("profile.hostname", "%q is not a host name", c.Profile.Hostname)
+	}
 	if !oneOf(c.Profile.IVMAudio, "raw", "au", "wav") {
 		bad("profile.ivm_audio", "%q: want raw, au or wav", c.Profile.IVMAudio)
 	}
@@ -305,11 +321,29 @@ func (c *Config) profileOptions() profile.Options {
 		targets[strings.ToLower(d)] = profile.Target(t)
 	}
 	return profile.Options{
-		DefaultTarget:  profile.Target(c.Profile.DefaultTarget),
-		Targets:        targets,
-		PrivacyCapable: lower(c.Profile.PrivacyCapable),
-		VoiceDomains:   lower(c.Profile.VoiceDomains),
+		DefaultTarget:   profile.Target(c.Profile.DefaultTarget),
+		Targets:         targets,
+		PrivacyCapable:  lower(c.Profile.PrivacyCapable),
+		VoiceDomains:    lower(c.Profile.VoiceDomains),
+		GatewayDomains:  lower(c.Telephony.GatewayDomains),
+		SensitivityCode: c.Profile.SensitivityCode,
+		MessageIDPolicy: c.Profile.MessageID,
+		Hostname:        c.Profile.Hostname,
+		Loopback:        c.Profile.Loopback,
+		Quarantine:      c.Profile.Quarantine,
+		IVMAudio:        c.Profile.IVMAudio,
+		Codec:           audioCodec{maxDuration: time.Duration(c.Codec.MaxDuration)},
+		TempDir:         c.Milter.TempDir,
 	}
+}
+
+// hostname is the machine's name when it is a valid domain, else "localhost".
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil || !validDomain(h) {
+		return "localhost"
+	}
+	return h
 }
 
 // encode prints the effective configuration as TOML.
