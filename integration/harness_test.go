@@ -303,7 +303,7 @@ var buildOnce struct {
 	err  error
 }
 
-func binary(t *testing.T) string {
+func vpimBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "vpim-bin-")
@@ -345,7 +345,7 @@ func startDaemon(t *testing.T, port int, toml string) *daemon {
 		t.Fatal(err)
 	}
 	d := &daemon{port: port, log: &bytes.Buffer{}}
-	d.cmd = exec.Command(binary(t), "serve", "-c", cfg)
+	d.cmd = exec.Command(vpimBinary(t), "serve", "-c", cfg)
 	d.cmd.Dir = dir
 	d.cmd.Stderr = &lockedWriter{w: d.log}
 	if err := d.cmd.Start(); err != nil {
