@@ -329,6 +329,13 @@ type daemon struct {
 	cmd  *exec.Cmd
 	port int
 	log  *bytes.Buffer
+	lw   *lockedWriter
+}
+
+func (d *daemon) logString() string {
+	d.lw.mu.Lock()
+	defer d.lw.mu.Unlock()
+	return d.log.String()
 }
 
 // startDaemon runs the binary with a config written from toml (the listen
@@ -347,7 +354,8 @@ func startDaemon(t *testing.T, port int, toml string) *daemon {
 	d := &daemon{port: port, log: &bytes.Buffer{}}
 	d.cmd = exec.Command(vpimBinary(t), "serve", "-c", cfg)
 	d.cmd.Dir = dir
-	d.cmd.Stderr = &lockedWriter{w: d.log}
+	d.lw = &lockedWriter{w: d.log}
+	d.cmd.Stderr = d.lw
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -369,7 +377,7 @@ func startDaemon(t *testing.T, port int, toml string) *daemon {
 func (d *daemon) stop() {
 	if d.cmd.Process != nil && d.cmd.ProcessState == nil {
 		_ = d.cmd.Process.Kill()
-		_, _ = d.cmd.Process.Wait()
+		_ = d.cmd.Wait()
 	}
 }
 
