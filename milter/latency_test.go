@@ -137,7 +137,11 @@ func benchmarkTransactions(b *testing.B, spec string, body bool) {
 	}
 }
 
-func BenchmarkFastPathTCP(b *testing.B)  { benchmarkTransactions(b, "inet:0@127.0.0.1", false) }
-func BenchmarkFastPathUnix(b *testing.B) { benchmarkTransactions(b, "unix:"+filepath.Join(b.TempDir(), "m.sock"), false) }
-func BenchmarkEOMTCP(b *testing.B)       { benchmarkTransactions(b, "inet:0@127.0.0.1", true) }
-func BenchmarkEOMUnix(b *testing.B)      { benchmarkTransactions(b, "unix:"+filepath.Join(b.TempDir(), "m.sock"), true) }
+func BenchmarkFastPathTCP(b *testing.B) { benchmarkTransactions(b, "inet:0@127.0.0.1", false) }
+func BenchmarkFastPathUnix(b *testing.B) {
+	benchmarkTransactions(b, "unix:"+filepath.Join(b.TempDir(), "m.sock"), false)
+}
+func BenchmarkEOMTCP(b *testing.B) { benchmarkTransactions(b, "inet:0@127.0.0.1", true) }
+func BenchmarkEOMUnix(b *testing.B) {
+	benchmarkTransactions(b, "unix:"+filepath.Join(b.TempDir(), "m.sock"), true)
+}
