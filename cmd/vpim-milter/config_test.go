@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/BurntSushi/toml"
 )
 
 func writeConfig(t *testing.T, body string) string {
@@ -128,4 +130,42 @@ func ExampleConfig() {
 	o, _ := cfg.milterOptions()
 	println(o.Listen.String())
 	// The built-in listen address is inet:8895@127.0.0.1, i.e. tcp4:127.0.0.1:8895.
+}
+
+// TestSampleConfigDocumentsEveryKey: contrib/vpim-milter.toml loads, and
+// every key of the configuration appears in it.
+func TestSampleConfigDocumentsEveryKey(t *testing.T) {
+	const sample = "../../contrib/vpim-milter.toml"
+	if _, err := loadConfig(sample); err != nil {
+		t.Fatalf("sample config: %v", err)
+	}
+	var sampleKeys, allKeys map[string]bool
+	keys := func(doc string) map[string]bool {
+		var v map[string]any
+		md, err := toml.Decode(doc, &v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for _, k := range md.Keys() {
+			out[k.String()] = true
+		}
+		return out
+	}
+	b, err := os.ReadFile(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sampleKeys = keys(string(b))
+	def := defaultConfig()
+	enc, err := def.encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	allKeys = keys(enc)
+	for k := range allKeys {
+		if !sampleKeys[k] {
+			t.Errorf("contrib/vpim-milter.toml does not document %s", k)
+		}
+	}
 }
