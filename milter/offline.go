@@ -91,6 +91,9 @@ func readHeader(br *bufio.Reader, field func(name, value string)) (body io.Reade
 		if first {
 			crlf = strings.HasSuffix(line, "\r\n")
 			first = false
+			if strings.HasPrefix(line, "From ") {
+				continue // an mbox separator line, not part of the message
+			}
 		}
 		trimmed := strings.TrimRight(line, "\r\n")
 		if trimmed == "" {

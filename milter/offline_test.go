@@ -80,3 +80,16 @@ func TestOfflineDefaultEnvelope(t *testing.T) {
 		t.Errorf("got %+v", res)
 	}
 }
+
+func TestOfflineSkipsMboxFromLine(t *testing.T) {
+	msg := "From MAILER-DAEMON Mon Jan  1 12:34:56 2024\nFrom: a@example.org\nTo: b@example.net\nX-Test-Action: add-header\n\nx\n"
+	var out bytes.Buffer
+	res, err := newOfflineFilter(t).Offline(context.Background(), "", nil, strings.NewReader(msg), &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "From: a@example.org\nTo: b@example.net\nX-Test-Action: add-header\nX-Test-Added: yes\n\nx\n"
+	if res.Verdict != profile.VerdictModify || out.String() != want {
+		t.Errorf("got %s %q, want modify %q", res.Verdict, out.String(), want)
+	}
+}
