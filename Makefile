@@ -24,7 +24,7 @@ check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) vet -tags integration ./integration/
+	$(GO) vet -tags integration ./...
 
 unit:
 	$(GO) test -count=1 -shuffle=on ./...
@@ -33,7 +33,7 @@ race:
 	$(GO) test -count=1 -race ./milter/... ./cmd/...
 
 integration:
-	$(GO) test -count=1 -tags integration -timeout 40m ./integration/
+	$(GO) test -count=1 -tags integration -timeout 40m ./integration/ ./contrib/...
 
 fuzz:
 	bash contrib/fuzz.sh $(FUZZTIME)

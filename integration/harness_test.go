@@ -80,7 +80,7 @@ type mtaKind struct {
 
 var kinds = []mtaKind{
 	{"postfix", "postfix/harness.sh", "PF_SMTP_PORT", "PF_SINK_PORT", func(p int) string { return fmt.Sprintf("inet:127.0.0.1:%d", p) }, []string{"postconf", "/usr/sbin/smtp-sink"}},
-	{"sendmail", "sendmail/harness.sh", "SM_SMTP_PORT", "SM_SINK_PORT", func(p int) string { return fmt.Sprintf("inet:%d@127.0.0.1", p) }, []string{"/usr/sbin/smtp-sink", "/opt/sendmail-x/usr/sbin/sendmail"}},
+	{"sendmail", "sendmail/harness.sh", "SM_SMTP_PORT", "SM_SINK_PORT", func(p int) string { return fmt.Sprintf("inet:%d@127.0.0.1", p) }, []string{"/usr/sbin/smtp-sink", "/opt/sendmail-x/usr/libexec/sendmail/sendmail"}},
 }
 
 // startMTA brings up a private instance of kind with its milter at
