@@ -1,0 +1,256 @@
+package profile
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestRecipient(t *testing.T) {
+	e, err := New(testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		rcpt   string
+		first  Target
+		target Target
+		reply  string
+	}{
+		{"joe@mail.example.org", "", TargetIVM, ""},
+		{"1234@vm2.example.net", "", TargetVPIM2, ""},
+		{"1234@VM2.Example.NET", TargetVPIM2, TargetVPIM2, ""},
+		{"1234@vm2.example.net", TargetIVM, "", "452 4.5.3"},
+		{"joe@mail.example.org", TargetVPIM2, "", "452 4.5.3"},
+		{"non-mail-user@vm.example.com", "", "", "550 5.1.1"},
+		{"loopback@vm.example.com", "", "", "550 5.1.1"},
+		{"non-mail-user@elsewhere.example", "", TargetIVM, ""},
+		{"VOICE=+15145551234@voice.example.com", TargetVPIM2, TargetBridge, ""},
+		{"\"/VPIM=+15145551234/\"@voice.example.com", "", TargetBridge, ""},
+		{"AMIS=0++5551234+@voice.example.com", TargetIVM, TargetBridge, ""},
+		{"VOICE=+15145551234@mail.example.org", "", TargetIVM, ""},
+		{"postmaster@voice.example.com", "", TargetIVM, ""},
+		{"1@pass.example.net", "", TargetPassthrough, ""},
+		{"VOICE=+@voice.example.com", "", "", "550 5.1.3"},
+		{"<2722+111@vm2.example.net>", "", TargetVPIM2, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.rcpt, func(t *testing.T) {
+			res := e.Recipient("a@b", Rcpt{Addr: tc.rcpt}, tc.first)
+			got := ""
+			if res.Reject != nil {
+				got = fmt.Sprintf("%d %s", res.Reject.Code, res.Reject.Enhanced)
+			}
+			if got != tc.reply || res.Target != tc.target {
+				t.Errorf("got target %q reply %q, want %q %q", res.Target, got, tc.target, tc.reply)
+			}
+		})
+	}
+}
+
+func TestNeedsBody(t *testing.T) {
+	e, _ := New(testOptions())
+	tests := []struct {
+		name   string
+		header []Field
+		rcpt   string
+		want   bool
+	}{
+		{"plain", []Field{{"From", " a@b"}, {"Content-Type", " text/plain"}}, "x@y", false},
+		{"no content type", []Field{{"Subject", " hi"}}, "x@y", false},
+		{"multipart", []Field{{"Content-Type", " Multipart/Mixed; boundary=x"}}, "x@y", true},
+		{"audio", []Field{{"Content-Type", " audio/basic"}}, "x@y", true},
+		{"context", []Field{{"Message-Context", " voice-message"}}, "x@y", true},
+		{"voice comment", []Field{{"MIME-Version", " 1.0 (Voice 2.0)"}}, "x@y", true},
+		{"asterisk", []Field{{"X-Asterisk-CallerID", " 1"}}, "x@y", true},
+		{"sensitivity", []Field{{"Sensitivity", " Private"}}, "x@y", true},
+		{"bridge rcpt", []Field{{"Content-Type", " text/plain"}}, "VOICE=+1555@voice.example.com", true},
+	}
+	for _, tc := range tests {
+		env := &Envelope{Rcpts: []Rcpt{{Addr: tc.rcpt}}}
+		if got := e.NeedsBody(env, tc.header); got != tc.want {
+			t.Errorf("%s: NeedsBody = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	h := []Field{{"From", " a@b"}, {"Subject", " x"}, {"Content-Type", " text/plain"}}
+	if n := testing.AllocsPerRun(100, func() { e.NeedsBody(&Envelope{}, h) }); n != 0 {
+		t.Errorf("NeedsBody allocates %v times", n)
+	}
+}
+
+// TestAcceptanceIVM checks acceptance point 2: VPIM v2 to an IVM recipient
+// becomes multipart/mixed with Message-Context, one To and a bracketed
+// Message-ID; Private is refused for IVM and accepted for a
+// privacy-capable VPIM v2 domain.
+func TestAcceptanceIVM(t *testing.T) {
+	e, _ := New(testOptions())
+	src := msg(`From: <1@vm2.example.net>
+To: a@mail.example.org
+To: b@mail.example.org
+Date: Mon, 23 Nov 2026 10:20:20 -0500
+Message-ID: 77@vm2.example.net
+MIME-Version: 1.0 (Voice 2.0)
+Content-Type: multipart/voice-message; version=2.0; boundary="VB"`, multipart("VB", v2Audio("Voice-Message", adpcmRaw(3), 3)))
+	in := inputFrom(t, src, "a@mail.example.org", "b@mail.example.org")
+	rep, err := e.Evaluate(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := rep.Plan.ApplyHeader(in.Header)
+	var body bytes.Buffer
+	if err := rep.Plan.Body.WriteBody(&body); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Parse(h, &body, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Root.Type != "multipart/mixed" {
+		t.Errorf("top type %s", m.Root.Type)
+	}
+	if v, _ := fieldValue(h, "Message-Context"); v != "voice-message" {
+		t.Errorf("Message-Context %q", v)
+	}
+	if n := fieldCount(h, "To"); n != 1 {
+		t.Errorf("%d To fields", n)
+	}
+	if v, _ := fieldValue(h, "To"); v != "a@mail.example.org, b@mail.example.org" {
+		t.Errorf("To %q", v)
+	}
+	if v, _ := fieldValue(h, "Message-ID"); v != "<77@vm2.example.net>" {
+		t.Errorf("Message-ID %q", v)
+	}
+	a := m.Root.Children[0]
+	if a.Type != "audio/basic" || a.Duration != 3 || a.Data != 24000 || a.DispositionParams["handling"] != "REQUIRED" {
+		t.Errorf("audio part %s dur %d data %d disp %v", a.Type, a.Duration, a.Data, a.DispositionParams)
+	}
+
+	priv := bytes.Replace(src, []byte("MIME-Version"), []byte("Sensitivity: Private\r\nMIME-Version"), 1)
+	rep, _ = e.Evaluate(context.Background(), inputFrom(t, priv, "a@mail.example.org"))
+	if r := rep.Plan.Decision.Reply; rep.Plan.Verdict() != VerdictReject || r.Code != 550 || r.Enhanced != "5.6.0" ||
+		!strings.Contains(r.Text, "privacy could not be assured") || !strings.Contains(r.Text, "not delivered") {
+		t.Errorf("private to IVM: %s %s", rep.Plan.Verdict(), r)
+	}
+	rep, _ = e.Evaluate(context.Background(), inputFrom(t, priv, "9@vm2.example.net"))
+	if !rep.Plan.Verdict().Delivered() {
+		t.Errorf("private to capable VPIM v2: %s %s", rep.Plan.Verdict(), rep.Plan.Decision.Reply)
+	}
+	e533, _ := New(Options{SensitivityCode: "5.3.3"})
+	rep, _ = e533.Evaluate(context.Background(), inputFrom(t, priv, "a@mail.example.org"))
+	if rep.Plan.Decision.Reply.Enhanced != "5.3.3" {
+		t.Errorf("configured 5.3.3: got %s", rep.Plan.Decision.Reply)
+	}
+}
+
+// TestHostile gives each hostile input a defined verdict in bounded time
+// and memory; the message is never silently mangled.
+func TestHostile(t *testing.T) {
+	nested := func(n int) []byte {
+		var b strings.Builder
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, "--b%d\r\nContent-Type: multipart/mixed; boundary=b%d\r\n\r\n", i, i+1)
+		}
+		b.WriteString("--b" + fmt.Sprint(n) + "\r\nContent-Type: audio/basic\r\n\r\nxxxx\r\n--b" + fmt.Sprint(n) + "--\r\n")
+		for i := n - 1; i >= 0; i-- {
+			fmt.Fprintf(&b, "\r\n--b%d--\r\n", i)
+		}
+		return msg("From: a@b\nMessage-Context: voice-message\nContent-Type: multipart/mixed; boundary=b0", b.String())
+	}
+	bigHeader := func() []byte {
+		var b bytes.Buffer
+		b.WriteString("From: a@b\r\nMessage-Context: voice-message\r\n")
+		line := "X-Filler: " + strings.Repeat("y", 990) + "\r\n"
+		for b.Len() < 10<<20 {
+			b.WriteString(line)
+		}
+		b.WriteString("Content-Type: multipart/mixed; boundary=B\r\n\r\n")
+		b.WriteString(multipart("B", ivmAudio(ulawRaw(1), 1)))
+		return b.Bytes()
+	}
+	tests := []struct {
+		name    string
+		msg     []byte
+		verdict Verdict
+		rule    string
+	}{
+		{"500 nested multiparts", nested(500), VerdictAccept, "P-LIMIT"},
+		{"10 MB header block", bigHeader(), VerdictAccept, "P-LIMIT"},
+		{"truncated base64", corpus()["truncated-base64"], VerdictModify, "P-B64"},
+		{"missing closing boundary", corpus()["missing-close-boundary"], VerdictModify, "P-MIME-CLOSE"},
+		{"lying content type", corpus()["lying-label-pdf-as-wav"], VerdictAccept, "P-AUDIO-LABEL"},
+		{"zero-length audio", corpus()["zero-length-audio"], VerdictAccept, "P-AUDIO-EMPTY"},
+	}
+	e, _ := New(testOptions())
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := inputFrom(t, tc.msg, "x@mail.example.org")
+			var before runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			start := time.Now()
+			rep, err := e.Evaluate(context.Background(), in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Plan.Body != nil {
+				if err := rep.Plan.Body.WriteBody(discard{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			el := time.Since(start)
+			var after runtime.MemStats
+			runtime.ReadMemStats(&after)
+			if v := rep.Plan.Verdict(); v != tc.verdict {
+				t.Errorf("verdict %s, want %s", v, tc.verdict)
+			}
+			if !slices.ContainsFunc(rep.Findings, func(f Finding) bool { return f.Rule == tc.rule }) {
+				t.Errorf("no %s finding: %+v", tc.rule, rep.Findings)
+			}
+			if el > 2*time.Second {
+				t.Errorf("took %v", el)
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
+				t.Errorf("allocated %d MB", alloc>>20)
+			}
+			t.Logf("%v, %d KB allocated", el, (after.TotalAlloc-before.TotalAlloc)>>10)
+		})
+	}
+}
+
+// BenchmarkEvaluate60s evaluates a 60-second µ-law WAV voice message
+// (Evaluate only: parsing, detection, checks and planning; no transcoding).
+func BenchmarkEvaluate60s(b *testing.B) {
+	src := msg(`From: "A" <a@pbx.example.com>
+To: b@mail.example.org
+Date: Mon, 23 Nov 2026 10:20:20 +0100
+Subject: voice
+Message-ID: <bench@pbx.example.com>
+MIME-Version: 1.0
+Content-Type: multipart/voice-message; version=2.0; boundary="VB"`, multipart("VB",
+		wavPart("audio/wav; name=m.wav", "inline; voice=Voice-Message; filename=m.wav", wavBytes(7, 60))))
+	e, _ := New(Options{Codec: fakeCodec{}})
+	in := inputFrom(b, src, "b@mail.example.org")
+	b.SetBytes(int64(len(src)))
+	b.ReportAllocs()
+	var ru0, ru1 syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+	n := 0
+	for b.Loop() {
+		rep, err := e.Evaluate(context.Background(), in)
+		if err != nil || rep.Profile != "vpim2" {
+			b.Fatal(err, rep.Profile)
+		}
+		n++
+	}
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+	cpu := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
+	// Process CPU time (all threads, GC included) per evaluation: the
+	// acceptance budget is 1 ms of CPU; wall time varies with machine load.
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(n), "cpu-ns/op")
+}

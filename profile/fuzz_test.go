@@ -1,0 +1,53 @@
+package profile
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// FuzzEvaluate parses and evaluates arbitrary messages and writes the
+// rewritten body: it must never panic, and a rewritten body must parse.
+func FuzzEvaluate(f *testing.F) {
+	files, _ := filepath.Glob("../testdata/messages/*.eml")
+	for _, name := range files {
+		if b, err := os.ReadFile(name); err == nil {
+			f.Add(b)
+		}
+	}
+	e, err := New(testOptions())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		if len(msg) > 32<<10 {
+			return // keep executions fast; size limits are tested in TestHostile
+		}
+		in, err := ReadInput(bytes.NewReader(msg))
+		if err != nil {
+			return
+		}
+		in.Envelope.Rcpts = []Rcpt{{Addr: "user@example.org"}}
+		rep, err := e.Evaluate(context.Background(), in)
+		if err != nil {
+			t.Fatalf("evaluate: %v", err)
+		}
+		for _, fd := range rep.Findings {
+			if fd.Rule == "" || fd.Level == "" {
+				t.Fatalf("finding without rule/level: %+v", fd)
+			}
+		}
+		if rep.Plan.Body != nil {
+			var out bytes.Buffer
+			if err := rep.Plan.Body.WriteBody(&out); err != nil {
+				t.Fatalf("write body: %v", err)
+			}
+			h := rep.Plan.ApplyHeader(in.Header)
+			if _, err := Parse(h, bytes.NewReader(out.Bytes()), Limits{}); err != nil {
+				t.Fatalf("re-parse: %v", err)
+			}
+		}
+	})
+}

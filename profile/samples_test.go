@@ -1,0 +1,121 @@
+package profile
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// samplesDir is ../shared/samples relative to the repository root.
+const samplesDir = "../../shared/samples"
+
+// TestSamples evaluates every third-party sample of DIGEST Appendix A in
+// place with the default policy (target ivm, no privacy-capable
+// destinations) and checks profile, verdict, reply code and rule IDs.
+func TestSamples(t *testing.T) {
+	if _, err := os.Stat(samplesDir); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("samples missing at %s (shared material must be present under CI): %v", samplesDir, err)
+		}
+		t.Skipf("samples not found at %s: %v", samplesDir, err)
+	}
+	tests := []struct {
+		file    string
+		profile string
+		verdict Verdict
+		reply   string // code and enhanced code
+		rules   []string
+	}{
+		{"asterisk-style-freepbx_voicemail_ai_ovh-fixture.eml", "vendor", VerdictModify, "",
+			[]string{"I-CTX", "V2-PART-DISP", "I-AUDIO", "I-CRIT", "I-VOICEPARAM"}},
+		{"draft-umig-mime-voice-00-esmtp-data-simple.eml", "v1-draft", VerdictModify, "",
+			[]string{"D1-CT-ADPCM", "D1-HDR-DATE", "D1-HDR-MSGID", "P-B64"}},
+		{"draft-umig-mime-voice-00-example-private.eml", "v1-draft", VerdictReject, "550 5.3.3",
+			[]string{"D1-CT-SIG", "D1-CT-ADPCM", "D1-ENC", "D1-HDR-MSGID", "D1-HDR-XTRA", "D1-HDR-SENS", "D1-HDR-TO", "D1-HDR-DATE"}},
+		{"mobeon-lmcchli-vvs-mssim-voice_1.msg.eml", "vpim2", VerdictModify, "",
+			[]string{"V2-MVM", "V2-HDR-MIMEVER", "I-AUDIO", "I-TOP"}},
+		{"mobeon-lmcchli-vvs-mssim-voice_2.msg.eml", "vpim2", VerdictModify, "",
+			[]string{"V2-MVM", "V2-HDR-MIMEVER", "I-AUDIO", "I-TOP"}},
+		{"mobeon-lmcchli-vvs-ntf-voice.eml", "vpim2", VerdictModify, "",
+			[]string{"V2-HDR-FROM", "V2-HDR-DATE", "V2-HDR-MSGID", "I-AUDIO"}},
+		{"mobeon-lmcchli-vvs-ntf-voice_failed-dsn.eml", "vpim2", VerdictAccept, "",
+			[]string{"V2-DSN"}},
+		{"rfc1911-example-v1-private.eml", "vpim1", VerdictReject, "550 5.3.3",
+			[]string{"D1-MVM", "D1-ENC", "D1-HDR-MSGID", "D1-HDR-SENS", "D1-HDR-TO"}},
+		{"rfc2421-appB1-full-featured-private-vcard.eml", "vpim2", VerdictReject, "550 5.6.0",
+			[]string{"P-MIME-CLOSE", "V2-VCARD", "V2-HDR-MSGID", "V2-HDR-SENS", "V2-HDR-IMP"}},
+		{"rfc2421-appB2-forwarded-voice-vcard.eml", "vpim2", VerdictModify, "",
+			[]string{"V2-VCARD", "V2-HDR-MSGID", "I-TOP"}},
+		{"rfc2421-appB3-dsn-mailbox-unknown.eml", "vpim2", VerdictAccept, "",
+			[]string{"V2-DSN", "P-CODEC"}},
+		{"rfc2421-appB4-mdn-played.eml", "vpim2", VerdictAccept, "",
+			[]string{"V2-DSN", "P-CODEC"}},
+		{"rfc3801-appB1-full-featured-private.eml", "vpim2", VerdictReject, "550 5.6.0",
+			[]string{"P-MIME-CLOSE", "V2-HDR-MSGID", "V2-HDR-SENS", "V2-HDR-TO", "I-CRIT"}},
+		{"rfc3801-appB2-forwarded-voice.eml", "vpim2", VerdictModify, "",
+			[]string{"V2-HDR-MSGID", "I-TOP", "P-CODEC"}},
+		{"rfc3801-appB3-dsn-mailbox-unknown.eml", "vpim2", VerdictAccept, "",
+			[]string{"V2-DSN"}},
+		{"rfc3801-appB4-mdn-played.eml", "vpim2", VerdictAccept, "",
+			[]string{"V2-DSN"}},
+	}
+	files, _ := filepath.Glob(filepath.Join(samplesDir, "*.eml"))
+	if len(files) != len(tests) {
+		t.Errorf("%d samples on disk, %d in the table", len(files), len(tests))
+	}
+	e, err := New(Options{Codec: fakeCodec{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			f, err := os.Open(filepath.Join(samplesDir, tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			in, err := ReadInput(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := e.Evaluate(context.Background(), in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Profile != tc.profile {
+				t.Errorf("profile %s, want %s", rep.Profile, tc.profile)
+			}
+			if v := rep.Plan.Verdict(); v != tc.verdict {
+				t.Errorf("verdict %s, want %s", v, tc.verdict)
+			}
+			r := rep.Plan.Decision.Reply
+			got := ""
+			if r.Code != 0 {
+				got = r.String()[:len("550 5.6.0")]
+			}
+			if got != tc.reply {
+				t.Errorf("reply %q, want %q", r.String(), tc.reply)
+			}
+			var ids []string
+			for _, f := range rep.Findings {
+				ids = append(ids, f.Rule)
+			}
+			for _, want := range tc.rules {
+				if !slices.Contains(ids, want) {
+					t.Errorf("rule %s not reported; got %v", want, ids)
+				}
+			}
+			if rep.Plan.Body != nil {
+				if err := rep.Plan.Body.WriteBody(discard{}); err != nil {
+					t.Errorf("write body: %v", err)
+				}
+			}
+		})
+	}
+}
+
+type discard struct{}
+
+func (discard) Write(b []byte) (int, error) { return len(b), nil }
