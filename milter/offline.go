@@ -35,7 +35,7 @@ func (f *Filter) Offline(ctx context.Context, from string, rcpts []string, r io.
 		tx.env.From = headerFrom(tx.header)
 	}
 	if len(rcpts) == 0 {
-		rcpts = headerRecipients(tx.header)
+		rcpts = profile.HeaderRecipients(tx.header)
 	}
 	for _, rc := range rcpts {
 		f.rcpt(tx, rc, "")
@@ -141,24 +141,6 @@ func copyBody(b *body, r io.Reader) error {
 		}
 	}
 	return w.Flush()
-}
-
-// headerRecipients lists the To and Cc addresses, for offline runs without --rcpt.
-func headerRecipients(h []profile.Field) []string {
-	var out []string
-	for _, f := range h {
-		if !strings.EqualFold(f.Name, "To") && !strings.EqualFold(f.Name, "Cc") {
-			continue
-		}
-		list, err := mail.ParseAddressList(strings.TrimSpace(strings.ReplaceAll(f.Value, "\n", "")))
-		if err != nil {
-			continue
-		}
-		for _, a := range list {
-			out = append(out, a.Address)
-		}
-	}
-	return out
 }
 
 // headerFrom is the address of the first From field, for offline runs without a sender.
