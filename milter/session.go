@@ -113,9 +113,11 @@ func (s *session) EndOfMessage(m gomilter.Modifier) (resp *gomilter.Response, er
 	}
 	res := s.f.finish(context.Background(), s.tx, modifierAdapter{m}, s.leadSpace, progress)
 	s.done(res)
-	switch res.Verdict {
-	case profile.VerdictReject, profile.VerdictTempfail:
+	switch {
+	case res.Verdict == profile.VerdictReject || res.Verdict == profile.VerdictTempfail:
 		return response(res.Reply)
+	case res.Discard:
+		return gomilter.RespDiscard, nil
 	}
 	return gomilter.RespAccept, nil
 }

@@ -20,10 +20,12 @@ type Engine interface {
 	Evaluate(ctx context.Context, in *profile.Input) (*profile.Report, error)
 }
 
-// Bridge takes voice-bound recipients out of MTA delivery. HandOff must make
-// the jobs durable before it returns nil; an error tempfails the message so
-// the MTA keeps it.
+// Bridge takes voice-bound recipients out of MTA delivery. Admit decides at
+// RCPT time whether a bridge-bound recipient may be dialled (a non-nil reply
+// refuses it). HandOff must make the jobs durable before it returns nil; an
+// error tempfails the message so the MTA keeps it, a *RefuseError rejects it.
 type Bridge interface {
+	Admit(from, rcpt string) *profile.Reply
 	HandOff(ctx context.Context, in *profile.Input, rep *profile.Report) error
 }
 
@@ -52,6 +54,7 @@ type Result struct {
 	Report   *profile.Report // nil when the fast path accepted or evaluation failed
 	Target   profile.Target  // body target of the transaction (first accepted recipient's)
 	FastPath bool            // accepted at end of headers without reading the body
+	Discard  bool            // every recipient went to the bridge: accept and drop the MTA copy
 	Refused  []RcptRefusal   // recipients refused at RCPT time
 	Err      error           // internal error behind a tempfail (or an accept under error_action = accept)
 }
@@ -88,6 +91,13 @@ func (tx *transaction) close() {
 func (f *Filter) rcpt(tx *transaction, addr, args string) *profile.Reply {
 	r := profile.Rcpt{Addr: addr, Args: args}
 	res := f.engine().Recipient(tx.env.From, r, tx.first)
+	if res.Reject == nil && res.Target == profile.TargetBridge {
+		if b := f.options().Bridge; b == nil {
+			res.Reject = &profile.Reply{Code: 550, Enhanced: "5.7.1", Text: "no telephony bridge is configured here"}
+		} else {
+			res.Reject = b.Admit(tx.env.From, addr)
+		}
+	}
 	if res.Reject != nil {
 		tx.refused = append(tx.refused, RcptRefusal{Rcpt: addr, Reply: *res.Reject})
 		return res.Reject
@@ -173,8 +183,19 @@ func (f *Filter) finish(ctx context.Context, tx *transaction, mod modifier, lead
 			return f.failure(fmt.Errorf("milter: rewind body: %w", err))
 		}
 		if err := o.Bridge.HandOff(ctx, in, rep); err != nil {
+			var refuse *RefuseError
+			if errors.As(err, &refuse) {
+				return Result{Report: rep, Verdict: profile.VerdictReject, Reply: refuse.Reply, Err: err}
+			}
 			return f.failure(fmt.Errorf("milter: bridge hand-off: %w", err))
 		}
+		// The jobs are durable: the MTA no longer delivers to these recipients.
+		if len(rep.Bridge) >= len(tx.env.Rcpts) {
+			res.Discard = true
+			res.Verdict = profile.VerdictAccept
+			return res
+		}
+		plan.DelRcpts = append(plan.DelRcpts, rep.Bridge...)
 	}
 	if _, err := in.Body.Seek(0, io.SeekStart); err != nil {
 		return f.failure(fmt.Errorf("milter: rewind body: %w", err))
