@@ -1,0 +1,280 @@
+package telephony
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Backend places one call for a job. Deliver returns nil when the message
+// was played, or an error; a *DeliveryError says whether the failure is
+// temporary (retried) or final, any other error counts as temporary. Deliver
+// must return promptly when ctx is done.
+type Backend interface {
+	Deliver(ctx context.Context, job *Job) error
+}
+
+// BackendFunc adapts a function to Backend.
+type BackendFunc func(ctx context.Context, job *Job) error
+
+// Deliver calls f.
+func (f BackendFunc) Deliver(ctx context.Context, job *Job) error { return f(ctx, job) }
+
+var _ Backend = BackendFunc(nil)
+
+// Bridge is the worker: it claims due jobs from the spool, runs the back-end
+// with bounded concurrency, retries temporary failures on the Retry
+// schedule until Expire, sends DSNs and files each job under done/ or
+// failed/.
+type Bridge struct {
+	opts    Options
+	spool   *Spool
+	backend Backend
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// New builds the bridge for opts.Backend. With the "spool" back-end Run only
+// waits for ctx (an external bridge consumes the spool). opts is validated
+// again here.
+func New(opts Options, spool *Spool, log *slog.Logger) (*Bridge, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	opts = opts.WithDefaults()
+	var be Backend
+	var err error
+	switch opts.Backend {
+	case BackendSIP:
+		be, err = NewSIPBackend(opts.SIP, log)
+	case BackendAsterisk:
+		be, err = NewAsteriskBackend(opts.Asterisk)
+	case BackendExec:
+		be, err = NewExecBackend(opts.Exec)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return newBridge(opts, spool, be, log), nil
+}
+
+// NewWithBackend builds a bridge around a caller-supplied back-end (for
+// embedding and tests); opts.Backend is ignored.
+func NewWithBackend(opts Options, spool *Spool, be Backend, log *slog.Logger) (*Bridge, error) {
+	if be == nil {
+		return nil, errors.New("telephony: nil backend")
+	}
+	opts.Backend = ""
+	if opts.SpoolDir == "" {
+		opts.SpoolDir = spool.Dir()
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	return newBridge(opts.WithDefaults(), spool, be, log), nil
+}
+
+func newBridge(opts Options, spool *Spool, be Backend, log *slog.Logger) *Bridge {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Bridge{opts: opts, spool: spool, backend: be, log: log.With("component", "telephony"), now: time.Now}
+}
+
+// Run processes the spool until ctx is done, then waits for the calls in
+// progress to end (their jobs return to new/ without counting the attempt)
+// and returns nil. At start, jobs left in active/ by a crash go back to
+// new/: delivery is at-least-once, so such a call may be repeated once.
+func (b *Bridge) Run(ctx context.Context) error {
+	if b.backend == nil {
+		<-ctx.Done()
+		return nil
+	}
+	if c, ok := b.backend.(interface{ Close() error }); ok {
+		defer c.Close()
+	}
+	recovered, err := b.spool.recoverActive()
+	if err != nil {
+		return err
+	}
+	if len(recovered) > 0 {
+		b.log.Warn("jobs interrupted by a restart are retried (at-least-once)", "count", len(recovered))
+	}
+	sem := make(chan struct{}, b.opts.Concurrency)
+	finished := make(chan string, b.opts.Concurrency)
+	inflight := map[string]bool{}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		jobs, next, damaged, err := b.spool.due(b.now())
+		if err != nil {
+			b.log.Error("scan spool", "err", err)
+		}
+		for _, id := range damaged {
+			// Unreadable metadata: no call, no DSN possible; keep it for the admin.
+			if err := b.spool.move(&Job{ID: id}, dirNew, dirFailed); err == nil {
+				b.log.Error("damaged job moved to failed/", "job", id)
+			}
+		}
+		for _, j := range jobs {
+			if inflight[j.ID] {
+				continue
+			}
+			select {
+			case sem <- struct{}{}:
+			default:
+				goto wait
+			}
+			if err := b.spool.claim(j); err != nil {
+				<-sem
+				continue // another worker won, or the job vanished
+			}
+			inflight[j.ID] = true
+			wg.Add(1)
+			go func(j *Job) {
+				defer wg.Done()
+				defer func() {
+					if r := recover(); r != nil {
+						b.log.Error("panic in delivery; job stays active until restart", "job", j.ID, "panic", fmt.Sprint(r))
+					}
+					<-sem
+					finished <- j.ID
+				}()
+				b.process(ctx, j)
+			}(j)
+		}
+	wait:
+		d := b.opts.Poll
+		if !next.IsZero() {
+			if u := time.Until(next); u < d {
+				d = max(u, time.Millisecond)
+			}
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(d)
+		select {
+		case <-ctx.Done():
+			for len(inflight) > 0 {
+				delete(inflight, <-finished)
+			}
+			return nil
+		case id := <-finished:
+			delete(inflight, id)
+		case <-b.spool.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// process runs one claimed job to its next state.
+func (b *Bridge) process(ctx context.Context, j *Job) {
+	log := b.log.With("job", j.ID, "queue_id", j.Meta.QueueID)
+	if j.Expires.IsZero() {
+		j.Expires = j.Created.Add(b.opts.Expire)
+	}
+	if j.Final == nil {
+		actx, cancel := context.WithTimeout(ctx, b.opts.AttemptTimeout)
+		start := b.now()
+		err := b.backend.Deliver(actx, j)
+		cancel()
+		end := b.now()
+		if ctx.Err() != nil {
+			// Shutdown: the attempt does not count; the job goes back.
+			if err := b.spool.move(j, dirActive, dirNew); err != nil {
+				log.Error("requeue on shutdown", "err", err)
+			}
+			return
+		}
+		j.Attempts++
+		a := Attempt{Start: start.UTC(), End: end.UTC(), Outcome: OutcomeDelivered, Status: "2.0.0"}
+		if err != nil {
+			de := classify(err)
+			a.Outcome, a.Status, a.Diagnostic = de.Outcome, de.Status, sanitizeDiagnostic(de.Diagnostic)
+		}
+		j.History = append(j.History, a)
+		log.Info("attempt", "n", j.Attempts, "outcome", a.Outcome, "status", a.Status, "diag", a.Diagnostic)
+		switch {
+		case err == nil || !IsTemporary(err):
+			final := a
+			j.Final = &final
+		default:
+			retry := b.opts.Retry[min(j.Attempts-1, len(b.opts.Retry)-1)]
+			next := end.Add(retry)
+			if !next.Before(j.Expires) {
+				final := a
+				final.Outcome = OutcomeExpired // Action: failed, keeps the 4.x.x status
+				j.Final = &final
+			} else {
+				j.NextAttempt = next.UTC()
+				if err := b.spool.save(j); err != nil {
+					log.Error("save job", "err", err)
+				}
+				if err := b.spool.move(j, dirActive, dirNew); err != nil {
+					log.Error("requeue", "err", err)
+				}
+				return
+			}
+		}
+		if err := b.spool.save(j); err != nil {
+			log.Error("save job", "err", err)
+		}
+	}
+	b.finish(ctx, j, log)
+}
+
+// finish sends the DSN if one is due and files the job.
+func (b *Bridge) finish(ctx context.Context, j *Job, log *slog.Logger) {
+	if j.DSN == "" || j.DSN[0] == 'f' { // not yet decided, or failed before
+		want, why := dsnWanted(j)
+		switch {
+		case !want:
+			j.DSN = why
+		case b.opts.DSN.Disable:
+			j.DSN = "disabled"
+		default:
+			now := b.now()
+			msg := buildDSN(dsnInput{opts: b.opts.DSN, job: j, now: now, boundary: "dsn-" + randomToken(),
+				msgID: fmt.Sprintf("%s.dsn@%s", j.ID, sanitizeAddr(b.opts.DSN.ReportingMTA))})
+			err := sendDSN(ctx, b.opts.DSN, j.Meta.Sender, msg)
+			j.DSNAttempts++
+			if err != nil {
+				j.DSN = "failed: " + sanitizeDiagnostic(err.Error())
+				log.Warn("dsn", "err", err, "attempt", j.DSNAttempts)
+				if j.DSNAttempts < 5 && ctx.Err() == nil {
+					j.NextAttempt = now.Add(b.opts.Retry[min(j.DSNAttempts-1, len(b.opts.Retry)-1)]).UTC()
+					if err := b.spool.save(j); err != nil {
+						log.Error("save job", "err", err)
+					}
+					if err := b.spool.move(j, dirActive, dirNew); err != nil {
+						log.Error("requeue", "err", err)
+					}
+					return
+				}
+			} else {
+				j.DSN = "sent"
+			}
+		}
+		if err := b.spool.save(j); err != nil {
+			log.Error("save job", "err", err)
+		}
+	}
+	to := dirFailed
+	if j.Final.Outcome == OutcomeDelivered {
+		to = dirDone
+	}
+	if err := b.spool.move(j, dirActive, to); err != nil {
+		log.Error("file job", "err", err)
+		return
+	}
+	log.Info("job final", "outcome", j.Final.Outcome, "status", j.Final.Status, "dsn", j.DSN, "attempts", j.Attempts)
+}

@@ -1,0 +1,237 @@
+package telephony
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// scripted is a fake back-end returning a scripted error per call (the
+// last one repeats) and counting calls.
+type scripted struct {
+	mu    sync.Mutex
+	errs  []error
+	calls int
+}
+
+func (s *scripted) Deliver(ctx context.Context, j *Job) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls++
+	return s.errs[min(s.calls-1, len(s.errs)-1)]
+}
+
+func (s *scripted) count() int { s.mu.Lock(); defer s.mu.Unlock(); return s.calls }
+
+func testLogger(t *testing.T) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// startBridge runs a bridge until the test ends.
+func startBridge(t *testing.T, opts Options, s *Spool, be Backend) {
+	t.Helper()
+	b, err := NewWithBackend(opts, s, be, testLogger(t))
+	tcheck(t, err, "bridge")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("run: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("bridge did not stop")
+		}
+	})
+}
+
+// waitFinal waits until job id is in done/ or failed/ and returns state and job.
+func waitFinal(t *testing.T, s *Spool, id string, d time.Duration) (string, *Job) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		for _, st := range []string{"done", "failed"} {
+			if _, err := os.Stat(filepath.Join(s.Dir(), st, id)); err == nil {
+				j, err := s.Load(st, id)
+				tcheck(t, err, "load")
+				return st, j
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("job %s not final after %v", id, d)
+	return "", nil
+}
+
+func fastOpts(sink *smtpSink) Options {
+	return Options{Retry: []time.Duration{50 * time.Millisecond}, Expire: time.Minute, Poll: 20 * time.Millisecond,
+		Concurrency: 2, AttemptTimeout: 5 * time.Second, DSN: DSNOptions{SMTPAddr: sink.Addr, Timeout: 5 * time.Second}}
+}
+
+func TestBridgeOutcomes(t *testing.T) {
+	t.Parallel()
+	busy := SIPStatusError(486, "Busy Here")
+	tests := []struct {
+		name      string
+		errs      []error
+		notify    string
+		sender    string
+		expire    time.Duration
+		state     string
+		calls     int
+		outcome   Outcome
+		status    string
+		dsnAction string // "" = no DSN expected
+	}{
+		{"busy then answer", []error{busy, nil}, "", "alice@example.com", time.Minute, "done", 2, OutcomeDelivered, "2.0.0", ""},
+		{"success notify", []error{nil}, "SUCCESS", "alice@example.com", time.Minute, "done", 1, OutcomeDelivered, "2.0.0", "delivered"},
+		{"unknown number final", []error{SIPStatusError(404, "Not Found")}, "", "alice@example.com", time.Minute, "failed", 1, OutcomePermFailure, "5.1.1", "failed"},
+		{"forbidden final", []error{SIPStatusError(403, "Forbidden")}, "FAILURE", "alice@example.com", time.Minute, "failed", 1, OutcomePermFailure, "5.7.1", "failed"},
+		{"6xx final", []error{SIPStatusError(603, "Decline")}, "", "alice@example.com", time.Minute, "failed", 1, OutcomePermFailure, "5.7.1", "failed"},
+		{"5xx retried", []error{SIPStatusError(503, "Service Unavailable"), nil}, "", "alice@example.com", time.Minute, "done", 2, OutcomeDelivered, "2.0.0", ""},
+		{"plain error retried", []error{errors.New("disk hiccup"), nil}, "", "alice@example.com", time.Minute, "done", 2, OutcomeDelivered, "2.0.0", ""},
+		{"busy until expiry", []error{busy}, "", "alice@example.com", 400 * time.Millisecond, "failed", -1, OutcomeExpired, "4.4.1", "failed"},
+		{"never notify", []error{SIPStatusError(404, "Not Found")}, "NEVER", "alice@example.com", time.Minute, "failed", 1, OutcomePermFailure, "5.1.1", ""},
+		{"null sender", []error{SIPStatusError(404, "Not Found")}, "", "", time.Minute, "failed", 1, OutcomePermFailure, "5.1.1", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			sink := newSMTPSink(t)
+			s, err := OpenSpool(t.TempDir())
+			tcheck(t, err, "spool")
+			meta := testMeta()
+			meta.Notify, meta.Sender = tc.notify, tc.sender
+			id, err := s.Enqueue(meta, bytes.NewReader(pcmRamp(800)), 800)
+			tcheck(t, err, "enqueue")
+			be := &scripted{errs: tc.errs}
+			opts := fastOpts(sink)
+			opts.Expire = tc.expire
+			startBridge(t, opts, s, be)
+			state, j := waitFinal(t, s, id, 10*time.Second)
+			tcompare(t, state, tc.state, "state")
+			if tc.calls >= 0 {
+				tcompare(t, be.count(), tc.calls, "calls")
+			} else if be.count() < 3 {
+				t.Fatalf("only %d calls before expiry", be.count())
+			}
+			tcompare(t, j.Attempts, be.count(), "attempts recorded")
+			tcompare(t, len(j.History), be.count(), "history")
+			tcompare(t, j.Final.Outcome, tc.outcome, "outcome")
+			tcompare(t, j.Final.Status, tc.status, "status")
+			if tc.dsnAction == "" {
+				sink.none(t, 200*time.Millisecond)
+				return
+			}
+			m := sink.next(t, 5*time.Second)
+			tcompare(t, m.From, "", "DSN reverse path")
+			tcompare(t, strings.Join(m.To, ","), tc.sender, "DSN recipient")
+			tcompare(t, dsnField(m.Data, "Action"), tc.dsnAction, "Action")
+			tcompare(t, dsnField(m.Data, "Status"), tc.status, "Status")
+			tcompare(t, j.DSN, "sent", "dsn state")
+		})
+	}
+}
+
+// TestBridgeDSNRetry: the MTA is down at first; the DSN is retried without
+// calling again.
+func TestBridgeDSNRetry(t *testing.T) {
+	t.Parallel()
+	port := freePort(t, "tcp")
+	s, err := OpenSpool(t.TempDir())
+	tcheck(t, err, "spool")
+	id, err := s.Enqueue(testMeta(), bytes.NewReader(pcmRamp(80)), 80)
+	tcheck(t, err, "enqueue")
+	be := &scripted{errs: []error{SIPStatusError(404, "Not Found")}}
+	opts := fastOpts(&smtpSink{Addr: "127.0.0.1:" + itoa(port)})
+	opts.Retry = []time.Duration{300 * time.Millisecond}
+	startBridge(t, opts, s, be)
+	time.Sleep(100 * time.Millisecond)
+	ln := listenOn(t, port)
+	sink := serveSink(t, ln)
+	m := sink.next(t, 5*time.Second)
+	tcompare(t, dsnField(m.Data, "Status"), "5.1.1", "status")
+	_, j := waitFinal(t, s, id, 5*time.Second)
+	tcompare(t, be.count(), 1, "calls")
+	tcompare(t, j.DSNAttempts >= 2, true, "dsn attempts")
+}
+
+// TestBridgeShutdownRequeues: a call interrupted by shutdown goes back to
+// new/ without counting the attempt.
+func TestBridgeShutdownRequeues(t *testing.T) {
+	s, err := OpenSpool(t.TempDir())
+	tcheck(t, err, "spool")
+	id, err := s.Enqueue(testMeta(), bytes.NewReader(pcmRamp(80)), 80)
+	tcheck(t, err, "enqueue")
+	var started atomic.Bool
+	be := BackendFunc(func(ctx context.Context, j *Job) error {
+		started.Store(true)
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	b, err := NewWithBackend(Options{Poll: 10 * time.Millisecond}, s, be, nil)
+	tcheck(t, err, "bridge")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- b.Run(ctx) }()
+	for !started.Load() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	tcheck(t, <-done, "run")
+	j, err := s.Load("new", id)
+	tcheck(t, err, "job back in new/")
+	tcompare(t, j.Attempts, 0, "attempts")
+}
+
+func TestRunSpoolBackendIdle(t *testing.T) {
+	s, err := OpenSpool(t.TempDir())
+	tcheck(t, err, "spool")
+	_, err = s.Enqueue(testMeta(), bytes.NewReader(pcmRamp(80)), 80)
+	tcheck(t, err, "enqueue")
+	b, err := New(Options{SpoolDir: s.Dir()}, s, nil)
+	tcheck(t, err, "new")
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	tcheck(t, b.Run(ctx), "run")
+	ids, _ := s.List("new")
+	tcompare(t, len(ids), 1, "job untouched in new/")
+}
+
+// TestBridgeDamagedJob: a job whose job.json cannot be read is moved to
+// failed/ without a call.
+func TestBridgeDamagedJob(t *testing.T) {
+	t.Parallel()
+	s, err := OpenSpool(t.TempDir())
+	tcheck(t, err, "spool")
+	id, err := s.Enqueue(testMeta(), bytes.NewReader(pcmRamp(80)), 80)
+	tcheck(t, err, "enqueue")
+	tcheck(t, os.WriteFile(filepath.Join(s.Dir(), "new", id, "job.json"), []byte("{trunc"), 0o640), "damage")
+	be := &scripted{errs: []error{nil}}
+	startBridge(t, Options{Poll: 10 * time.Millisecond}, s, be)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(s.Dir(), "failed", id)); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("damaged job not moved to failed/")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	tcompare(t, be.count(), 0, "calls")
+}

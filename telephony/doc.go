@@ -1,0 +1,98 @@
+// Package telephony is the voice bridge of vpim-milter: a durable spool of
+// call jobs, the outdial policy, a worker that places the calls through a
+// back-end, and RFC 3464 delivery status notifications (DESIGN flow steps 4
+// and 6).
+//
+// # Outdial policy
+//
+// Policy.Check(sender, number) runs at RCPT for bridge-bound recipients and
+// returns a *RejectError carrying the SMTP reply (550 5.7.1 for refusals,
+// RFC 3804 §5 and DIGEST §4.1 "Security"; 553 5.1.3 for numbers that cannot
+// be dialled). Deny patterns win; international and premium-rate numbers
+// are refused unless allowed.
+//
+// # Spool format (version 1)
+//
+// The spool is a directory tree on one file system:
+//
+//	spool_dir/tmp/<id>/      job being written by Enqueue (never a job)
+//	spool_dir/new/<id>/      queued; due when next_attempt <= now
+//	spool_dir/active/<id>/   claimed by a worker (a call may be in progress)
+//	spool_dir/done/<id>/     delivered
+//	spool_dir/failed/<id>/   failed for good (permanent error or expired)
+//
+// A job is a directory with two files:
+//
+//   - audio.wav: canonical WAV, 44-byte header, PCM 16-bit little endian,
+//     mono, 8000 Hz. Asterisk plays it as ".wav"; diago streams it.
+//   - job.json: the JSON form of Job: version, id, meta (queue_id, sender,
+//     recipient, number, message_id, subject, duration in ns, notify, envid,
+//     orcpt, header = base64 of the original header block), samples,
+//     created, expires, attempts, next_attempt, history (start, end,
+//     outcome, status, diagnostic per attempt), final (set once the outcome
+//     is final), dsn, dsn_attempts. Times are RFC 3339.
+//
+// Enqueue writes both files in tmp/<id>/, fsyncs them and the directory,
+// renames the directory to new/<id>/ and fsyncs new/; only then does the
+// milter accept the message. If any step fails, Enqueue removes tmp/<id>/,
+// nothing is visible in new/, and the milter tempfails the message.
+//
+// A worker claims a job by renaming new/<id> to active/<id> (one rename
+// wins). After a temporary failure it rewrites job.json (temp file, fsync,
+// rename) with the next attempt time and renames the job back to new/.
+// A final job goes to done/ or failed/ after its DSN was sent. done/ and
+// failed/ are not pruned by the daemon (use a cron job).
+//
+// An external bridge (backend = "spool") follows the same protocol: claim
+// by rename into active/, then rename into done/ or failed/ (or back to
+// new/ with an updated job.json), and does its own DSNs.
+//
+// # At-least-once
+//
+// A job is never lost: when the daemon starts, every job left in active/
+// (a crash or kill -9 during a call) goes back to new/ and is tried again,
+// so a call that was in progress may be repeated once. A DSN may likewise
+// be sent twice if the daemon dies between sending it and filing the job.
+// Run one worker (Bridge.Run) per spool: a second worker starting up would
+// put the first one's active jobs back in the queue. Any number of
+// processes may Enqueue.
+//
+// # Retries and expiry
+//
+// Busy (486, 600), no answer (408, 480, 487, ring timeout), 5xx and
+// timeouts are retried after Retry[n-1] (the last entry repeats); 404, 484,
+// 604 (5.1.1), 403, 603 (5.7.1), 415, 488, 606 (5.6.1) and other 4xx/6xx
+// (5.4.0) are final. A temporary failure whose next attempt would fall after
+// Expire becomes final with Action: failed and its 4.x.x status (DIGEST §5:
+// busy 4.4.1 until expiry, then failed). A hang-up during playback is a
+// temporary failure (4.4.2).
+//
+// # Back-ends
+//
+//   - spool: no worker; jobs wait for an external bridge.
+//   - sip: diago/sipgo; see SIPBackend.
+//   - asterisk: call files; see AsteriskBackend.
+//   - exec: Command Args... <job dir>, no shell, environment only PATH.
+//     Exit codes: 0 delivered; 10 busy (4.4.1) and 11 no answer (4.4.1),
+//     retried; 20 unknown number (5.1.1), 21 refused (5.7.1), 22 media
+//     (5.6.1), 29 other permanent (5.4.0), final; 75 (EX_TEMPFAIL) and
+//     any other code, a signal or a timeout: temporary (4.4.0 / 4.4.7). The
+//     first line of stdout becomes the DSN's Diagnostic-Code (sanitised).
+//
+// # DSNs
+//
+// On a final failure (unless NOTIFY=NEVER or NOTIFY lacks FAILURE) and on
+// success when NOTIFY contains SUCCESS, an RFC 3464 multipart/report goes
+// to the envelope sender (never to <>) through the local MTA over SMTP
+// with MAIL FROM:<>: text/plain, message/delivery-status (Final-Recipient,
+// Action, Status, Diagnostic-Code: X-SIP; ..., Original-Envelope-Id and
+// Original-Recipient from ENVID/ORCPT) and text/rfc822-headers with the
+// original header block. NOTIFY=DELAY is not implemented (todo).
+//
+// # Untrusted text
+//
+// Subject, sender and names come from mail. They reach call files only
+// through a whitelist sanitiser (no CR/LF, ";", "#", "$", "{}", "[]", "\",
+// ","), DSN fields only as single sanitised lines, and never the dial
+// string or a command line (the number is "+" and digits only).
+package telephony

@@ -1,0 +1,333 @@
+package telephony
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Back-end names accepted in Options.Backend (the [telephony] "backend" key).
+const (
+	BackendSpool    = "spool"    // jobs wait in the spool for an external bridge; no worker runs
+	BackendSIP      = "sip"      // calls placed directly over SIP (diago)
+	BackendAsterisk = "asterisk" // Asterisk call files (pbx_spool)
+	BackendExec     = "exec"     // an external command per job
+)
+
+// Options configures the telephony bridge. Only cmd knows TOML; it fills this
+// struct and calls Validate. Zero values are replaced by the documented
+// defaults in New (see WithDefaults).
+type Options struct {
+	// SpoolDir is the spool root (telephony.spool_dir). Required.
+	SpoolDir string
+	// Backend is one of "spool" (default), "sip", "asterisk", "exec".
+	Backend string
+	// SIP configures the "sip" back-end.
+	SIP SIPOptions
+	// Asterisk configures the "asterisk" back-end.
+	Asterisk AsteriskOptions
+	// Exec configures the "exec" back-end.
+	Exec ExecOptions
+	// Retry is the delay before attempt n+1 after the n-th temporary failure;
+	// the last entry repeats until Expire. Default 1m, 5m, 15m, 30m, 1h.
+	Retry []time.Duration
+	// Expire is how long after enqueueing a job may still be tried; after
+	// that a temporary failure becomes final (Action: failed). Default 24h.
+	Expire time.Duration
+	// Concurrency bounds the calls in progress. Default 4.
+	Concurrency int
+	// Poll is how often the worker rescans the spool for due jobs. Default 1s.
+	Poll time.Duration
+	// AttemptTimeout bounds one delivery attempt (ring + playback). Default 10m.
+	AttemptTimeout time.Duration
+	// HomeCountry is the caller's country code with "+", e.g. "+1". Numbers in
+	// E.164 form outside it are international and denied unless allowed.
+	// Empty: every "+" number counts as international.
+	HomeCountry string
+	// OutdialAllow lists number prefixes that may be dialled (after
+	// normalising). Empty: any national number that is not denied.
+	OutdialAllow []string
+	// OutdialDeny lists number prefixes that are never dialled; deny wins.
+	OutdialDeny []string
+	// AllowedSenders lists envelope senders allowed to use the gateway
+	// (RFC 3804 §5): "user@domain", "@domain" or "domain", or "*" for anyone.
+	// Empty: nobody may use the gateway.
+	AllowedSenders []string
+	// DSN configures delivery status notifications.
+	DSN DSNOptions
+}
+
+// SIPOptions configures the SIP back-end ([telephony.sip]).
+type SIPOptions struct {
+	// Trunk is where INVITEs go, e.g. "sip:127.0.0.1:5080"; the number
+	// becomes the user part.
+	Trunk string
+	// Listen is our SIP address (UDP), default "127.0.0.1:5062".
+	Listen string
+	// Codecs lists the offered codecs in order: "PCMU", "PCMA". Default both.
+	Codecs []string
+	// CallerID is the user part of our From header. Default "voicemail".
+	CallerID string
+	// RingTimeout is how long a call may ring before it counts as no answer.
+	// Default 30s.
+	RingTimeout time.Duration
+	// Replay enables "press 1 to replay" after the message.
+	Replay bool
+	// ReplayWait is how long to wait for the digit after playback. Default 5s.
+	ReplayWait time.Duration
+	// MaxReplays bounds replays per call. Default 3.
+	MaxReplays int
+}
+
+// AsteriskOptions configures the Asterisk call-file back-end.
+type AsteriskOptions struct {
+	// OutgoingDir is Asterisk's outgoing spool, default
+	// /var/spool/asterisk/outgoing.
+	OutgoingDir string
+	// TmpDir is where call files are written before the rename; it must be on
+	// the same file system. Default: "tmp" beside OutgoingDir.
+	TmpDir string
+	// DoneDir is outgoing_done, where Asterisk archives finished call files.
+	// Default: "outgoing_done" beside OutgoingDir.
+	DoneDir string
+	// Channel is the dial string template; "{number}" is replaced by the
+	// sanitised number. Default "PJSIP/{number}@trunk".
+	Channel string
+	// Context, if set, runs the call in this dialplan context (extension s,
+	// priority 1) with VPIM_FILE set; otherwise Application Playback is used.
+	Context string
+	// CallerID for the call file, default "Voice Mail <voicemail>".
+	CallerID string
+	// WaitTime is the ring time. Default 45s.
+	WaitTime time.Duration
+	// ResultTimeout is how long to wait for the archived result. Default 10m.
+	ResultTimeout time.Duration
+}
+
+// ExecOptions configures the exec back-end.
+type ExecOptions struct {
+	// Command is the program (absolute path); it is run without a shell with
+	// Args followed by the job directory.
+	Command string
+	// Args are fixed arguments placed before the job directory.
+	Args []string
+}
+
+// DSNOptions configures how delivery status notifications are submitted.
+type DSNOptions struct {
+	// SMTPAddr is the local MTA, default "127.0.0.1:25".
+	SMTPAddr string
+	// ReportingMTA is our host name in Reporting-MTA and HELO. Default
+	// "localhost".
+	ReportingMTA string
+	// From is the From: address of DSNs, default "MAILER-DAEMON@<ReportingMTA>".
+	From string
+	// Timeout bounds one SMTP submission. Default 30s.
+	Timeout time.Duration
+	// Disable turns DSNs off (they are still recorded in the job).
+	Disable bool
+}
+
+// WithDefaults returns a copy of o with zero values replaced by defaults.
+func (o Options) WithDefaults() Options {
+	if o.Backend == "" {
+		o.Backend = BackendSpool
+	}
+	if len(o.Retry) == 0 {
+		o.Retry = []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour}
+	}
+	if o.Expire == 0 {
+		o.Expire = 24 * time.Hour
+	}
+	if o.Concurrency == 0 {
+		o.Concurrency = 4
+	}
+	if o.Poll == 0 {
+		o.Poll = time.Second
+	}
+	if o.AttemptTimeout == 0 {
+		o.AttemptTimeout = 10 * time.Minute
+	}
+	s := &o.SIP
+	if s.Listen == "" {
+		s.Listen = "127.0.0.1:5062"
+	}
+	if len(s.Codecs) == 0 {
+		s.Codecs = []string{"PCMU", "PCMA"}
+	}
+	if s.CallerID == "" {
+		s.CallerID = "voicemail"
+	}
+	if s.RingTimeout == 0 {
+		s.RingTimeout = 30 * time.Second
+	}
+	if s.ReplayWait == 0 {
+		s.ReplayWait = 5 * time.Second
+	}
+	if s.MaxReplays == 0 {
+		s.MaxReplays = 3
+	}
+	a := &o.Asterisk
+	if a.OutgoingDir == "" {
+		a.OutgoingDir = "/var/spool/asterisk/outgoing"
+	}
+	if a.TmpDir == "" {
+		a.TmpDir = filepath.Join(filepath.Dir(filepath.Clean(a.OutgoingDir)), "tmp")
+	}
+	if a.DoneDir == "" {
+		a.DoneDir = filepath.Join(filepath.Dir(filepath.Clean(a.OutgoingDir)), "outgoing_done")
+	}
+	if a.Channel == "" {
+		a.Channel = "PJSIP/{number}@trunk"
+	}
+	if a.CallerID == "" {
+		a.CallerID = "Voice Mail <voicemail>"
+	}
+	if a.WaitTime == 0 {
+		a.WaitTime = 45 * time.Second
+	}
+	if a.ResultTimeout == 0 {
+		a.ResultTimeout = 10 * time.Minute
+	}
+	d := &o.DSN
+	if d.SMTPAddr == "" {
+		d.SMTPAddr = "127.0.0.1:25"
+	}
+	if d.ReportingMTA == "" {
+		d.ReportingMTA = "localhost"
+	}
+	if d.From == "" {
+		d.From = "MAILER-DAEMON@" + d.ReportingMTA
+	}
+	if d.Timeout == 0 {
+		d.Timeout = 30 * time.Second
+	}
+	return o
+}
+
+// Validate reports all problems at once, each with its key path
+// (telephony.xxx) and a hint. Zero values are fine: defaults apply.
+func (o *Options) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("telephony: %s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if o.SpoolDir == "" {
+		bad("telephony.spool_dir", "required (hint: /var/lib/vpim-milter/spool)")
+	} else if !filepath.IsAbs(o.SpoolDir) {
+		bad("telephony.spool_dir", "%q must be an absolute path", o.SpoolDir)
+	}
+	switch o.Backend {
+	case "", BackendSpool:
+	case BackendSIP:
+		if o.SIP.Trunk == "" {
+			bad("telephony.sip.trunk", "required with backend = \"sip\" (hint: \"sip:127.0.0.1:5080\")")
+		} else if _, err := parseTrunk(o.SIP.Trunk); err != nil {
+			bad("telephony.sip.trunk", "%v", err)
+		}
+		if o.SIP.Listen != "" {
+			if _, _, err := net.SplitHostPort(o.SIP.Listen); err != nil {
+				bad("telephony.sip.listen", "%v (hint: \"127.0.0.1:5062\")", err)
+			}
+		}
+		for _, c := range o.SIP.Codecs {
+			if c != "PCMU" && c != "PCMA" {
+				bad("telephony.sip.codecs", "unknown codec %q (hint: PCMU, PCMA)", c)
+			}
+		}
+		if o.SIP.CallerID != "" && !isDialable(o.SIP.CallerID) && !isToken(o.SIP.CallerID) {
+			bad("telephony.sip.caller_id", "%q must be digits or a plain token", o.SIP.CallerID)
+		}
+		if o.SIP.RingTimeout < 0 || o.SIP.ReplayWait < 0 || o.SIP.MaxReplays < 0 {
+			bad("telephony.sip", "durations and counts must not be negative")
+		}
+	case BackendAsterisk:
+		for key, dir := range map[string]string{"outgoing_dir": o.Asterisk.OutgoingDir, "tmp_dir": o.Asterisk.TmpDir, "done_dir": o.Asterisk.DoneDir} {
+			if dir != "" && !filepath.IsAbs(dir) {
+				bad("telephony.asterisk."+key, "%q must be an absolute path", dir)
+			}
+		}
+		if o.Asterisk.Channel != "" && !strings.Contains(o.Asterisk.Channel, "{number}") {
+			bad("telephony.asterisk.channel", "%q lacks {number} (hint: \"PJSIP/{number}@trunk\")", o.Asterisk.Channel)
+		}
+		if ch := strings.ReplaceAll(o.Asterisk.Channel, "{number}", "N"); ch != "" && sanitizeCallFileValue(ch) != ch {
+			bad("telephony.asterisk.channel", "contains characters not allowed in a call file")
+		}
+		if o.Asterisk.Context != "" && !isToken(o.Asterisk.Context) {
+			bad("telephony.asterisk.context", "%q must be a plain token", o.Asterisk.Context)
+		}
+	case BackendExec:
+		if o.Exec.Command == "" {
+			bad("telephony.exec.command", "required with backend = \"exec\"")
+		} else if !filepath.IsAbs(o.Exec.Command) {
+			bad("telephony.exec.command", "%q must be an absolute path (no shell, no PATH lookup)", o.Exec.Command)
+		} else if _, err := exec.LookPath(o.Exec.Command); err != nil {
+			bad("telephony.exec.command", "%v", err)
+		}
+	default:
+		bad("telephony.backend", "unknown back-end %q (hint: spool, sip, asterisk, exec)", o.Backend)
+	}
+	for i, d := range o.Retry {
+		if d <= 0 {
+			bad(fmt.Sprintf("telephony.retry[%d]", i), "must be positive, got %v", d)
+		}
+	}
+	if o.Expire < 0 {
+		bad("telephony.expire", "must not be negative")
+	}
+	if o.Concurrency < 0 {
+		bad("telephony.concurrency", "must not be negative")
+	}
+	if o.Poll < 0 || o.AttemptTimeout < 0 {
+		bad("telephony.poll", "durations must not be negative")
+	}
+	if o.HomeCountry != "" {
+		if n := normalizeNumber(o.HomeCountry); !strings.HasPrefix(n, "+") || len(n) < 2 || len(n) > 4 || !isDialable(n) {
+			bad("telephony.home_country", "%q must be \"+\" and 1-3 digits", o.HomeCountry)
+		}
+	}
+	for i, p := range o.OutdialAllow {
+		if !validPattern(p) {
+			bad(fmt.Sprintf("telephony.outdial_allow[%d]", i), "%q is not a number prefix (hint: \"+1613\")", p)
+		}
+	}
+	for i, p := range o.OutdialDeny {
+		if !validPattern(p) {
+			bad(fmt.Sprintf("telephony.outdial_deny[%d]", i), "%q is not a number prefix (hint: \"+1900\")", p)
+		}
+	}
+	for i, s := range o.AllowedSenders {
+		if s == "" || strings.ContainsAny(s, " \t\r\n<>") {
+			bad(fmt.Sprintf("telephony.allowed_senders[%d]", i), "%q is not an address, @domain or \"*\"", s)
+		}
+	}
+	if o.DSN.SMTPAddr != "" {
+		if _, _, err := net.SplitHostPort(o.DSN.SMTPAddr); err != nil {
+			bad("telephony.dsn.smtp_addr", "%v (hint: \"127.0.0.1:25\")", err)
+		}
+	}
+	if o.DSN.ReportingMTA != "" && !isToken(strings.ReplaceAll(o.DSN.ReportingMTA, ".", "")) {
+		bad("telephony.dsn.reporting_mta", "%q is not a host name", o.DSN.ReportingMTA)
+	}
+	if o.DSN.From != "" && strings.ContainsAny(o.DSN.From, "\r\n<>") {
+		bad("telephony.dsn.from", "%q must be a bare address", o.DSN.From)
+	}
+	return errors.Join(errs...)
+}
+
+// isToken reports whether s is a non-empty run of letters, digits, '-', '_'.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,277 @@
+package telephony
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/diago/media"
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// Lead-in and tail of silence around the message: the far end's jitter
+// buffer swallows the first and last frames (NOTES §4).
+const (
+	sipLeadIn = 200 * time.Millisecond
+	sipTail   = 500 * time.Millisecond
+)
+
+// SIPBackend places calls directly over SIP with diago: INVITE to the trunk
+// with the number as user part, PCMU/PCMA (+ telephone-event for DTMF),
+// playback of the message with 200 ms lead-in and 500 ms tail, optional
+// "press 1 to replay", then BYE. It listens on SIPOptions.Listen (UDP) to
+// receive BYE and rejects inbound calls with 403.
+type SIPBackend struct {
+	opts  SIPOptions
+	log   *slog.Logger
+	trunk sip.Uri
+
+	mu     sync.Mutex
+	dg     *diago.Diago
+	ua     *sipgo.UserAgent
+	cancel context.CancelFunc
+}
+
+// NewSIPBackend checks opts (defaults applied) and returns the back-end; the
+// SIP stack starts with the first call.
+func NewSIPBackend(opts SIPOptions, log *slog.Logger) (*SIPBackend, error) {
+	opts = Options{SIP: opts}.WithDefaults().SIP
+	trunk, err := parseTrunk(opts.Trunk)
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &SIPBackend{opts: opts, log: log, trunk: trunk}, nil
+}
+
+// parseTrunk parses "sip:host[:port]" (a user part, if any, is replaced).
+func parseTrunk(s string) (sip.Uri, error) {
+	if s == "" {
+		return sip.Uri{}, errNoTrunk
+	}
+	var u sip.Uri
+	if err := sip.ParseUri(s, &u); err != nil {
+		return sip.Uri{}, fmt.Errorf("telephony: sip: trunk %q: %w", s, err)
+	}
+	if u.Host == "" {
+		return sip.Uri{}, fmt.Errorf("telephony: sip: trunk %q has no host", s)
+	}
+	return u, nil
+}
+
+func (s *SIPBackend) start() (*diago.Diago, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.dg != nil {
+		return s.dg, nil
+	}
+	host, portStr, err := net.SplitHostPort(s.opts.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("telephony: sip: listen: %w", err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return nil, fmt.Errorf("telephony: sip: listen port: %w", err)
+	}
+	var codecs []media.Codec
+	for _, c := range s.opts.Codecs {
+		switch c {
+		case "PCMU":
+			codecs = append(codecs, media.CodecAudioUlaw)
+		case "PCMA":
+			codecs = append(codecs, media.CodecAudioAlaw)
+		}
+	}
+	codecs = append(codecs, media.CodecTelephoneEvent8000)
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("vpim-milter"))
+	if err != nil {
+		return nil, fmt.Errorf("telephony: sip: %w", err)
+	}
+	dg := diago.NewDiago(ua,
+		diago.WithTransport(diago.Transport{Transport: "udp", BindHost: host, BindPort: port}),
+		diago.WithMediaConfig(diago.MediaConfig{Codecs: codecs}),
+		diago.WithLogger(s.log.With("component", "diago")),
+	)
+	ctx, cancel := context.WithCancel(context.Background())
+	err = dg.ServeBackground(ctx, func(d *diago.DialogServerSession) {
+		_ = d.Respond(sip.StatusForbidden, "Forbidden", nil) // no inbound calls
+	})
+	if err != nil {
+		cancel()
+		ua.Close()
+		return nil, fmt.Errorf("telephony: sip: serve: %w", err)
+	}
+	// sipgo signals "ready" before the UDP conn is in its pool; an INVITE
+	// sent at once can fail (NOTES §4).
+	time.Sleep(100 * time.Millisecond)
+	s.dg, s.ua, s.cancel = dg, ua, cancel
+	return dg, nil
+}
+
+// Close stops the SIP stack.
+func (s *SIPBackend) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.dg == nil {
+		return nil
+	}
+	s.cancel()
+	err := s.ua.Close()
+	s.dg, s.ua = nil, nil
+	return err
+}
+
+var errRingTimeout = errors.New("telephony: sip: ring timeout")
+
+// Deliver places the call for job.
+func (s *SIPBackend) Deliver(ctx context.Context, job *Job) error {
+	number := normalizeNumber(job.Meta.Number)
+	if !isDialable(number) {
+		return &DeliveryError{Outcome: OutcomePermFailure, Status: "5.1.3", Diagnostic: "number not dialable"}
+	}
+	// Check the audio before dialling: diago cannot resample (NOTES §4).
+	if f, _, err := job.OpenAudio(); err != nil {
+		return err
+	} else {
+		f.Close()
+	}
+	dg, err := s.start()
+	if err != nil {
+		return err
+	}
+	uri := s.trunk
+	uri.User = number
+	uri.UriParams = nil
+	uri.Headers = nil
+	d, err := dg.NewDialog(uri, diago.NewDialogOptions{})
+	if err != nil {
+		return fmt.Errorf("telephony: sip: %w", err)
+	}
+	defer d.Close()
+
+	// Ring timeout and shutdown: a normal cancel sends CANCEL, which needs a
+	// provisional response; without one, force the exit so we do not wait
+	// for Timer B (NOTES §4).
+	var provisional atomic.Bool
+	ringCtx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	stopCancel := func(cause error) {
+		if provisional.Load() {
+			cancel(cause)
+		} else {
+			cancel(sipgo.WaitAnswerForceCancelErr)
+		}
+	}
+	timer := time.AfterFunc(s.opts.RingTimeout, func() { stopCancel(errRingTimeout) })
+	stopAfter := context.AfterFunc(ctx, func() { stopCancel(context.Cause(ctx)) })
+	opts := diago.InviteClientOptions{
+		OnResponse: func(r *sip.Response) error {
+			if r.IsProvisional() {
+				provisional.Store(true)
+			}
+			return nil
+		},
+	}
+	opts.WithCaller("Voice Mail", s.opts.CallerID, s.trunk.Host)
+	err = d.Invite(ringCtx, opts)
+	timer.Stop()
+	stopAfter()
+	if err != nil {
+		var er *sipgo.ErrDialogResponse
+		switch {
+		case errors.As(err, &er):
+			return SIPStatusError(er.Res.StatusCode, er.Res.Reason)
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case ringCtx.Err() != nil:
+			return &DeliveryError{Outcome: OutcomeNoAnswer, Status: "4.4.1", Diagnostic: "no answer (ring timeout)"}
+		default:
+			return &DeliveryError{Outcome: OutcomeTempFailure, Status: "4.4.2", Diagnostic: "no response from trunk", Err: err}
+		}
+	}
+	if err := d.Ack(ctx); err != nil {
+		return &DeliveryError{Outcome: OutcomeTempFailure, Status: "4.4.2", Diagnostic: "ack failed", Err: err}
+	}
+	defer func() {
+		hctx, hcancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer hcancel()
+		_ = d.Hangup(hctx)
+	}()
+	return s.play(ctx, d, job)
+}
+
+// play streams the message (and replays it on DTMF 1).
+func (s *SIPBackend) play(ctx context.Context, d *diago.DialogClientSession, job *Job) error {
+	pb, err := d.PlaybackCreate()
+	if err != nil {
+		return &DeliveryError{Outcome: OutcomeTempFailure, Status: "4.4.2", Diagnostic: "no media", Err: err}
+	}
+	replay := make(chan struct{}, 1)
+	if s.opts.Replay {
+		if r, err := d.AudioReaderDTMF(); err == nil {
+			go func() {
+				_ = r.Listen(func(dtmf rune) error {
+					if dtmf == '1' {
+						select {
+						case replay <- struct{}{}:
+						default:
+						}
+					}
+					return nil
+				}, 0)
+			}()
+		}
+	}
+	for plays := 1; ; plays++ {
+		f, samples, err := job.OpenAudio()
+		if err != nil {
+			return err
+		}
+		r := io.MultiReader(
+			io.LimitReader(zeroReader{}, int64(sipLeadIn/time.Millisecond)*sampleRate/1000*2),
+			io.LimitReader(f, samples*2),
+			io.LimitReader(zeroReader{}, int64(sipTail/time.Millisecond)*sampleRate/1000*2),
+		)
+		_, err = pb.Play(r, "audio/pcm")
+		f.Close()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			// Remote hang-up during playback: not delivered in full.
+			return &DeliveryError{Outcome: OutcomeTempFailure, Status: "4.4.2", Diagnostic: "call ended during playback", Err: err}
+		}
+		if !s.opts.Replay || plays > s.opts.MaxReplays {
+			return nil
+		}
+		select {
+		case <-replay:
+			s.log.Debug("replay requested", "job", job.ID)
+		case <-time.After(s.opts.ReplayWait):
+			return nil
+		case <-d.Context().Done():
+			return nil // played in full, then the callee hung up
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// zeroReader yields silence (PCM16 zeros).
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}

@@ -1,0 +1,455 @@
+package telephony
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// startProc starts a child process with output to a log file and kills it
+// (by PID, with its process group) when the test ends.
+func startProc(t *testing.T, dir, name string, args ...string) (<-chan int, string) {
+	t.Helper()
+	logPath := filepath.Join(dir, filepath.Base(name)+".log")
+	logf, err := os.Create(logPath)
+	tcheck(t, err, "log file")
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	tcheck(t, cmd.Start(), "start "+name)
+	exited := make(chan struct{})
+	rc := make(chan int, 1)
+	go func() {
+		cmd.Wait()
+		logf.Close()
+		rc <- cmd.ProcessState.ExitCode()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("%s log:\n%s", name, tail(string(b), 3000))
+		}
+	})
+	return rc, logPath
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// waitLog waits until the log file contains s.
+func waitLog(t *testing.T, path, s string, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if b, _ := os.ReadFile(path); bytes.Contains(b, []byte(s)) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	b, _ := os.ReadFile(path)
+	t.Fatalf("%q not in %s after %v:\n%s", s, path, d, tail(string(b), 2000))
+}
+
+// startSipp runs a sipp UAS scenario from contrib/telephony/sipp on
+// 127.0.0.1:port and returns a channel with its exit code.
+func startSipp(t *testing.T, scenario string, port int, extra ...string) <-chan int {
+	t.Helper()
+	sf := repoPath("contrib/telephony/sipp/" + scenario)
+	if _, err := os.Stat(sf); err != nil {
+		t.Fatalf("scenario: %v", err)
+	}
+	dir := t.TempDir()
+	args := append([]string{"-sf", sf, "-i", "127.0.0.1", "-p", fmt.Sprint(port), "-nostdin", "-trace_err",
+		"-mi", "127.0.0.1", "-mp", fmt.Sprint(freePort(t, "udp")), "-timeout", "60s"}, extra...)
+	rc, _ := startProc(t, dir, "sipp", args...)
+	time.Sleep(300 * time.Millisecond) // let sipp bind
+	return rc
+}
+
+// sipOpts returns bridge options for the SIP back-end against 127.0.0.1:port.
+func sipOpts(t *testing.T, dir string, port int, sink *smtpSink) Options {
+	o := fastOpts(sink)
+	o.SpoolDir = dir
+	o.Backend = BackendSIP
+	o.SIP = SIPOptions{Trunk: fmt.Sprintf("sip:127.0.0.1:%d", port), Listen: fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp")),
+		RingTimeout: 5 * time.Second}
+	o.Retry = []time.Duration{300 * time.Millisecond}
+	o.AttemptTimeout = 20 * time.Second
+	return o
+}
+
+func startSIPBridge(t *testing.T, o Options, s *Spool) {
+	t.Helper()
+	b, err := New(o, s, testLogger(t))
+	tcheck(t, err, "bridge")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			t.Errorf("bridge did not stop")
+		}
+	})
+}
+
+func TestSIPBusyThenAnswer(t *testing.T) {
+	t.Parallel()
+	needTool(t, "sipp")
+	port := freePort(t, "udp")
+	rc := startSipp(t, "busy-then-answer.xml", port, "-m", "2")
+	sink := newSMTPSink(t)
+	s, err := OpenSpool(t.TempDir())
+	tcheck(t, err, "spool")
+	meta := testMeta()
+	meta.Notify = "SUCCESS,FAILURE"
+	id, err := s.Enqueue(meta, bytes.NewReader(pcmRamp(2400)), 2400)
+	tcheck(t, err, "enqueue")
+	startSIPBridge(t, sipOpts(t, s.Dir(), port, sink), s)
+	state, j := waitFinal(t, s, id, 30*time.Second)
+	tcompare(t, state, "done", "state")
+	tcompare(t, j.Attempts, 2, "attempts")
+	tcompare(t, j.History[0].Outcome, OutcomeBusy, "first attempt")
+	tcompare(t, j.History[0].Diagnostic, "486 Busy Here", "first diagnostic")
+	tcompare(t, j.History[1].Outcome, OutcomeDelivered, "second attempt")
+	m := sink.next(t, 5*time.Second)
+	tcompare(t, dsnField(m.Data, "Action"), "delivered", "Action")
+	select {
+	case code := <-rc:
+		tcompare(t, code, 0, "sipp exit code (both calls passed)")
+	case <-time.After(10 * time.Second):
+		t.Fatal("sipp did not finish its 2 calls")
+	}
+}
+
+func TestSIPUnknownNumberDSN(t *testing.T) {
+	t.Parallel()
+	needTool(t, "sipp")
+	port := freePort(t, "udp")
+	startSipp(t, "uas-404.xml", port)
+	sink := newSMTPSink(t)
+	s, err := OpenSpool(t.TempDir())
+	tcheck(t, err, "spool")
+	id, err := s.Enqueue(testMeta(), bytes.NewReader(pcmRamp(800)), 800)
+	tcheck(t, err, "enqueue")
+	startSIPBridge(t, sipOpts(t, s.Dir(), port, sink), s)
+	state, j := waitFinal(t, s, id, 30*time.Second)
+	tcompare(t, state, "failed", "state")
+	tcompare(t, j.Attempts, 1, "attempts (404 is not retried)")
+	m := sink.next(t, 5*time.Second)
+	tcompare(t, strings.Join(m.To, ","), "alice@example.com", "DSN to envelope sender")
+	tcompare(t, m.From, "", "DSN reverse path")
+	tcompare(t, dsnField(m.Data, "Status"), "5.1.1", "Status")
+	tcompare(t, dsnField(m.Data, "Action"), "failed", "Action")
+	tcompare(t, dsnField(m.Data, "Diagnostic-Code"), "X-SIP; 404 Not Found", "Diagnostic-Code")
+	if !strings.Contains(m.Data, "Content-Type: text/rfc822-headers\r\n\r\nReturn-Path: <alice@example.com>\r\n") {
+		t.Fatal("original headers not attached")
+	}
+}
+
+func TestSIPNoAnswerUntilExpiry(t *testing.T) {
+	t.Parallel()
+	needTool(t, "sipp")
+	port := freePort(t, "udp")
+	startSipp(t, "ring-no-answer.xml", port)
+	sink := newSMTPSink(t)
+	s, err := OpenSpool(t.TempDir())
+	tcheck(t, err, "spool")
+	id, err := s.Enqueue(testMeta(), bytes.NewReader(pcmRamp(800)), 800)
+	tcheck(t, err, "enqueue")
+	o := sipOpts(t, s.Dir(), port, sink)
+	o.SIP.RingTimeout = 700 * time.Millisecond
+	o.Expire = 3 * time.Second
+	startSIPBridge(t, o, s)
+	state, j := waitFinal(t, s, id, 30*time.Second)
+	tcompare(t, state, "failed", "state")
+	if j.Attempts < 2 {
+		t.Fatalf("no-answer was not retried: %d attempts", j.Attempts)
+	}
+	for i, a := range j.History {
+		tcompare(t, a.Outcome, OutcomeNoAnswer, fmt.Sprintf("attempt %d", i+1))
+	}
+	tcompare(t, j.Final.Outcome, OutcomeExpired, "final")
+	m := sink.next(t, 5*time.Second)
+	tcompare(t, dsnField(m.Data, "Action"), "failed", "Action")
+	tcompare(t, dsnField(m.Data, "Status"), "4.4.1", "Status")
+	t.Logf("no answer: %d attempts before expiry", j.Attempts)
+}
+
+// --- baresip end-to-end: the recording must match the message audio ---
+
+// speech generates the project's own test message with espeak-ng + sox as
+// 8 kHz mono PCM16LE.
+func speech(t *testing.T, text string) []byte {
+	t.Helper()
+	dir := t.TempDir()
+	raw := filepath.Join(dir, "a.wav")
+	out := filepath.Join(dir, "msg.raw")
+	if b, err := exec.Command("espeak-ng", "-w", raw, text).CombinedOutput(); err != nil {
+		t.Fatalf("espeak-ng: %v\n%s", err, b)
+	}
+	if b, err := exec.Command("sox", raw, "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw", out).CombinedOutput(); err != nil {
+		t.Fatalf("sox: %v\n%s", err, b)
+	}
+	pcm, err := os.ReadFile(out)
+	tcheck(t, err, "read speech")
+	return pcm
+}
+
+// readWAVData returns the samples of a 16-bit mono WAV (any chunk layout).
+func readWAVData(t *testing.T, path string) ([]int16, int) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	tcheck(t, err, "read wav")
+	if len(b) < 12 || string(b[:4]) != "RIFF" || string(b[8:12]) != "WAVE" {
+		t.Fatalf("%s: not a WAV", path)
+	}
+	rate, channels, bits := 0, 0, 0
+	for p := 12; p+8 <= len(b); {
+		id, n := string(b[p:p+4]), int(binary.LittleEndian.Uint32(b[p+4:]))
+		body := b[p+8:]
+		if n > len(body) || n == 0xFFFFFFFF || (id == "data" && n == 0) {
+			n = len(body) // unfinished header
+		}
+		switch id {
+		case "fmt ":
+			channels = int(binary.LittleEndian.Uint16(body[2:]))
+			rate = int(binary.LittleEndian.Uint32(body[4:]))
+			bits = int(binary.LittleEndian.Uint16(body[14:]))
+		case "data":
+			if channels != 1 || bits != 16 {
+				t.Fatalf("%s: %d channels, %d bits", path, channels, bits)
+			}
+			s := make([]int16, n/2)
+			for i := range s {
+				s[i] = int16(binary.LittleEndian.Uint16(body[2*i:]))
+			}
+			return s, rate
+		}
+		p += 8 + n + n%2
+	}
+	t.Fatalf("%s: no data chunk", path)
+	return nil, 0
+}
+
+func pcmSamples(b []byte) []int16 {
+	s := make([]int16, len(b)/2)
+	for i := range s {
+		s[i] = int16(binary.LittleEndian.Uint16(b[2*i:]))
+	}
+	return s
+}
+
+// G.711 µ-law (ITU-T G.711 §2, table 2a) for the reference signal.
+func ulawEncode(s int16) byte {
+	x, sign := int(s), 0
+	if x < 0 {
+		x, sign = -x, 0x80
+	}
+	x = min(x, 32635) + 0x84
+	exp := 7
+	for mask := 0x4000; x&mask == 0 && exp > 0; mask >>= 1 {
+		exp--
+	}
+	return ^byte(sign | exp<<4 | (x>>(exp+3))&0x0F)
+}
+
+func ulawDecode(u byte) int16 {
+	u = ^u
+	x := ((int(u&0x0F) << 3) + 0x84) << ((u >> 4) & 7)
+	x -= 0x84
+	if u&0x80 != 0 {
+		return int16(-x)
+	}
+	return int16(x)
+}
+
+// G.711 A-law (ITU-T G.711 §2, table 1a).
+func alawEncode(s int16) byte {
+	x, sign := int(s), 0x80
+	if x < 0 {
+		x, sign = -x-1, 0
+	}
+	x = min(x, 32767)
+	var out int
+	if x < 256 {
+		out = x >> 4
+	} else {
+		exp := 7
+		for mask := 0x4000; x&mask == 0 && exp > 1; mask >>= 1 {
+			exp--
+		}
+		out = exp<<4 | (x>>(exp+3))&0x0F
+	}
+	return byte((out | sign) ^ 0x55)
+}
+
+func alawDecode(a byte) int16 {
+	a ^= 0x55
+	exp := int(a>>4) & 7
+	mant := int(a & 0x0F)
+	var x int
+	if exp == 0 {
+		x = mant<<4 + 8
+	} else {
+		x = (mant<<4 + 0x108) << (exp - 1)
+	}
+	if a&0x80 == 0 {
+		return int16(-x)
+	}
+	return int16(x)
+}
+
+// align finds the lag of ref inside rec with the highest normalised
+// correlation and returns lag, NCC and SNR (dB) over ref's length.
+func align(ref, rec []int16) (lag int, ncc, snr float64) {
+	var eref float64
+	for _, v := range ref {
+		eref += float64(v) * float64(v)
+	}
+	best := math.Inf(-1)
+	for l := 0; l+len(ref) <= len(rec); l++ {
+		var dot, erec float64
+		for i, v := range ref {
+			r := float64(rec[l+i])
+			dot += float64(v) * r
+			erec += r * r
+		}
+		if erec == 0 {
+			continue
+		}
+		if c := dot / math.Sqrt(eref*erec); c > best {
+			best, lag = c, l
+		}
+	}
+	var noise float64
+	for i, v := range ref {
+		d := float64(v) - float64(rec[lag+i])
+		noise += d * d
+	}
+	snr = math.Inf(1)
+	if noise > 0 {
+		snr = 10 * math.Log10(eref/noise)
+	}
+	return lag, best, snr
+}
+
+func TestG711Reference(t *testing.T) {
+	// Spot values from G.711 tables: µ-law 0 → 0xFF, A-law 0 → 0xD5.
+	tcompare(t, ulawEncode(0), byte(0xFF), "ulaw(0)")
+	tcompare(t, alawEncode(0), byte(0xD5), "alaw(0)")
+	tcompare(t, ulawDecode(0x80), int16(32124), "ulaw max")
+	tcompare(t, alawDecode(0xAA), int16(32256), "alaw max")
+	for _, s := range []int16{-32768, -1000, -1, 1, 77, 1000, 32767} {
+		if d := ulawDecode(ulawEncode(s)); math.Abs(float64(d-s)) > math.Abs(float64(s))/16+16 {
+			t.Errorf("ulaw round trip %d → %d", s, d)
+		}
+		if d := alawDecode(alawEncode(s)); math.Abs(float64(d-s)) > math.Abs(float64(s))/16+16 {
+			t.Errorf("alaw round trip %d → %d", s, d)
+		}
+	}
+}
+
+func TestSIPBaresipRecording(t *testing.T) {
+	t.Parallel()
+	needTool(t, "baresip", "espeak-ng", "sox")
+	for _, codec := range []string{"PCMU", "PCMA"} {
+		t.Run(codec, func(t *testing.T) {
+			t.Parallel()
+			baresipRecording(t, codec)
+		})
+	}
+}
+
+func baresipRecording(t *testing.T, codec string) {
+	const user = "+3940226338"
+	dir := t.TempDir()
+	sipPort, ctrlPort, rtp := freeSIPPort(t), freePort(t, "tcp"), freePort(t, "udp")
+	subst := strings.NewReplacer("@SIP_PORT@", fmt.Sprint(sipPort), "@RTP_PORTS@", fmt.Sprintf("%d-%d", rtp, rtp+9),
+		"@SND_PATH@", dir, "@CTRL_PORT@", fmt.Sprint(ctrlPort), "@USER@", user, "@CODECS@", codec)
+	for _, f := range []string{"config", "accounts"} {
+		b, err := os.ReadFile(repoPath("contrib/telephony/baresip/" + f))
+		tcheck(t, err, "baresip template")
+		tcheck(t, os.WriteFile(filepath.Join(dir, f), []byte(subst.Replace(string(b))), 0o644), "write "+f)
+	}
+	t0 := time.Now()
+	_, logPath := startProc(t, dir, "baresip", "-f", dir)
+	waitLog(t, logPath, "baresip is ready", 10*time.Second)
+
+	t.Logf("baresip ready after %v", time.Since(t0))
+	pcm := speech(t, "This is a voice message for the telephony bridge test.")
+	samples := int64(len(pcm) / 2)
+	sink := newSMTPSink(t)
+	s, err := OpenSpool(t.TempDir())
+	tcheck(t, err, "spool")
+	meta := testMeta()
+	meta.Number = user
+	id, err := s.Enqueue(meta, bytes.NewReader(pcm), samples)
+	tcheck(t, err, "enqueue")
+	t.Logf("speech generated after %v", time.Since(t0))
+	startSIPBridge(t, sipOpts(t, s.Dir(), sipPort, sink), s)
+	state, j := waitFinal(t, s, id, 60*time.Second)
+	t.Logf("job final after %v", time.Since(t0))
+	tcompare(t, state, "done", "state")
+	tcompare(t, j.Attempts, 1, "attempts")
+
+	// baresip (libsndfile) finalises the dump's RIFF sizes when the call
+	// ends (our BYE): wait for a consistent header.
+	var rec []int16
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		files, _ := filepath.Glob(filepath.Join(dir, "dump-*-dec.wav"))
+		if len(files) == 1 {
+			if b, err := os.ReadFile(files[0]); err == nil && len(b) > 44 && int(binary.LittleEndian.Uint32(b[4:])) == len(b)-8 {
+				var rate int
+				rec, rate = readWAVData(t, files[0])
+				tcompare(t, rate, 8000, "recording rate")
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no finished recording in %s", dir)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	t.Logf("recording complete after %v", time.Since(t0))
+	src := pcmSamples(pcm)
+	ref := make([]int16, len(src))
+	for i, v := range src {
+		if codec == "PCMU" {
+			ref[i] = ulawDecode(ulawEncode(v))
+		} else {
+			ref[i] = alawDecode(alawEncode(v))
+		}
+	}
+	lag, ncc, snr := align(ref, rec)
+	_, _, snrSrc := align(src, rec[lag:lag+len(src)])
+	t.Logf("%s: message %.2f s, recording %.2f s, lag %d samples (%.1f ms), NCC %.5f, SNR %.1f dB (vs unquantised source %.1f dB)",
+		codec, float64(len(ref))/8000, float64(len(rec))/8000, lag, float64(lag)/8, ncc, snr, snrSrc)
+	if ncc < 0.99 {
+		t.Errorf("correlation %.5f < 0.99", ncc)
+	}
+	if snr < 30 {
+		t.Errorf("SNR %.1f dB < 30 dB", snr)
+	}
+}

@@ -1,0 +1,373 @@
+package telephony
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Spool directory layout (see doc.go).
+const (
+	dirTmp    = "tmp"
+	dirNew    = "new"
+	dirActive = "active"
+	dirDone   = "done"
+	dirFailed = "failed"
+	jobFile   = "job.json"
+	audioFile = "audio.wav"
+)
+
+// fileSystem is the part of the OS the spool writes through; tests inject
+// failures (read-only, ENOSPC) with it.
+type fileSystem interface {
+	MkdirAll(path string, perm os.FileMode) error
+	Mkdir(path string, perm os.FileMode) error
+	// Create creates a new file exclusively for writing.
+	Create(path string) (writeFile, error)
+	Rename(oldpath, newpath string) error
+	RemoveAll(path string) error
+	// SyncDir fsyncs a directory so renames and creations in it are durable.
+	SyncDir(path string) error
+}
+
+// writeFile is a file being written.
+type writeFile interface {
+	io.Writer
+	Sync() error
+	Close() error
+}
+
+type osFS struct{}
+
+func (osFS) MkdirAll(p string, m os.FileMode) error { return os.MkdirAll(p, m) }
+func (osFS) Mkdir(p string, m os.FileMode) error    { return os.Mkdir(p, m) }
+func (osFS) Create(p string) (writeFile, error) {
+	return os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+}
+func (osFS) Rename(o, n string) error { return os.Rename(o, n) }
+func (osFS) RemoveAll(p string) error { return os.RemoveAll(p) }
+func (osFS) SyncDir(p string) error {
+	d, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Spool is the durable job queue under spool_dir. Enqueue may be called
+// from many goroutines (and processes); a job directory moves
+// tmp/ → new/ → active/ → done/ | failed/ by rename(2) only.
+type Spool struct {
+	dir  string
+	fs   fileSystem
+	now  func() time.Time
+	wake chan struct{}
+}
+
+// OpenSpool opens (creating if needed) the spool at dir, which must be on one
+// file system. Leftovers in tmp/ older than an hour (from a crash during
+// Enqueue; never visible as jobs) are removed.
+func OpenSpool(dir string) (*Spool, error) {
+	return openSpool(dir, osFS{}, time.Now)
+}
+
+func openSpool(dir string, fs fileSystem, now func() time.Time) (*Spool, error) {
+	s := &Spool{dir: dir, fs: fs, now: now, wake: make(chan struct{}, 1)}
+	for _, d := range []string{dirTmp, dirNew, dirActive, dirDone, dirFailed} {
+		if err := fs.MkdirAll(filepath.Join(dir, d), 0o750); err != nil {
+			return nil, fmt.Errorf("telephony: spool: %w", err)
+		}
+	}
+	if ents, err := os.ReadDir(filepath.Join(dir, dirTmp)); err == nil {
+		for _, e := range ents {
+			if info, err := e.Info(); err == nil && now().Sub(info.ModTime()) > time.Hour {
+				_ = fs.RemoveAll(filepath.Join(dir, dirTmp, e.Name()))
+			}
+		}
+	}
+	return s, nil
+}
+
+// Dir returns the spool root.
+func (s *Spool) Dir() string { return s.dir }
+
+// Enqueue writes one job durably: audio.wav (header + samples PCM16LE 8 kHz
+// mono read from pcm) and job.json are written and fsynced in tmp/<id>/,
+// the directory is fsynced, renamed to new/<id>/ and new/ is fsynced. When
+// Enqueue returns nil the job survives a crash; on any error nothing is
+// visible in new/ and the caller must tempfail the message (DESIGN flow
+// step 4). pcm must deliver exactly samples*2 bytes.
+func (s *Spool) Enqueue(meta JobMeta, pcm io.Reader, samples int64) (id string, err error) {
+	if err := checkMeta(&meta); err != nil {
+		return "", err
+	}
+	if samples <= 0 {
+		return "", fmt.Errorf("telephony: spool: no audio (%d samples)", samples)
+	}
+	if meta.Duration == 0 {
+		meta.Duration = time.Duration(samples) * time.Second / sampleRate
+	}
+	id, err = newID(s.now())
+	if err != nil {
+		return "", err
+	}
+	now := s.now().UTC()
+	job := &Job{Version: 1, ID: id, Meta: meta, Samples: samples, Created: now, NextAttempt: now}
+
+	tmp := filepath.Join(s.dir, dirTmp, id)
+	if err := s.fs.Mkdir(tmp, 0o750); err != nil {
+		return "", fmt.Errorf("telephony: spool: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = s.fs.RemoveAll(tmp)
+			id = ""
+		}
+	}()
+	if err := s.writeAudio(filepath.Join(tmp, audioFile), pcm, samples); err != nil {
+		return "", err
+	}
+	if err := s.writeJSON(filepath.Join(tmp, jobFile), job); err != nil {
+		return "", err
+	}
+	if err := s.fs.SyncDir(tmp); err != nil {
+		return "", fmt.Errorf("telephony: spool: sync job dir: %w", err)
+	}
+	dst := filepath.Join(s.dir, dirNew, id)
+	if err := s.fs.Rename(tmp, dst); err != nil {
+		return "", fmt.Errorf("telephony: spool: publish job: %w", err)
+	}
+	if err := s.fs.SyncDir(filepath.Join(s.dir, dirNew)); err != nil {
+		// The rename happened but may not be durable: take it back so the
+		// caller's tempfail does not leave a job that might later vanish.
+		if rerr := s.fs.Rename(dst, tmp); rerr != nil {
+			return "", fmt.Errorf("telephony: spool: sync new dir: %w (and unpublish: %v)", err, rerr)
+		}
+		return "", fmt.Errorf("telephony: spool: sync new dir: %w", err)
+	}
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return id, nil
+}
+
+func (s *Spool) writeAudio(path string, pcm io.Reader, samples int64) (err error) {
+	f, err := s.fs.Create(path)
+	if err != nil {
+		return fmt.Errorf("telephony: spool: %w", err)
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("telephony: spool: close audio: %w", cerr)
+		}
+	}()
+	h, err := wavHeader(samples)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 64<<10)
+	if _, err := w.Write(h); err != nil {
+		return fmt.Errorf("telephony: spool: write audio: %w", err)
+	}
+	n, err := io.CopyN(w, pcm, samples*2)
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return fmt.Errorf("telephony: spool: audio has %d bytes, want %d", n, samples*2)
+		}
+		return fmt.Errorf("telephony: spool: write audio: %w", err)
+	}
+	var one [1]byte
+	if k, _ := io.ReadFull(pcm, one[:]); k > 0 {
+		return fmt.Errorf("telephony: spool: audio longer than %d samples", samples)
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("telephony: spool: write audio: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("telephony: spool: sync audio: %w", err)
+	}
+	return nil
+}
+
+func (s *Spool) writeJSON(path string, job *Job) (err error) {
+	b, err := json.MarshalIndent(job, "", "  ")
+	if err != nil {
+		return fmt.Errorf("telephony: spool: %w", err)
+	}
+	b = append(b, '\n')
+	f, err := s.fs.Create(path)
+	if err != nil {
+		return fmt.Errorf("telephony: spool: %w", err)
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("telephony: spool: close metadata: %w", cerr)
+		}
+	}()
+	if _, err := f.Write(b); err != nil {
+		return fmt.Errorf("telephony: spool: write metadata: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("telephony: spool: sync metadata: %w", err)
+	}
+	return nil
+}
+
+// checkMeta rejects metadata that could inject lines into DSNs, call files
+// or logs, and numbers that cannot be dialled.
+func checkMeta(m *JobMeta) error {
+	fields := []struct{ name, v string }{
+		{"queue id", m.QueueID}, {"sender", m.Sender}, {"recipient", m.Recipient},
+		{"number", m.Number}, {"message-id", m.MessageID}, {"notify", m.Notify},
+		{"envid", m.EnvID}, {"orcpt", m.ORcpt},
+	}
+	for _, f := range fields {
+		if len(f.v) > 998 || strings.IndexFunc(f.v, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+			return fmt.Errorf("telephony: spool: %s contains control characters or is too long", f.name)
+		}
+	}
+	if m.Recipient == "" {
+		return errors.New("telephony: spool: recipient missing")
+	}
+	m.Number = normalizeNumber(m.Number)
+	if !isDialable(m.Number) {
+		return fmt.Errorf("telephony: spool: number %q is not dialable", m.Number)
+	}
+	m.Sender = strings.Trim(m.Sender, "<>")
+	return nil
+}
+
+// newID returns a time-ordered unique job id.
+func newID(now time.Time) (string, error) {
+	var r [6]byte
+	if _, err := rand.Read(r[:]); err != nil {
+		return "", fmt.Errorf("telephony: spool: id: %w", err)
+	}
+	return fmt.Sprintf("%016x-%s", now.UnixNano(), hex.EncodeToString(r[:])), nil
+}
+
+// loadJob reads state/id/job.json.
+func (s *Spool) loadJob(state, id string) (*Job, error) {
+	dir := filepath.Join(s.dir, state, id)
+	b, err := os.ReadFile(filepath.Join(dir, jobFile))
+	if err != nil {
+		return nil, fmt.Errorf("telephony: spool: %w", err)
+	}
+	var j Job
+	if err := json.Unmarshal(b, &j); err != nil {
+		return nil, fmt.Errorf("telephony: spool: job %s: %w", id, err)
+	}
+	if j.ID != id {
+		return nil, fmt.Errorf("telephony: spool: job %s: id mismatch %q", id, j.ID)
+	}
+	j.dir = dir
+	return &j, nil
+}
+
+// List returns the ids in one state directory ("new", "active", "done",
+// "failed"), sorted (ids sort by creation time).
+func (s *Spool) List(state string) ([]string, error) {
+	ents, err := os.ReadDir(filepath.Join(s.dir, state))
+	if err != nil {
+		return nil, fmt.Errorf("telephony: spool: %w", err)
+	}
+	ids := make([]string, 0, len(ents))
+	for _, e := range ents {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			ids = append(ids, e.Name())
+		}
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
+
+// Load reads a job from a state directory.
+func (s *Spool) Load(state, id string) (*Job, error) { return s.loadJob(state, id) }
+
+// due returns the jobs in new/ whose NextAttempt has come, earliest first,
+// the earliest future NextAttempt (zero if none), and the ids of damaged
+// jobs (unreadable job.json).
+func (s *Spool) due(now time.Time) (jobs []*Job, next time.Time, damaged []string, err error) {
+	ids, err := s.List(dirNew)
+	if err != nil {
+		return nil, time.Time{}, nil, err
+	}
+	for _, id := range ids {
+		j, err := s.loadJob(dirNew, id)
+		if err != nil {
+			if _, serr := os.Stat(filepath.Join(s.dir, dirNew, id)); serr == nil {
+				damaged = append(damaged, id)
+			}
+			continue // claimed meanwhile, or damaged
+		}
+		if j.NextAttempt.After(now) {
+			if next.IsZero() || j.NextAttempt.Before(next) {
+				next = j.NextAttempt
+			}
+			continue
+		}
+		jobs = append(jobs, j)
+	}
+	sort.SliceStable(jobs, func(a, b int) bool { return jobs[a].NextAttempt.Before(jobs[b].NextAttempt) })
+	return jobs, next, damaged, nil
+}
+
+// move renames a job directory between states and makes it durable.
+func (s *Spool) move(j *Job, from, to string) error {
+	src := filepath.Join(s.dir, from, j.ID)
+	dst := filepath.Join(s.dir, to, j.ID)
+	if err := s.fs.Rename(src, dst); err != nil {
+		return fmt.Errorf("telephony: spool: move %s %s→%s: %w", j.ID, from, to, err)
+	}
+	j.dir = dst
+	if err := s.fs.SyncDir(filepath.Join(s.dir, to)); err != nil {
+		return fmt.Errorf("telephony: spool: sync %s: %w", to, err)
+	}
+	return s.fs.SyncDir(filepath.Join(s.dir, from))
+}
+
+// claim moves a job from new/ to active/. Only one claimer wins the rename.
+func (s *Spool) claim(j *Job) error { return s.move(j, dirNew, dirActive) }
+
+// save rewrites job.json atomically (temp file, fsync, rename, fsync dir).
+func (s *Spool) save(j *Job) error {
+	tmp := filepath.Join(j.dir, jobFile+".tmp")
+	_ = os.Remove(tmp)
+	if err := s.writeJSON(tmp, j); err != nil {
+		return err
+	}
+	if err := s.fs.Rename(tmp, filepath.Join(j.dir, jobFile)); err != nil {
+		return fmt.Errorf("telephony: spool: %w", err)
+	}
+	return s.fs.SyncDir(j.dir)
+}
+
+// recoverActive moves every job left in active/ (a crash or kill during an
+// attempt) back to new/: delivery is at-least-once, so such a job's call
+// may be repeated once.
+func (s *Spool) recoverActive() ([]string, error) {
+	ids, err := s.List(dirActive)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if err := s.move(&Job{ID: id}, dirActive, dirNew); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
+}
