@@ -15,6 +15,7 @@ import (
 
 	"github.com/vpim-milter/vpim-milter/milter"
 	"github.com/vpim-milter/vpim-milter/profile"
+	"github.com/vpim-milter/vpim-milter/telephony"
 )
 
 // Config is the TOML configuration file. Every section belongs to one
@@ -77,25 +78,59 @@ type CodecConfig struct {
 
 // TelephonyConfig is the [telephony] section.
 type TelephonyConfig struct {
-	GatewayDomains []string `toml:"gateway_domains"`
-	Backend        string   `toml:"backend"` // spool | sip | asterisk | exec
-	SpoolDir       string   `toml:"spool_dir"`
-	OutdialAllow   []string `toml:"outdial_allow"`
-	OutdialDeny    []string `toml:"outdial_deny"`
-	AllowedSenders []string `toml:"allowed_senders"`
-	SIP            SIPConfig `toml:"sip"`
+	GatewayDomains []string       `toml:"gateway_domains"` // VOICE=/VPIM=/AMIS= local parts here go to the bridge
+	Backend        string         `toml:"backend"`         // spool | sip | asterisk | exec
+	SpoolDir       string         `toml:"spool_dir"`
+	OutdialAllow   []string       `toml:"outdial_allow"`
+	OutdialDeny    []string       `toml:"outdial_deny"`
+	AllowedSenders []string       `toml:"allowed_senders"` // addresses, @domain, or "*"
+	HomeCountry    string         `toml:"home_country"`    // "+1": numbers outside it count as international
+	Retry          []duration     `toml:"retry"`           // waits between attempts
+	Expire         duration       `toml:"expire"`          // a job fails (DSN) after this long
+	Concurrency    int            `toml:"concurrency"`     // calls at once
+	AttemptTimeout duration       `toml:"attempt_timeout"` // one call attempt at most
+	SIP            SIPConfig      `toml:"sip"`
+	Asterisk       AsteriskConfig `toml:"asterisk"`
+	Exec           ExecConfig     `toml:"exec"`
 }
 
 // SIPConfig is the [telephony.sip] section.
 type SIPConfig struct {
-	Trunk  string   `toml:"trunk"`
-	Listen string   `toml:"listen"`
-	Codecs []string `toml:"codecs"`
+	Trunk       string   `toml:"trunk"`
+	Listen      string   `toml:"listen"`
+	Codecs      []string `toml:"codecs"`
+	CallerID    string   `toml:"caller_id"`
+	RingTimeout duration `toml:"ring_timeout"`
+	Replay      bool     `toml:"replay"` // DTMF 1 replays the message
+	ReplayWait  duration `toml:"replay_wait"`
+	MaxReplays  int      `toml:"max_replays"`
+}
+
+// AsteriskConfig is the [telephony.asterisk] section.
+type AsteriskConfig struct {
+	OutgoingDir   string   `toml:"outgoing_dir"`
+	TmpDir        string   `toml:"tmp_dir"`
+	DoneDir       string   `toml:"done_dir"`
+	Channel       string   `toml:"channel"`
+	Context       string   `toml:"context"`
+	CallerID      string   `toml:"caller_id"`
+	WaitTime      duration `toml:"wait_time"`
+	ResultTimeout duration `toml:"result_timeout"`
+}
+
+// ExecConfig is the [telephony.exec] section.
+type ExecConfig struct {
+	Command string   `toml:"command"`
+	Args    []string `toml:"args"`
 }
 
 // DSNConfig is the [dsn] section.
 type DSNConfig struct {
-	SMTP string `toml:"smtp"` // where DSNs are submitted, host:port
+	SMTP         string   `toml:"smtp"`          // where DSNs are submitted, host:port
+	ReportingMTA string   `toml:"reporting_mta"` // Reporting-MTA of the DSNs
+	From         string   `toml:"from"`          // header From of the DSNs
+	Timeout      duration `toml:"timeout"`
+	Disable      bool     `toml:"disable"`
 }
 
 // MetricsConfig is the [metrics] section.
@@ -115,6 +150,11 @@ func stateDir() string {
 
 // defaultConfig is the built-in configuration (DESIGN.md).
 func defaultConfig() Config {
+	t := telephony.Options{}.WithDefaults()
+	spool, err := filepath.Abs(filepath.Join(stateDir(), "spool"))
+	if err != nil {
+		spool = filepath.Join(stateDir(), "spool")
+	}
 	return Config{
 		Milter: MilterConfig{
 			Listen:         "inet:8895@127.0.0.1",
@@ -134,11 +174,19 @@ func defaultConfig() Config {
 		Profile: ProfileConfig{DefaultTarget: "ivm", Targets: map[string]string{}, IVMAudio: "raw", MessageID: "fix", Hostname: hostname()},
 		Codec:   CodecConfig{MaxDuration: duration(time.Hour)},
 		Telephony: TelephonyConfig{
-			Backend:  "spool",
-			SpoolDir: filepath.Join(stateDir(), "spool"),
-			SIP:      SIPConfig{Trunk: "sip:127.0.0.1:5080", Listen: "127.0.0.1:5062", Codecs: []string{"PCMU", "PCMA"}},
+			Backend:        t.Backend,
+			SpoolDir:       spool,
+			Retry:          durations(t.Retry),
+			Expire:         duration(t.Expire),
+			Concurrency:    t.Concurrency,
+			AttemptTimeout: duration(t.AttemptTimeout),
+			SIP: SIPConfig{Trunk: "sip:127.0.0.1:5080", Listen: t.SIP.Listen, Codecs: t.SIP.Codecs, CallerID: t.SIP.CallerID,
+				RingTimeout: duration(t.SIP.RingTimeout), ReplayWait: duration(t.SIP.ReplayWait), MaxReplays: t.SIP.MaxReplays},
+			Asterisk: AsteriskConfig{OutgoingDir: t.Asterisk.OutgoingDir, TmpDir: t.Asterisk.TmpDir, DoneDir: t.Asterisk.DoneDir,
+				Channel: t.Asterisk.Channel, Context: t.Asterisk.Context, CallerID: t.Asterisk.CallerID,
+				WaitTime: duration(t.Asterisk.WaitTime), ResultTimeout: duration(t.Asterisk.ResultTimeout)},
 		},
-		DSN: DSNConfig{SMTP: "127.0.0.1:25"},
+		DSN: DSNConfig{SMTP: t.DSN.SMTPAddr, ReportingMTA: hostname(), Timeout: duration(t.DSN.Timeout)},
 	}
 }
 
@@ -256,30 +304,16 @@ func (c *Config) validate() []string {
 	if !oneOf(c.Profile.IVMAudio, "raw", "au", "wav") {
 		bad("profile.ivm_audio", "%q: want raw, au or wav", c.Profile.IVMAudio)
 	}
-	if !oneOf(c.Telephony.Backend, "spool", "sip", "asterisk", "exec") {
-		bad("telephony.backend", "%q: want spool, sip, asterisk or exec", c.Telephony.Backend)
-	}
-	if c.Telephony.SpoolDir == "" {
-		bad("telephony.spool_dir", "must not be empty")
-	}
-	for key, list := range map[string][]string{"telephony.outdial_allow": c.Telephony.OutdialAllow, "telephony.outdial_deny": c.Telephony.OutdialDeny} {
-		for _, p := range list {
-			if strings.TrimLeft(p, "+0123456789") != "" || p == "" {
-				bad(key, "%q: a number prefix is \"+\" and digits, e.g. \"+1613\"", p)
+	topts := c.telephonyOptions()
+	if err := topts.Validate(); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			line = strings.TrimSpace(strings.TrimPrefix(line, "telephony: "))
+			// [dsn] is its own section in the file.
+			line = strings.Replace(line, "telephony.dsn.smtp_addr", "dsn.smtp", 1)
+			line = strings.Replace(line, "telephony.dsn.", "dsn.", 1)
+			if line != "" {
+				errs = append(errs, line)
 			}
-		}
-	}
-	if c.Telephony.Backend == "sip" && !strings.HasPrefix(c.Telephony.SIP.Trunk, "sip:") {
-		bad("telephony.sip.trunk", "%q: want a SIP URI such as \"sip:127.0.0.1:5080\"", c.Telephony.SIP.Trunk)
-	}
-	for _, cd := range c.Telephony.SIP.Codecs {
-		if !oneOf(cd, "PCMU", "PCMA") {
-			bad("telephony.sip.codecs", "%q: want PCMU or PCMA", cd)
-		}
-	}
-	if c.DSN.SMTP != "" {
-		if _, _, err := splitHostPort(c.DSN.SMTP); err != nil {
-			bad("dsn.smtp", "%q: want host:port", c.DSN.SMTP)
 		}
 	}
 	if c.Metrics.Listen != "" {
@@ -335,6 +369,43 @@ func (c *Config) profileOptions() profile.Options {
 		Codec:           audioCodec{maxDuration: time.Duration(c.Codec.MaxDuration)},
 		TempDir:         c.Milter.TempDir,
 	}
+}
+
+// telephonyOptions maps [telephony] and [dsn] to the telephony package's options.
+func (c *Config) telephonyOptions() telephony.Options {
+	t := c.Telephony
+	retry := make([]time.Duration, len(t.Retry))
+	for i, d := range t.Retry {
+		retry[i] = time.Duration(d)
+	}
+	return telephony.Options{
+		SpoolDir: t.SpoolDir,
+		Backend:  t.Backend,
+		SIP: telephony.SIPOptions{Trunk: t.SIP.Trunk, Listen: t.SIP.Listen, Codecs: t.SIP.Codecs, CallerID: t.SIP.CallerID,
+			RingTimeout: time.Duration(t.SIP.RingTimeout), Replay: t.SIP.Replay, ReplayWait: time.Duration(t.SIP.ReplayWait), MaxReplays: t.SIP.MaxReplays},
+		Asterisk: telephony.AsteriskOptions{OutgoingDir: t.Asterisk.OutgoingDir, TmpDir: t.Asterisk.TmpDir, DoneDir: t.Asterisk.DoneDir,
+			Channel: t.Asterisk.Channel, Context: t.Asterisk.Context, CallerID: t.Asterisk.CallerID,
+			WaitTime: time.Duration(t.Asterisk.WaitTime), ResultTimeout: time.Duration(t.Asterisk.ResultTimeout)},
+		Exec:           telephony.ExecOptions{Command: t.Exec.Command, Args: t.Exec.Args},
+		Retry:          retry,
+		Expire:         time.Duration(t.Expire),
+		Concurrency:    t.Concurrency,
+		AttemptTimeout: time.Duration(t.AttemptTimeout),
+		HomeCountry:    t.HomeCountry,
+		OutdialAllow:   t.OutdialAllow,
+		OutdialDeny:    t.OutdialDeny,
+		AllowedSenders: t.AllowedSenders,
+		DSN: telephony.DSNOptions{SMTPAddr: c.DSN.SMTP, ReportingMTA: c.DSN.ReportingMTA, From: c.DSN.From,
+			Timeout: time.Duration(c.DSN.Timeout), Disable: c.DSN.Disable},
+	}
+}
+
+func durations(in []time.Duration) []duration {
+	out := make([]duration, len(in))
+	for i, d := range in {
+		out[i] = duration(d)
+	}
+	return out
 }
 
 // hostname is the machine's name when it is a valid domain, else "localhost".

@@ -47,7 +47,7 @@ outdial_deny = ["900x"]
 listen = "nowhere"
 `, []string{"milter.listen:", "milter.error_action: \"drop\"", "milter.oversize_action: \"ignore\"", "milter.body_max_size: must be positive",
 			"milter.socket_mode: \"rw\"", "log.format: \"xml\"", "profile.default_target: \"vpim3\"", "profile.ivm_audio: \"flac\"",
-			"profile.voice_domains: \"not a domain\"", "telephony.backend: \"carrier-pigeon\"", "telephony.outdial_deny: \"900x\"", "metrics.listen: \"nowhere\""}},
+			"profile.voice_domains: \"not a domain\"", "telephony.backend: unknown back-end \"carrier-pigeon\"", "telephony.outdial_deny[0]: \"900x\"", "metrics.listen: \"nowhere\""}},
 		{"bad size string", "[milter]\nbody_max_size = \"lots\"\n", []string{"\"lots\" is not a size"}},
 		{"bad duration", "[milter]\nread_timeout = \"soon\"\n", []string{"\"soon\" is not a duration"}},
 		{"syntax error", "[milter\n", []string{"At line 2"}},
