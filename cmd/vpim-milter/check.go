@@ -113,6 +113,13 @@ func offline(cfg *Config, log *slog.Logger, from string, rcpts []string, in io.R
 	if err != nil {
 		return milter.Result{}, err
 	}
+	bridge, err := newBridge(cfg, false)
+	if err != nil {
+		return milter.Result{}, err
+	}
+	if bridge != nil {
+		mopts.Bridge = bridge
+	}
 	f, err := milter.New(mopts, engine, log, nil)
 	if err != nil {
 		return milter.Result{}, err

@@ -22,6 +22,7 @@ import (
 
 	"github.com/vpim-milter/vpim-milter/milter"
 	"github.com/vpim-milter/vpim-milter/profile"
+	"github.com/vpim-milter/vpim-milter/telephony"
 )
 
 // commonFlags are -c and the logging overrides shared by the commands.
@@ -139,6 +140,13 @@ func serve(cf commonFlags, cfg Config, log *slog.Logger) error {
 		defer metricsSrv.Close()
 		log.Info("metrics listening", "addr", ln.Addr().String())
 	}
+	bridge, err := newBridge(&cfg, true)
+	if err != nil {
+		return err
+	}
+	if bridge != nil {
+		mopts.Bridge = bridge
+	}
 	f, err := milter.New(mopts, engine, log, metrics)
 	if err != nil {
 		return err
@@ -165,9 +173,46 @@ func serve(cf commonFlags, cfg Config, log *slog.Logger) error {
 			}
 		}
 	}()
+	var workerDone chan error
+	if bridge != nil && bridge.Spool != nil && cfg.Telephony.Backend != "spool" {
+		worker, err := telephony.New(cfg.telephonyOptions(), bridge.Spool, log.With("component", "bridge"))
+		if err != nil {
+			return err
+		}
+		workerDone = make(chan error, 1)
+		go func() { workerDone <- worker.Run(ctx) }()
+		log.Info("telephony bridge worker running", "backend", cfg.Telephony.Backend, "spool", cfg.Telephony.SpoolDir)
+	}
 	err = f.Serve(ctx, ln)
+	cancel()
+	if workerDone != nil {
+		if werr := <-workerDone; werr != nil && !errors.Is(werr, context.Canceled) {
+			log.Error("telephony bridge worker", "error", werr)
+		}
+	}
 	log.Info("vpim-milter stopped")
 	return err
+}
+
+// newBridge builds the hand-off to the telephony spool when gateway domains
+// are configured (nil otherwise). Offline commands get a dry run: the
+// outdial policy applies, but no job is written.
+func newBridge(cfg *Config, durable bool) (*milter.SpoolBridge, error) {
+	if len(cfg.Telephony.GatewayDomains) == 0 {
+		return nil, nil
+	}
+	topts := cfg.telephonyOptions()
+	policy, err := telephony.NewPolicy(topts)
+	if err != nil {
+		return nil, err
+	}
+	b := &milter.SpoolBridge{Policy: policy, TempDir: cfg.Milter.TempDir}
+	if durable {
+		if b.Spool, err = telephony.OpenSpool(cfg.Telephony.SpoolDir); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
 }
 
 // reload re-reads the configuration on SIGHUP. An invalid file keeps the
