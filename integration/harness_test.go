@@ -211,6 +211,20 @@ func (m *mta) waitDelivered(t *testing.T, n int, timeout time.Duration) []delive
 	deadline := time.Now().Add(timeout)
 	for {
 		msgs := readSink(t, dir)
+		if len(msgs) >= n {
+			// smtp-sink writes a file as the data arrives: wait until no
+			// file has grown for a moment.
+			time.Sleep(300 * time.Millisecond)
+			again := readSink(t, dir)
+			same := len(again) == len(msgs)
+			for i := 0; same && i < len(msgs); i++ {
+				same = len(again[i].raw) == len(msgs[i].raw)
+			}
+			if !same && time.Now().Before(deadline) {
+				continue
+			}
+			msgs = again
+		}
 		if len(msgs) >= n || time.Now().After(deadline) {
 			if len(msgs) != n {
 				t.Fatalf("%s: %d messages delivered, want %d", m.name, len(msgs), n)
