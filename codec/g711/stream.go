@@ -1,0 +1,147 @@
+package g711
+
+import (
+	"errors"
+	"fmt"
+	"io"
+)
+
+// ErrClosed is returned by Write after Close.
+var ErrClosed = errors.New("g711: write after close")
+
+const bufSize = 4096
+
+// Encoder compresses little-endian 16-bit PCM written to it and writes one
+// G.711 code per sample to the underlying writer. An odd trailing byte is
+// kept until the next Write. Memory use is constant.
+type Encoder struct {
+	w      io.Writer
+	tab    *[65536]byte
+	carry  byte
+	nCarry int
+	closed bool
+	out    [bufSize]byte
+}
+
+// NewEncoder returns an Encoder for law l writing to w.
+func NewEncoder(w io.Writer, l Law) *Encoder {
+	return &Encoder{w: w, tab: l.encTable()}
+}
+
+// Write consumes PCM16LE bytes. It returns len(p) unless the underlying
+// writer fails.
+func (e *Encoder) Write(p []byte) (int, error) {
+	if e.closed {
+		return 0, ErrClosed
+	}
+	n := len(p)
+	o := 0
+	if e.nCarry == 1 && len(p) > 0 {
+		e.out[0] = e.tab[uint16(e.carry)|uint16(p[0])<<8^0x8000]
+		o = 1
+		p = p[1:]
+		e.nCarry = 0
+	}
+	for len(p) >= 2 {
+		m := len(p) / 2
+		if m > bufSize-o {
+			m = bufSize - o
+		}
+		out := e.out[o : o+m]
+		in := p[:2*m]
+		for i := range out {
+			out[i] = e.tab[(uint16(in[2*i])|uint16(in[2*i+1])<<8)^0x8000]
+		}
+		o += m
+		p = p[2*m:]
+		if o == bufSize {
+			if _, err := e.w.Write(e.out[:o]); err != nil {
+				return n - len(p), fmt.Errorf("g711: %w", err)
+			}
+			o = 0
+		}
+	}
+	if len(p) == 1 {
+		e.carry = p[0]
+		e.nCarry = 1
+	}
+	if o > 0 {
+		if _, err := e.w.Write(e.out[:o]); err != nil {
+			return n - len(p), fmt.Errorf("g711: %w", err)
+		}
+	}
+	return n, nil
+}
+
+// Close ends the stream. A dangling odd byte (half a sample) is dropped.
+// Close does not close the underlying writer.
+func (e *Encoder) Close() error {
+	e.closed = true
+	e.nCarry = 0
+	return nil
+}
+
+// Decoder expands G.711 codes read from an io.Reader into little-endian
+// 16-bit PCM. Memory use is constant.
+type Decoder struct {
+	r    io.Reader
+	tab  *[256]int16
+	in   [bufSize]byte
+	pend [1]byte // second byte of a sample that did not fit in p
+	np   int
+	err  error
+}
+
+// NewDecoder returns a Decoder for law l reading codes from r.
+func NewDecoder(r io.Reader, l Law) *Decoder {
+	return &Decoder{r: r, tab: l.decTable()}
+}
+
+// Read fills p with PCM16LE samples.
+func (d *Decoder) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n := 0
+	if d.np == 1 {
+		p[0] = d.pend[0]
+		d.np = 0
+		n = 1
+	}
+	for n < len(p) {
+		if d.err != nil {
+			break
+		}
+		want := (len(p) - n + 1) / 2
+		if want > bufSize {
+			want = bufSize
+		}
+		m, err := d.r.Read(d.in[:want])
+		if err != nil {
+			d.err = err
+		}
+		for _, c := range d.in[:m] {
+			v := uint16(d.tab[c])
+			if n+1 < len(p) {
+				p[n] = byte(v)
+				p[n+1] = byte(v >> 8)
+				n += 2
+			} else {
+				p[n] = byte(v)
+				d.pend[0] = byte(v >> 8)
+				d.np = 1
+				n++
+			}
+		}
+		if m > 0 {
+			break
+		}
+	}
+	if n > 0 {
+		return n, nil
+	}
+	if d.err == io.EOF {
+		return 0, io.EOF
+	}
+	return 0, fmt.Errorf("g711: %w", d.err)
+}

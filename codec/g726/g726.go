@@ -1,0 +1,731 @@
+package g726
+
+import (
+	"errors"
+	"fmt"
+	"math/bits"
+
+	"github.com/vpim-milter/vpim-milter/codec/g711"
+)
+
+// ErrBadRate is returned for a bit rate other than 16, 24, 32 or 40 kbit/s.
+var ErrBadRate = errors.New("g726: unsupported bit rate")
+
+// Rate is the G.726 bit rate in kbit/s (16, 24, 32 or 40).
+type Rate int
+
+// The four G.726 rates (ITU-T G.726: 40, 32, 24 and 16 kbit/s).
+const (
+	Rate16 Rate = 16 // 2 bits per sample
+	Rate24 Rate = 24 // 3 bits per sample
+	Rate32 Rate = 32 // 4 bits per sample (G.721, audio/32KADPCM)
+	Rate40 Rate = 40 // 5 bits per sample
+)
+
+// Bits returns the number of bits per code word, or 0 for an invalid rate.
+func (r Rate) Bits() int {
+	switch r {
+	case Rate16, Rate24, Rate32, Rate40:
+		return int(r) / 8
+	}
+	return 0
+}
+
+// Validate returns ErrBadRate (wrapped) if r is not a G.726 rate.
+func (r Rate) Validate() error {
+	if r.Bits() == 0 {
+		return fmt.Errorf("%w: %d kbit/s", ErrBadRate, int(r))
+	}
+	return nil
+}
+
+// rateTables holds the per-rate constant tables of ITU-T G.726
+// (quantizer decision and reconstruction levels, W(I), F(I)).
+type rateTables struct {
+	dqln   []int // IQUAN: code → normalised log magnitude of dq (ITU-T G.726 quantizer tables)
+	wi     []int // FUNCTW: code → scale factor multiplier W(I), scaled by 32
+	fi     []int // FUNCTF: code → F(I), scaled by 512
+	qtab   []int // QUAN decision levels (normalised log domain)
+	states int   // number of quantizer states used by QUAN
+	sign   int   // sign bit of the code word
+	dqMask int   // magnitude mask used by ADDB
+	// qlut[dln-qlutMin] is the QUAN search result for dln: the index of
+	// the first decision level above dln (built from qtab by withLUT).
+	qlut []uint8
+}
+
+// qlutMin is the smallest DLN covered by the QUAN look-up tables; DLN
+// stays within [-2048, 2047] because DL is at most 15<<7+127 and Y/4 at
+// most 1280 (LIMB); other values fall back to the linear search.
+const qlutMin = -2048
+
+// withLUT fills t.qlut from t.qtab and returns t.
+func (t *rateTables) withLUT() *rateTables {
+	t.qlut = make([]uint8, 4096)
+	size := (t.states - 1) >> 1
+	for k := range t.qlut {
+		dln := k + qlutMin
+		i := 0
+		for ; i < size; i++ {
+			if dln < t.qtab[i] {
+				break
+			}
+		}
+		t.qlut[k] = uint8(i)
+	}
+	return t
+}
+
+// Immutable per-rate tables (ITU-T G.726 quantizer tables); never written.
+var (
+	tables16 = (&rateTables{
+		// ITU-T G.726, 16 kbit/s quantizer
+		dqln:   []int{116, 365, 365, 116},
+		wi:     []int{-704, 14048, 14048, -704},
+		fi:     []int{0x000, 0xE00, 0xE00, 0x000},
+		qtab:   []int{261},
+		states: 4, sign: 2, dqMask: 0x3FFF,
+	}).withLUT()
+	tables24 = (&rateTables{
+		// ITU-T G.726, 24 kbit/s quantizer
+		dqln:   []int{-2048, 135, 273, 373, 373, 273, 135, -2048},
+		wi:     []int{-128, 960, 4384, 18624, 18624, 4384, 960, -128},
+		fi:     []int{0x000, 0x200, 0x400, 0xE00, 0xE00, 0x400, 0x200, 0x000},
+		qtab:   []int{8, 218, 331},
+		states: 7, sign: 4, dqMask: 0x3FFF,
+	}).withLUT()
+	tables32 = (&rateTables{
+		// ITU-T G.726, 32 kbit/s quantizer
+		dqln: []int{-2048, 4, 135, 213, 273, 323, 373, 425,
+			425, 373, 323, 273, 213, 135, 4, -2048},
+		wi: []int{-384, 576, 1312, 2048, 3584, 6336, 11360, 35904,
+			35904, 11360, 6336, 3584, 2048, 1312, 576, -384},
+		fi: []int{0x000, 0x000, 0x000, 0x200, 0x200, 0x200, 0x600, 0xE00,
+			0xE00, 0x600, 0x200, 0x200, 0x200, 0x000, 0x000, 0x000},
+		qtab:   []int{-124, 80, 178, 246, 300, 349, 400},
+		states: 15, sign: 8, dqMask: 0x3FFF,
+	}).withLUT()
+	tables40 = (&rateTables{
+		// ITU-T G.726, 40 kbit/s quantizer
+		dqln: []int{-2048, -66, 28, 104, 169, 224, 274, 318,
+			358, 395, 429, 459, 488, 514, 539, 566,
+			566, 539, 514, 488, 459, 429, 395, 358,
+			318, 274, 224, 169, 104, 28, -66, -2048},
+		wi: []int{448, 448, 768, 1248, 1280, 1312, 1856, 3200,
+			4512, 5728, 7008, 8960, 11456, 14080, 16928, 22272,
+			22272, 16928, 14080, 11456, 8960, 7008, 5728, 4512,
+			3200, 1856, 1312, 1280, 1248, 768, 448, 448},
+		fi: []int{0x000, 0x000, 0x000, 0x000, 0x000, 0x200, 0x200, 0x200,
+			0x200, 0x200, 0x400, 0x600, 0x800, 0xA00, 0xC00, 0xC00,
+			0xC00, 0xC00, 0xA00, 0x800, 0x600, 0x400, 0x200, 0x200,
+			0x200, 0x200, 0x200, 0x000, 0x000, 0x000, 0x000, 0x000},
+		qtab: []int{-122, -16, 68, 139, 198, 250, 298, 339,
+			378, 413, 445, 475, 502, 528, 553},
+		states: 31, sign: 0x10, dqMask: 0x7FFF,
+	}).withLUT()
+)
+
+// State is one G.726 encoder or decoder (ITU-T G.726: the encoder
+// contains a decoder; both share this state). The zero value is not
+// usable: call NewState or Reset.
+type State struct {
+	t    *rateTables
+	bits int
+
+	yl  int32    // FILTE: steady-state step size multiplier
+	yu  int16    // FILTD: unlocked step size multiplier
+	dms int16    // FILTA: short-term average of F(I)
+	dml int16    // FILTB: long-term average of F(I)
+	ap  int16    // FILTC: speed control parameter
+	a   [2]int16 // pole predictor coefficients
+	b   [6]int16 // zero predictor coefficients
+	pk  [2]int16 // signs of p(k)
+	dq  [6]int16 // quantised difference signal, float format
+	sr  [2]int16 // reconstructed signal, float format
+	td  bool     // TONE: tone detector output
+}
+
+// NewState returns a coder for rate r in the reset state.
+func NewState(r Rate) (*State, error) {
+	s := &State{}
+	if err := s.Reset(r); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Reset puts s into the initial state of ITU-T G.726 (reset values of
+// the delay elements) for rate r.
+func (s *State) Reset(r Rate) error {
+	var t *rateTables
+	switch r {
+	case Rate16:
+		t = tables16
+	case Rate24:
+		t = tables24
+	case Rate32:
+		t = tables32
+	case Rate40:
+		t = tables40
+	default:
+		return r.Validate()
+	}
+	*s = State{t: t, bits: r.Bits(), yl: 34816, yu: 544}
+	s.sr = [2]int16{32, 32}
+	s.dq = [6]int16{32, 32, 32, 32, 32, 32}
+	return nil
+}
+
+// Bits returns the number of bits per code word.
+func (s *State) Bits() int { return s.bits }
+
+// topBit returns the index of the highest set bit of x as an unsigned
+// 32-bit value, -1 for 0.
+func topBit(x int) int { return bits.Len32(uint32(x)) - 1 }
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// fmult multiplies a predictor coefficient by a signal in the G.726
+// floating point format (ITU-T G.726 block FMULT). The predictor below
+// carries an inlined copy of this body (it runs eight times per sample);
+// this function is the readable reference the tests compare it with.
+func fmult(an, srn int16) int {
+	// |an|; an never exceeds 13 bits in magnitude (a coefficient >> 2)
+	sm := int32(an) >> 31
+	anmag := uint32((int32(an)^sm)-sm) & 0x1FFF
+	l := bits.Len32(anmag)                         // anexp + 6
+	anmant := anmag<<6>>uint(l) | (anmag-1)>>31<<5 // 32 when an == 0
+	wanmant := (anmant*uint32(srn&0x3F) + 0x30) >> 4
+	// wanexp = l - 6 + exp(srn) - 13; the shift left by wanexp (or right
+	// by -wanexp) is one right shift of wanmant<<19.
+	r := int(wanmant<<19>>uint(38-l-int(srn>>6&0xF))) & 0x7FFF
+	m := int(an^srn) >> 31
+	return (r ^ m) - m
+}
+
+// predict computes SEZI and SEI (ITU-T G.726 blocks FMULT and ACCUM):
+// the six-zero part and the full signal estimate, both 16-bit. The eight
+// FMULT products are written out (each block is fmult's body) because
+// this is the hottest code of the codec; TestPredict checks them against
+// the reference FMULT.
+func (s *State) predict() (sezi, sei int16) {
+	acc := 0
+	{
+		an, srn := s.b[0]>>2, s.dq[0]
+		sm := int32(an) >> 31
+		anmag := uint32((int32(an)^sm)-sm) & 0x1FFF
+		l := bits.Len32(anmag)
+		anmant := anmag<<6>>uint(l) | (anmag-1)>>31<<5
+		wanmant := (anmant*uint32(srn&0x3F) + 0x30) >> 4
+		r := int(wanmant<<19>>uint(38-l-int(srn>>6&0xF))) & 0x7FFF
+		m := int(an^srn) >> 31
+		acc += (r ^ m) - m
+	}
+	{
+		an, srn := s.b[1]>>2, s.dq[1]
+		sm := int32(an) >> 31
+		anmag := uint32((int32(an)^sm)-sm) & 0x1FFF
+		l := bits.Len32(anmag)
+		anmant := anmag<<6>>uint(l) | (anmag-1)>>31<<5
+		wanmant := (anmant*uint32(srn&0x3F) + 0x30) >> 4
+		r := int(wanmant<<19>>uint(38-l-int(srn>>6&0xF))) & 0x7FFF
+		m := int(an^srn) >> 31
+		acc += (r ^ m) - m
+	}
+	{
+		an, srn := s.b[2]>>2, s.dq[2]
+		sm := int32(an) >> 31
+		anmag := uint32((int32(an)^sm)-sm) & 0x1FFF
+		l := bits.Len32(anmag)
+		anmant := anmag<<6>>uint(l) | (anmag-1)>>31<<5
+		wanmant := (anmant*uint32(srn&0x3F) + 0x30) >> 4
+		r := int(wanmant<<19>>uint(38-l-int(srn>>6&0xF))) & 0x7FFF
+		m := int(an^srn) >> 31
+		acc += (r ^ m) - m
+	}
+	{
+		an, srn := s.b[3]>>2, s.dq[3]
+		sm := int32(an) >> 31
+		anmag := uint32((int32(an)^sm)-sm) & 0x1FFF
+		l := bits.Len32(anmag)
+		anmant := anmag<<6>>uint(l) | (anmag-1)>>31<<5
+		wanmant := (anmant*uint32(srn&0x3F) + 0x30) >> 4
+		r := int(wanmant<<19>>uint(38-l-int(srn>>6&0xF))) & 0x7FFF
+		m := int(an^srn) >> 31
+		acc += (r ^ m) - m
+	}
+	{
+		an, srn := s.b[4]>>2, s.dq[4]
+		sm := int32(an) >> 31
+		anmag := uint32((int32(an)^sm)-sm) & 0x1FFF
+		l := bits.Len32(anmag)
+		anmant := anmag<<6>>uint(l) | (anmag-1)>>31<<5
+		wanmant := (anmant*uint32(srn&0x3F) + 0x30) >> 4
+		r := int(wanmant<<19>>uint(38-l-int(srn>>6&0xF))) & 0x7FFF
+		m := int(an^srn) >> 31
+		acc += (r ^ m) - m
+	}
+	{
+		an, srn := s.b[5]>>2, s.dq[5]
+		sm := int32(an) >> 31
+		anmag := uint32((int32(an)^sm)-sm) & 0x1FFF
+		l := bits.Len32(anmag)
+		anmant := anmag<<6>>uint(l) | (anmag-1)>>31<<5
+		wanmant := (anmant*uint32(srn&0x3F) + 0x30) >> 4
+		r := int(wanmant<<19>>uint(38-l-int(srn>>6&0xF))) & 0x7FFF
+		m := int(an^srn) >> 31
+		acc += (r ^ m) - m
+	}
+	sezi = int16(acc)
+	acc = int(sezi)
+	{
+		an, srn := s.a[1]>>2, s.sr[1]
+		sm := int32(an) >> 31
+		anmag := uint32((int32(an)^sm)-sm) & 0x1FFF
+		l := bits.Len32(anmag)
+		anmant := anmag<<6>>uint(l) | (anmag-1)>>31<<5
+		wanmant := (anmant*uint32(srn&0x3F) + 0x30) >> 4
+		r := int(wanmant<<19>>uint(38-l-int(srn>>6&0xF))) & 0x7FFF
+		m := int(an^srn) >> 31
+		acc += (r ^ m) - m
+	}
+	{
+		an, srn := s.a[0]>>2, s.sr[0]
+		sm := int32(an) >> 31
+		anmag := uint32((int32(an)^sm)-sm) & 0x1FFF
+		l := bits.Len32(anmag)
+		anmant := anmag<<6>>uint(l) | (anmag-1)>>31<<5
+		wanmant := (anmant*uint32(srn&0x3F) + 0x30) >> 4
+		r := int(wanmant<<19>>uint(38-l-int(srn>>6&0xF))) & 0x7FFF
+		m := int(an^srn) >> 31
+		acc += (r ^ m) - m
+	}
+	return sezi, int16(acc)
+}
+
+// stepSize computes Y (ITU-T G.726 block MIX).
+func (s *State) stepSize() int {
+	if s.ap >= 256 {
+		return int(s.yu)
+	}
+	y := int(s.yl >> 6)
+	dif := int(s.yu) - y
+	al := int(s.ap >> 2)
+	if dif > 0 {
+		y += (dif * al) >> 6
+	} else if dif < 0 {
+		y += (dif*al + 0x3F) >> 6
+	}
+	return y
+}
+
+// quantize maps the difference d to a code word (ITU-T G.726 blocks
+// LOG, SUBTB, QUAN).
+func quantize(d, y int, t *rateTables) int {
+	dqm := int(int16(abs(d)))
+	exp := topBit(dqm>>1) + 1
+	mant := ((dqm << 7) >> exp) & 0x7F
+	dl := int(int16((exp << 7) + mant))
+	dln := int(int16(dl - int(int16(y>>2))))
+	size := (t.states - 1) >> 1
+	var i int
+	if k := uint(dln - qlutMin); k < uint(len(t.qlut)) {
+		i = int(t.qlut[k])
+	} else {
+		for ; i < size; i++ {
+			if dln < t.qtab[i] {
+				break
+			}
+		}
+	}
+	if d < 0 {
+		return (size << 1) + 1 - i
+	}
+	if i == 0 && t.states&1 != 0 {
+		// Zero is not a valid code when the number of states is odd
+		// (ITU-T G.726 40, 32 and 24 kbit/s quantizers: I = 0 is never emitted).
+		return t.states
+	}
+	return i
+}
+
+// reconstruct computes DQ from the code (ITU-T G.726 blocks
+// IQUAN (the table look-up), ADDA, ANTILOG).
+func reconstruct(sign bool, dqln, y int) int16 {
+	dql := int16(dqln + (y >> 2)) // ADDA
+	if dql < 0 {
+		if sign {
+			return -0x8000
+		}
+		return 0
+	}
+	dex := (int(dql) >> 7) & 15 // ANTILOG
+	dqt := 128 + (int(dql) & 127)
+	dq := int16((dqt << 7) >> (14 - dex))
+	if sign {
+		return int16(int(dq) - 0x8000)
+	}
+	return dq
+}
+
+// update adapts the state after one code (ITU-T G.726 blocks
+// FUNCTW, FILTD, LIMB, FILTE, UPA1, UPA2, LIMC, LIMD, UPB, FLOATA, FLOATB,
+// TONE, TRANS, FILTA, FILTB, SUBTC, FILTC).
+func (s *State) update(y, wi, fi, dq, sr, dqsez int) {
+	var a2p int16
+	pk0 := int16(0)
+	if dqsez < 0 {
+		pk0 = 1
+	}
+	mag := int16(dq & 0x7FFF)
+
+	// TRANS (ITU-T G.726)
+	ylint := int16(s.yl >> 15)
+	ylfrac := int16((s.yl >> 10) & 0x1F)
+	var thr int16
+	if ylint > 9 {
+		thr = 31 << 10
+	} else {
+		thr = int16((32 + int(ylfrac)) << ylint)
+	}
+	dqthr := int16((int(thr) + (int(thr) >> 1)) >> 1)
+	tr := s.td && mag > dqthr
+
+	// FUNCTW, FILTD, LIMB (ITU-T G.726)
+	yu := int16(y + ((wi - y) >> 5))
+	if yu < 544 {
+		yu = 544
+	} else if yu > 5120 {
+		yu = 5120
+	}
+	s.yu = yu
+	// FILTE
+	s.yl += int32(s.yu) + ((-s.yl) >> 6)
+
+	if tr {
+		// Transition detected: reset the predictor (ITU-T G.726 block TRIGB).
+		s.a = [2]int16{}
+		s.b = [6]int16{}
+	} else {
+		// UPA2 (ITU-T G.726)
+		pks1 := pk0 ^ s.pk[0]
+		a2p = int16(int(s.a[1]) - (int(s.a[1]) >> 7))
+		if dqsez != 0 {
+			fa1 := s.a[0]
+			if pks1 == 0 {
+				fa1 = -s.a[0]
+			}
+			switch {
+			case fa1 < -8191:
+				a2p = int16(int(a2p) - 0x100)
+			case fa1 > 8191:
+				a2p = int16(int(a2p) + 0xFF)
+			default:
+				a2p = int16(int(a2p) + (int(fa1) >> 5))
+			}
+			if pk0^s.pk[1] != 0 {
+				// LIMC
+				switch {
+				case a2p <= -12160:
+					a2p = -12288
+				case a2p >= 12416:
+					a2p = 12288
+				default:
+					a2p -= 0x80
+				}
+			} else {
+				switch {
+				case a2p <= -12416:
+					a2p = -12288
+				case a2p >= 12160:
+					a2p = 12288
+				default:
+					a2p += 0x80
+				}
+			}
+		}
+		s.a[1] = a2p
+
+		// UPA1
+		s.a[0] = int16(int(s.a[0]) - (int(s.a[0]) >> 8))
+		if dqsez != 0 {
+			if pks1 == 0 {
+				s.a[0] = int16(int(s.a[0]) + 192)
+			} else {
+				s.a[0] = int16(int(s.a[0]) - 192)
+			}
+		}
+		// LIMD
+		a1ul := int16(15360 - int(a2p))
+		if s.a[0] < -a1ul {
+			s.a[0] = -a1ul
+		} else if s.a[0] > a1ul {
+			s.a[0] = a1ul
+		}
+
+		// UPB: 40 kbit/s uses a leak factor of 2^-9 (ITU-T G.726)
+		shift := 8
+		if s.bits == 5 {
+			shift = 9
+		}
+		for i := range s.b {
+			s.b[i] = int16(int(s.b[i]) - (int(s.b[i]) >> shift))
+			if dq&0x7FFF != 0 {
+				if (dq ^ int(s.dq[i])) >= 0 {
+					s.b[i] = int16(int(s.b[i]) + 128)
+				} else {
+					s.b[i] = int16(int(s.b[i]) - 128)
+				}
+			}
+		}
+	}
+
+	// DELAY and FLOATA: dq in 4-bit exponent, 6-bit mantissa format
+	s.dq[5], s.dq[4], s.dq[3], s.dq[2], s.dq[1] = s.dq[4], s.dq[3], s.dq[2], s.dq[1], s.dq[0]
+	if mag == 0 {
+		if dq >= 0 {
+			s.dq[0] = 0x20
+		} else {
+			s.dq[0] = -992 // 0xFC20
+		}
+	} else {
+		exp := topBit(int(mag)) + 1
+		v := (exp << 6) + ((int(mag) << 6) >> exp)
+		if dq < 0 {
+			v -= 0x400
+		}
+		s.dq[0] = int16(v)
+	}
+
+	// FLOATB
+	s.sr[1] = s.sr[0]
+	switch {
+	case sr == 0:
+		s.sr[0] = 0x20
+	case sr > 0:
+		exp := topBit(sr) + 1
+		s.sr[0] = int16((exp << 6) + ((sr << 6) >> exp))
+	case sr > -32768:
+		m := -sr
+		exp := topBit(m) + 1
+		s.sr[0] = int16((exp << 6) + ((m << 6) >> exp) - 0x400)
+	default:
+		s.sr[0] = -992 // 0xFC20
+	}
+
+	// DELAY
+	s.pk[1] = s.pk[0]
+	s.pk[0] = pk0
+
+	// TONE (ITU-T G.726)
+	switch {
+	case tr:
+		s.td = false
+	case a2p < -11776:
+		s.td = true
+	default:
+		s.td = false
+	}
+
+	// FILTA, FILTB (ITU-T G.726)
+	s.dms = int16(int(s.dms) + ((int(int16(fi)) - int(s.dms)) >> 5))
+	s.dml = int16(int(s.dml) + ((int(int16(fi<<2)) - int(s.dml)) >> 7))
+
+	// SUBTC, FILTC
+	switch {
+	case tr:
+		s.ap = 256
+	case y < 1536, s.td, abs((int(s.dms)<<2)-int(s.dml)) >= int(s.dml)>>3:
+		s.ap = int16(int(s.ap) + ((0x200 - int(s.ap)) >> 4))
+	default:
+		s.ap = int16(int(s.ap) + ((-int(s.ap)) >> 4))
+	}
+}
+
+// encode runs one step of the encoder on a 14-bit linear sample.
+func (s *State) encode(sl int) int {
+	t := s.t
+	sezi, sei := s.predict()
+	se := int(sei >> 1)
+	d := int(int16(sl - se))
+	y := s.stepSize()
+	i := quantize(d, y, t)
+	dq := int(reconstruct(i&t.sign != 0, t.dqln[i], y))
+	var sr int
+	if dq < 0 {
+		sr = int(int16(se - (dq & t.dqMask)))
+	} else {
+		sr = int(int16(se + dq))
+	}
+	dqsez := int(int16(sr + int(sezi>>1) - se))
+	s.update(y, t.wi[i], t.fi[i], dq, sr, dqsez)
+	return i
+}
+
+// decode runs one step of the decoder and returns the reconstructed
+// signal SR (16-bit, as the state uses it), the same sum without the
+// 16-bit wrap (for clamped output), the signal estimate SE and the step
+// size Y.
+func (s *State) decode(code int) (sr, full, se, y int) {
+	t := s.t
+	code &= (1 << s.bits) - 1
+	sezi, sei := s.predict()
+	y = s.stepSize()
+	dq := int(reconstruct(code&t.sign != 0, t.dqln[code], y))
+	se = int(sei >> 1)
+	if dq < 0 {
+		full = se - (dq & t.dqMask) // ADDB
+	} else {
+		full = se + dq
+	}
+	sr = int(int16(full))
+	dqsez := int(int16(sr + int(sezi>>1) - se))
+	s.update(y, t.wi[code], t.fi[code], dq, sr, dqsez)
+	return sr, full, se, y
+}
+
+// EncodeLinear encodes one 16-bit linear sample and returns its code word.
+// The two least significant bits are dropped (G.726 works on 14 bits).
+func (s *State) EncodeLinear(x int16) uint8 { return uint8(s.encode(int(x) >> 2)) }
+
+// EncodeULaw encodes one G.711 µ-law sample (ITU-T G.726 block EXPAND).
+func (s *State) EncodeULaw(c byte) uint8 {
+	return uint8(s.encode(int(g711.DecodeULaw(c)) >> 2))
+}
+
+// EncodeALaw encodes one G.711 A-law sample (ITU-T G.726 block EXPAND).
+func (s *State) EncodeALaw(c byte) uint8 {
+	return uint8(s.encode(int(g711.DecodeALaw(c)) >> 2))
+}
+
+// DecodeLinear decodes one code word to a 16-bit linear sample, clamped
+// to [-32768, 32767] instead of wrapping.
+func (s *State) DecodeLinear(code uint8) int16 {
+	_, full, _, _ := s.decode(int(code))
+	return clamp16(full << 2)
+}
+
+// DecodeULaw decodes one code word to a µ-law sample with the synchronous
+// tandem adjustment (ITU-T G.726 blocks COMPRESS and SYNC).
+func (s *State) DecodeULaw(code uint8) byte {
+	sr, _, se, y := s.decode(int(code))
+	return s.tandemULaw(sr, se, y, int(code)&((1<<s.bits)-1))
+}
+
+// DecodeALaw decodes one code word to an A-law sample with the synchronous
+// tandem adjustment (ITU-T G.726 blocks COMPRESS and SYNC).
+func (s *State) DecodeALaw(code uint8) byte {
+	sr, _, se, y := s.decode(int(code))
+	return s.tandemALaw(sr, se, y, int(code)&((1<<s.bits)-1))
+}
+
+func clamp16(v int) int16 {
+	if v > 32767 {
+		return 32767
+	}
+	if v < -32768 {
+		return -32768
+	}
+	return int16(v)
+}
+
+// compressULaw is the µ-law COMPRESS block of ITU-T G.726. Unlike
+// the G.711 encoder of the ITU-T STL (and g711.EncodeULaw) it takes the
+// magnitude of a negative value as -x rather than -x-1; the G.726 test
+// sequences depend on this.
+func compressULaw(x int) byte {
+	const bias = 0x84
+	mask := 0xFF
+	if x < 0 {
+		x = bias - x
+		mask = 0x7F
+	} else {
+		x += bias
+	}
+	seg := topBit(x|0xFF) - 7
+	if seg >= 8 {
+		return byte(0x7F ^ mask)
+	}
+	return byte(((seg << 4) | ((x >> (seg + 3)) & 0x0F)) ^ mask)
+}
+
+// tandemULaw implements COMPRESS and SYNC for µ-law (ITU-T G.726).
+func (s *State) tandemULaw(sr, se, y, i int) byte {
+	if sr <= -32768 {
+		sr = 0
+	}
+	sp := compressULaw(sr << 2)
+	dx := int(int16((int(g711.DecodeULaw(sp)) >> 2) - se))
+	id := quantize(dx, y, s.t)
+	if id == i {
+		return sp
+	}
+	sign := s.t.sign
+	if (id ^ sign) > (i ^ sign) {
+		// next lower value
+		if sp&0x80 != 0 {
+			if sp == 0xFF {
+				return 0x7E
+			}
+			return sp + 1
+		}
+		if sp == 0x00 {
+			return 0x00
+		}
+		return sp - 1
+	}
+	// next higher value
+	if sp&0x80 != 0 {
+		if sp == 0x80 {
+			return 0x80
+		}
+		return sp - 1
+	}
+	if sp == 0x7F {
+		return 0xFE
+	}
+	return sp + 1
+}
+
+// tandemALaw implements COMPRESS and SYNC for A-law (ITU-T G.726).
+func (s *State) tandemALaw(sr, se, y, i int) byte {
+	if sr <= -32768 {
+		sr = -1
+	}
+	sp := g711.EncodeALaw(clamp16((sr >> 1) << 3))
+	dx := int(int16((int(g711.DecodeALaw(sp)) >> 2) - se))
+	id := quantize(dx, y, s.t)
+	if id == i {
+		return sp
+	}
+	sign := s.t.sign
+	if (id ^ sign) > (i ^ sign) {
+		// next lower value
+		if sp&0x80 != 0 {
+			if sp == 0xD5 {
+				return 0x55
+			}
+			return ((sp ^ 0x55) - 1) ^ 0x55
+		}
+		if sp == 0x2A {
+			return 0x2A
+		}
+		return ((sp ^ 0x55) + 1) ^ 0x55
+	}
+	// next higher value
+	if sp&0x80 != 0 {
+		if sp == 0xAA {
+			return 0xAA
+		}
+		return ((sp ^ 0x55) + 1) ^ 0x55
+	}
+	if sp == 0x55 {
+		return 0xD5
+	}
+	return ((sp ^ 0x55) - 1) ^ 0x55
+}

@@ -1,0 +1,97 @@
+package codec
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// needsLength reports whether writing f wants the sample count up front.
+func (f Format) needsLength() bool {
+	return f.isWAV() || f == AU
+}
+
+// Transcode decodes src (format from, "" to sniff) and writes it to dst
+// in format to, returning the number of 8 kHz samples written. For
+// containers that carry the length in their header (WAV, AU) the decoded
+// PCM is first spooled to a temporary file, so memory stays bounded
+// whatever the duration, unless Reader.Samples knows the length up front
+// (a regular file in a fixed-rate format at 8 kHz).
+func Transcode(dst io.Writer, to Format, src io.Reader, from Format) (samples int64, err error) {
+	r, err := NewReader(src, from)
+	if err != nil {
+		return 0, err
+	}
+	if samples := r.Samples(); to.needsLength() && samples >= 0 {
+		w, err := NewWriter(dst, to, samples)
+		if err != nil {
+			return 0, err
+		}
+		if _, err := copyPCM(w, io.LimitReader(r, 2*samples)); err != nil {
+			return 0, err
+		}
+		return samples, w.Close()
+	}
+	if !to.needsLength() {
+		w, err := NewWriter(dst, to, -1)
+		if err != nil {
+			return 0, err
+		}
+		n, err := copyPCM(w, r)
+		if err != nil {
+			return n / 2, err
+		}
+		return n / 2, w.Close()
+	}
+	// Validate the target before doing the work.
+	if _, err := NewWriter(io.Discard, to, 0); err != nil {
+		return 0, err
+	}
+	f, err := os.CreateTemp("", "vpim-codec-*.pcm")
+	if err != nil {
+		return 0, fmt.Errorf("codec: spool: %w", err)
+	}
+	defer func() {
+		f.Close()
+		os.Remove(f.Name())
+	}()
+	n, err := copyPCM(f, r)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return 0, fmt.Errorf("codec: spool: %w", err)
+	}
+	samples = n / 2
+	w, err := NewWriter(dst, to, samples)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := copyPCM(w, io.LimitReader(f, 2*samples)); err != nil {
+		return 0, err
+	}
+	return samples, w.Close()
+}
+
+// copyPCM copies with a fixed 32 KiB buffer (even size, so no sample is
+// split across writes unless the reader splits it).
+func copyPCM(w io.Writer, r io.Reader) (int64, error) {
+	var buf [32 << 10]byte
+	var total int64
+	for {
+		n, err := r.Read(buf[:])
+		if n > 0 {
+			m, werr := w.Write(buf[:n])
+			total += int64(m)
+			if werr != nil {
+				return total, fmt.Errorf("codec: write: %w", werr)
+			}
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
