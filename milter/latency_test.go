@@ -145,3 +145,27 @@ func BenchmarkEOMTCP(b *testing.B) { benchmarkTransactions(b, "inet:0@127.0.0.1"
 func BenchmarkEOMUnix(b *testing.B) {
 	benchmarkTransactions(b, "unix:"+filepath.Join(b.TempDir(), "m.sock"), true)
 }
+
+// slowDialer waits before the client's first packet, like an MTA on a busy host.
+type slowDialer struct{ wait time.Duration }
+
+func (d slowDialer) Dial(network, addr string) (net.Conn, error) {
+	c, err := net.Dial(network, addr)
+	time.Sleep(d.wait)
+	return c, err
+}
+
+// TestSlowNegotiation: go-milter allows one second for the first packet;
+// the listener extends it, so a slow MTA is not tempfailed.
+func TestSlowNegotiation(t *testing.T) {
+	network, addr := serveOn(t, "inet:0@127.0.0.1")
+	c := gomilter.NewClient(network, addr, gomilter.WithActions(gomilter.AllClientSupportedActionMasks), gomilter.WithDialer(slowDialer{1500 * time.Millisecond}))
+	s, err := c.Session(nil)
+	if err != nil {
+		t.Fatalf("negotiation after 1.5 s: %v", err)
+	}
+	defer s.Close()
+	s.Conn("client", gomilter.FamilyInet, 25, "127.0.0.1")
+	s.Helo("client")
+	oneTransaction(t, s, true)
+}

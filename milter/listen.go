@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Address is a parsed milter socket specification.
@@ -191,9 +192,25 @@ var errPacketTooLarge = errors.New("milter: packet length exceeds the limit")
 // too-large length to the protocol library.
 type frameGuard struct {
 	net.Conn
-	hdr  [4]byte
-	nhdr int    // bytes of the length field seen
-	left uint32 // payload bytes still to pass
+	hdr     [4]byte
+	nhdr    int    // bytes of the length field seen
+	left    uint32 // payload bytes still to pass
+	packets int    // complete packets passed
+}
+
+// NegotiationTimeout is how long a new connection may take to send its
+// first packet (the option negotiation). go-milter allows 1 second, which a
+// loaded MTA host misses, turning into false tempfails.
+const NegotiationTimeout = 30 * time.Second
+
+// SetReadDeadline gives the first packet NegotiationTimeout at least.
+func (g *frameGuard) SetReadDeadline(t time.Time) error {
+	if g.packets == 0 && !t.IsZero() {
+		if min := time.Now().Add(NegotiationTimeout); t.Before(min) {
+			t = min
+		}
+	}
+	return g.Conn.SetReadDeadline(t)
 }
 
 func (g *frameGuard) Read(b []byte) (int, error) {
@@ -203,6 +220,9 @@ func (g *frameGuard) Read(b []byte) (int, error) {
 			skip := min(uint32(n-i), g.left)
 			g.left -= skip
 			i += int(skip)
+			if g.left == 0 {
+				g.packets++
+			}
 			continue
 		}
 		g.hdr[g.nhdr] = b[i]
@@ -213,6 +233,9 @@ func (g *frameGuard) Read(b []byte) (int, error) {
 			g.left = uint32(g.hdr[0])<<24 | uint32(g.hdr[1])<<16 | uint32(g.hdr[2])<<8 | uint32(g.hdr[3])
 			if g.left > MaxPacket {
 				return 0, errPacketTooLarge
+			}
+			if g.left == 0 {
+				g.packets++
 			}
 		}
 	}

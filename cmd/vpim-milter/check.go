@@ -174,4 +174,3 @@ func printReport(w io.Writer, rep checkReport) {
 		fmt.Fprintf(w, "bridge: %s\n", b)
 	}
 }
-
