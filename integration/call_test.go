@@ -1,0 +1,248 @@
+//go:build integration
+
+package integration
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vpim-milter/vpim-milter/codec"
+	"github.com/vpim-milter/vpim-milter/codec/g711"
+)
+
+// freeUDPTCPPort is a loopback port free for both UDP and TCP (SIP uses both).
+func freeUDPTCPPort(t *testing.T) int {
+	t.Helper()
+	for i := 0; i < 50; i++ {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := c.LocalAddr().(*net.UDPAddr).Port
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		c.Close()
+		if err == nil {
+			l.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port")
+	return 0
+}
+
+// startBaresip runs baresip as an auto-answering, recording callee for
+// user on a loopback port, from the templates in contrib/telephony/baresip.
+func startBaresip(t *testing.T, user string) (port int, dir string) {
+	t.Helper()
+	need(t, "baresip")
+	dir = worldDir(t)
+	port = freeUDPTCPPort(t)
+	rtp := freeUDPTCPPort(t)
+	subst := strings.NewReplacer("@SIP_PORT@", fmt.Sprint(port), "@RTP_PORTS@", fmt.Sprintf("%d-%d", rtp, rtp+9),
+		"@SND_PATH@", dir, "@CTRL_PORT@", fmt.Sprint(freePort(t)), "@USER@", user, "@CODECS@", "PCMU")
+	for _, f := range []string{"config", "accounts"} {
+		b, err := os.ReadFile(filepath.Join(repoRoot(t), "contrib", "telephony", "baresip", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(subst.Replace(string(b))), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out lockedWriter
+	out.w = &bytes.Buffer{}
+	cmd := exec.Command("baresip", "-f", dir)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		out.mu.Lock()
+		ready := strings.Contains(out.w.(*bytes.Buffer).String(), "baresip is ready")
+		out.mu.Unlock()
+		if ready {
+			return port, dir
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("baresip did not start")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitRecording returns the samples of the n-th finished call recording.
+func waitRecording(t *testing.T, dir string, n int) []int16 {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		files, _ := filepath.Glob(filepath.Join(dir, "dump-*-dec.wav"))
+		if len(files) >= n {
+			b, err := os.ReadFile(files[n-1])
+			// libsndfile finalises the RIFF size when the call ends.
+			if err == nil && len(b) > 44 && int(binary.LittleEndian.Uint32(b[4:])) == len(b)-8 {
+				pcm := b[44:]
+				s := make([]int16, len(pcm)/2)
+				for i := range s {
+					s[i] = int16(binary.LittleEndian.Uint16(pcm[2*i:]))
+				}
+				return s
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("no recording #%d in %s", n, dir)
+	return nil
+}
+
+// align finds where ref starts in rec (searching the first 2 s) and returns
+// the normalised correlation and the SNR of rec against ref there.
+func align(ref, rec []int16) (lag int, ncc, snr float64) {
+	best := math.Inf(-1)
+	win := min(len(ref), 8000)
+	for l := 0; l <= 16000 && l+win <= len(rec); l++ {
+		var c float64
+		for i := 0; i < win; i += 4 {
+			c += float64(ref[i]) * float64(rec[l+i])
+		}
+		if c > best {
+			best, lag = c, l
+		}
+	}
+	n := min(len(ref), len(rec)-lag)
+	var sxy, sxx, syy, noise float64
+	for i := 0; i < n; i++ {
+		x, y := float64(ref[i]), float64(rec[lag+i])
+		sxy += x * y
+		sxx += x * x
+		syy += y * y
+		noise += (x - y) * (x - y)
+	}
+	return lag, sxy / math.Sqrt(sxx*syy), 10 * math.Log10(sxx/noise)
+}
+
+func pcmOf(t *testing.T, audio []byte, f codec.Format) []int16 {
+	t.Helper()
+	r, err := codec.NewReader(bytes.NewReader(audio), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if _, err := b.ReadFrom(r); err != nil {
+		t.Fatal(err)
+	}
+	s := make([]int16, b.Len()/2)
+	for i := range s {
+		s[i] = int16(binary.LittleEndian.Uint16(b.Bytes()[2*i:]))
+	}
+	return s
+}
+
+func encode(t *testing.T, f codec.Format, secs int) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	w, err := codec.NewWriter(&b, f, int64(secs*8000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(speechLike(secs * 8000))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func b64(b []byte) string {
+	enc := base64.StdEncoding.EncodeToString(b)
+	var s strings.Builder
+	for len(enc) > 76 {
+		s.WriteString(enc[:76] + "\n")
+		enc = enc[76:]
+	}
+	s.WriteString(enc + "\n")
+	return s.String()
+}
+
+// TestCallThroughPostfix is the whole chain: a message to
+// VOICE=+3940226338@<gateway> plus an ordinary recipient enters a real
+// Postfix; vpim-milter writes the job and removes the voice recipient; its
+// SIP worker calls baresip, which answers and records. The recording must
+// match the message audio (µ-law quantised, as PCMU carries it): correlation
+// ≥ 0.99 and SNR ≥ 30 dB. Three sources: IVM µ-law, VPIM v2 G.726-32
+// (audio/32KADPCM) and an Asterisk-style GSM WAV49 attachment.
+func TestCallThroughPostfix(t *testing.T) {
+	const number = "+3940226338"
+	sipPort, recDir := startBaresip(t, number)
+	d := startDaemon(t, 0, fmt.Sprintf(`
+[telephony]
+gateway_domains = ["voice.example.com"]
+allowed_senders = ["*"]
+outdial_allow = ["+39"]
+backend = "sip"
+spool_dir = %q
+retry = ["1s"]
+[telephony.sip]
+trunk = "sip:127.0.0.1:%d"
+listen = "127.0.0.1:%d"
+codecs = ["PCMU"]
+[dsn]
+disable = true
+`, filepath.Join(t.TempDir(), "spool"), sipPort, freeUDPTCPPort(t)))
+	m := startMTA(t, kinds[0], d.port)
+	voice := "VOICE=" + number + "@voice.example.com"
+
+	cases := []struct {
+		name  string
+		audio []byte
+		fmt   codec.Format
+		msg   func(audio []byte) string
+	}{
+		{"ivm ulaw", encode(t, codec.Format("basic"), 2), codec.Format("basic"), func(a []byte) string {
+			return "From: caller@example.org\nTo: " + voice + ", ordinary@example.net\nSubject: ulaw\nMIME-Version: 1.0\nContent-Type: audio/basic\nContent-Transfer-Encoding: base64\n\n" + b64(a)
+		}},
+		{"vpim2 g726", encode(t, codec.ADPCM32, 2), codec.ADPCM32, func(a []byte) string {
+			return "From: caller@example.org\nTo: " + voice + ", ordinary@example.net\nSubject: adpcm\nMIME-Version: 1.0 (Voice 2.0)\nContent-Type: multipart/voice-message; version=2.0; boundary=b\n\n" +
+				"--b\nContent-Type: audio/32KADPCM\nContent-Transfer-Encoding: base64\nContent-Disposition: inline; voice=Voice-Message; filename=msg.726\n\n" + b64(a) + "--b--\n"
+		}},
+		{"asterisk wav49", encode(t, codec.Format("wav-gsm"), 2), codec.Format("wav-gsm"), func(a []byte) string {
+			return "From: \"Asterisk PBX\" <asterisk@example.org>\nTo: " + voice + ", ordinary@example.net\nSubject: [PBX]: New message 1 in mailbox 100\nX-Asterisk-CallerID: 5551234\nX-Asterisk-CallerIDName: Caller\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n" +
+				"--b\nContent-Type: text/plain\n\nYou have a new voicemail.\n--b\nContent-Type: audio/x-wav; name=msg0001.wav\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename=msg0001.wav\n\n" + b64(a) + "--b--\n"
+		}},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := len(readSink(t, m.vars["SINK_DIR"]))
+			if code, text := m.send(t, "caller@example.org", []string{voice, "ordinary@example.net"}, c.msg(c.audio)); code != 250 {
+				t.Fatalf("send: %d %s\n%s", code, text, d.logString())
+			}
+			msgs := m.waitDelivered(t, before+1, 30*time.Second)
+			for _, x := range msgs[before:] {
+				if strings.Join(x.rcpts, ",") != "ordinary@example.net" {
+					t.Errorf("MTA delivered to %v, want only ordinary@example.net", x.rcpts)
+				}
+			}
+			rec := waitRecording(t, recDir, i+1)
+			src := pcmOf(t, c.audio, c.fmt)
+			ref := make([]int16, len(src))
+			for k, v := range src {
+				ref[k] = g711.DecodeULaw(g711.EncodeULaw(v))
+			}
+			lag, ncc, snr := align(ref, rec)
+			t.Logf("%s: %d samples recorded, lag %d (%.0f ms), correlation %.5f, SNR %.1f dB", c.name, len(rec), lag, float64(lag)/8, ncc, snr)
+			if ncc < 0.99 || snr < 30 {
+				t.Errorf("recording does not match the message: correlation %.4f (want ≥ 0.99), SNR %.1f dB (want ≥ 30)", ncc, snr)
+			}
+		})
+	}
+}
