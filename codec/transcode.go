@@ -73,10 +73,14 @@ func Transcode(dst io.Writer, to Format, src io.Reader, from Format) (samples in
 	return samples, w.Close()
 }
 
-// copyPCM copies with a fixed 32 KiB buffer (even size, so no sample is
-// split across writes unless the reader splits it).
+// copyBuf is the copyPCM buffer size: 128 KiB (even, so no sample is
+// split across writes unless the reader splits it) keeps the number of
+// read and write system calls low at a constant memory cost.
+const copyBuf = 128 << 10
+
+// copyPCM copies with a fixed buffer of copyBuf bytes.
 func copyPCM(w io.Writer, r io.Reader) (int64, error) {
-	var buf [32 << 10]byte
+	buf := make([]byte, copyBuf)
 	var total int64
 	for {
 		n, err := r.Read(buf[:])

@@ -126,6 +126,29 @@ disable = true
 		t.Errorf("played audio differs from the message audio in %d samples", diff)
 	}
 
+	t.Run("only voice recipients", func(t *testing.T) {
+		// Every recipient leaves MTA delivery: the MTA drops its copy, no bounce.
+		before := len(readSink(t, m.vars["SINK_DIR"]))
+		msg2, _ := ulawMessage(t, "bridge3", voice, 1)
+		if code, text := m.send(t, "caller@example.org", []string{voice}, msg2); code != 250 {
+			t.Fatalf("send: %d %s", code, text)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			jobs, _ := os.ReadDir(filepath.Join(spool, "done"))
+			if len(jobs) == 2 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("jobs in done/: %d, want 2", len(jobs))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		time.Sleep(2 * time.Second)
+		if n := len(readSink(t, m.vars["SINK_DIR"])); n != before {
+			t.Errorf("%d messages reached the sink (a copy or a bounce), want %d", n, before)
+		}
+	})
 	t.Run("refused number", func(t *testing.T) {
 		code, text := m.send(t, "caller@example.org", []string{"VOICE=+19005551212@voice.example.com"}, msg)
 		if code != 550 || !strings.HasPrefix(text, "5.7.1 ") {

@@ -113,11 +113,8 @@ func (s *session) EndOfMessage(m gomilter.Modifier) (resp *gomilter.Response, er
 	}
 	res := s.f.finish(context.Background(), s.tx, modifierAdapter{m}, s.leadSpace, progress)
 	s.done(res)
-	switch {
-	case res.Verdict == profile.VerdictReject || res.Verdict == profile.VerdictTempfail:
+	if res.Verdict == profile.VerdictReject || res.Verdict == profile.VerdictTempfail {
 		return response(res.Reply)
-	case res.Discard:
-		return gomilter.RespDiscard, nil
 	}
 	return gomilter.RespAccept, nil
 }

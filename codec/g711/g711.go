@@ -1,6 +1,9 @@
 package g711
 
-import "math/bits"
+import (
+	"math/bits"
+	"sync"
+)
 
 // Law selects the companding law.
 type Law int
@@ -28,19 +31,29 @@ const (
 	alawAMI  = 0x55 // ITU-T G.711 A-law: the even bits of each code are inverted
 )
 
-// Immutable lookup tables, built once at package load time and never
-// written afterwards (allowed by STYLE.md: immutable lookup tables).
+// Immutable lookup tables (allowed by STYLE.md: immutable lookup
+// tables). The encoding tables are indexed by the top 14 bits of the
+// sample offset by 32768 ((s ^ 0x8000) >> 2): the two low bits never
+// change a code (µ-law adds them to the bias 0x84, whose two low bits are
+// 0, so nothing carries; A-law drops four bits). They are built on first
+// use, so a process that does not encode G.711 pays nothing at start-up.
 var (
-	ulawEncTab = buildEncTable(ulawEncode) // linear (offset by 32768) → µ-law code
-	alawEncTab = buildEncTable(alawEncode) // linear (offset by 32768) → A-law code
+	ulawEncTab = sync.OnceValue(func() *[encTabLen]byte { return buildEncTable(ulawEncode) })
+	alawEncTab = sync.OnceValue(func() *[encTabLen]byte { return buildEncTable(alawEncode) })
 	ulawDecTab = buildDecTable(ulawDecode) // µ-law code → linear
 	alawDecTab = buildDecTable(alawDecode) // A-law code → linear
 )
 
-func buildEncTable(f func(int) byte) *[65536]byte {
-	var t [65536]byte
+// encTabLen is the size of an encoding table: one entry per 14-bit value.
+const encTabLen = 1 << 14
+
+// encIndex returns the encoding table index of s.
+func encIndex(s int16) uint16 { return (uint16(s) ^ 0x8000) >> 2 }
+
+func buildEncTable(f func(int) byte) *[encTabLen]byte {
+	var t [encTabLen]byte
 	for i := range t {
-		t[i] = f(i - 32768)
+		t[i] = f(i<<2 - 32768)
 	}
 	return &t
 }
@@ -119,13 +132,13 @@ func alawDecode(code byte) int16 {
 }
 
 // EncodeULaw returns the µ-law code of a 16-bit linear sample.
-func EncodeULaw(s int16) byte { return ulawEncTab[uint16(s)^0x8000] }
+func EncodeULaw(s int16) byte { return ulawEncTab()[encIndex(s)] }
 
 // DecodeULaw returns the 16-bit linear value of a µ-law code.
 func DecodeULaw(c byte) int16 { return ulawDecTab[c] }
 
 // EncodeALaw returns the A-law code of a 16-bit linear sample.
-func EncodeALaw(s int16) byte { return alawEncTab[uint16(s)^0x8000] }
+func EncodeALaw(s int16) byte { return alawEncTab()[encIndex(s)] }
 
 // DecodeALaw returns the 16-bit linear value of an A-law code.
 func DecodeALaw(c byte) int16 { return alawDecTab[c] }
@@ -146,11 +159,11 @@ func (l Law) Decode(c byte) int16 {
 	return DecodeULaw(c)
 }
 
-func (l Law) encTable() *[65536]byte {
+func (l Law) encTable() *[encTabLen]byte {
 	if l == ALaw {
-		return alawEncTab
+		return alawEncTab()
 	}
-	return ulawEncTab
+	return ulawEncTab()
 }
 
 func (l Law) decTable() *[256]int16 {

@@ -243,3 +243,17 @@ func TestNoAllocs(t *testing.T) {
 		t.Errorf("Decoder.Read: %.1f allocations per call", n)
 	}
 }
+
+// TestEncodeTables checks that the 14-bit encoding tables give the code
+// of the full 16-bit encoder for every sample (the two dropped bits never
+// matter).
+func TestEncodeTables(t *testing.T) {
+	for v := -32768; v <= 32767; v++ {
+		if got, want := EncodeULaw(int16(v)), ulawEncode(v); got != want {
+			t.Fatalf("EncodeULaw(%d) = %#02x, want %#02x", v, got, want)
+		}
+		if got, want := EncodeALaw(int16(v)), alawEncode(v); got != want {
+			t.Fatalf("EncodeALaw(%d) = %#02x, want %#02x", v, got, want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package g711
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -9,14 +10,16 @@ import (
 // ErrClosed is returned by Write after Close.
 var ErrClosed = errors.New("g711: write after close")
 
-const bufSize = 4096
+// bufSize is the size of the code buffers: large enough that a 32 KiB
+// PCM write becomes one write of codes.
+const bufSize = 32 << 10
 
 // Encoder compresses little-endian 16-bit PCM written to it and writes one
 // G.711 code per sample to the underlying writer. An odd trailing byte is
 // kept until the next Write. Memory use is constant.
 type Encoder struct {
 	w      io.Writer
-	tab    *[65536]byte
+	tab    *[encTabLen]byte
 	carry  byte
 	nCarry int
 	closed bool
@@ -37,7 +40,7 @@ func (e *Encoder) Write(p []byte) (int, error) {
 	n := len(p)
 	o := 0
 	if e.nCarry == 1 && len(p) > 0 {
-		e.out[0] = e.tab[uint16(e.carry)|uint16(p[0])<<8^0x8000]
+		e.out[0] = e.tab[encIndex(int16(uint16(e.carry)|uint16(p[0])<<8))]
 		o = 1
 		p = p[1:]
 		e.nCarry = 0
@@ -47,11 +50,7 @@ func (e *Encoder) Write(p []byte) (int, error) {
 		if m > bufSize-o {
 			m = bufSize - o
 		}
-		out := e.out[o : o+m]
-		in := p[:2*m]
-		for i := range out {
-			out[i] = e.tab[(uint16(in[2*i])|uint16(in[2*i+1])<<8)^0x8000]
-		}
+		encode(e.out[o:o+m], p[:2*m], e.tab)
 		o += m
 		p = p[2*m:]
 		if o == bufSize {
@@ -144,4 +143,25 @@ func (d *Decoder) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return 0, fmt.Errorf("g711: %w", d.err)
+}
+
+// encode writes the code of each PCM16LE sample of in to out (len(in) ==
+// 2*len(out)), four samples per step from one 64-bit load. The table
+// index is encIndex of the sample: bits 2-15 with the top bit flipped.
+func encode(out, in []byte, tab *[encTabLen]byte) {
+	const flip = encTabLen >> 1
+	for len(out) >= 4 && len(in) >= 8 {
+		v := binary.LittleEndian.Uint64(in)
+		out[0] = tab[(v>>2^flip)&(encTabLen-1)]
+		out[1] = tab[(v>>18^flip)&(encTabLen-1)]
+		out[2] = tab[(v>>34^flip)&(encTabLen-1)]
+		out[3] = tab[(v>>50^flip)&(encTabLen-1)]
+		out, in = out[4:], in[8:]
+	}
+	for i := range out {
+		if 2*i+1 >= len(in) {
+			return
+		}
+		out[i] = tab[encIndex(int16(uint16(in[2*i])|uint16(in[2*i+1])<<8))]
+	}
 }

@@ -73,3 +73,14 @@ func TestPredict(t *testing.T) {
 		}
 	}
 }
+
+// TestFmultTab checks the table-driven FMULT against the reference.
+func TestFmultTab(t *testing.T) {
+	for an := -8192; an <= 8191; an += 31 {
+		for srn := -32768; srn <= 32767; srn += 3 {
+			if got, want := fmultTab(int16(an), int16(srn)), refFmult(int16(an), int16(srn)); int16(got) != want {
+				t.Fatalf("fmultTab(%d, %#x) = %d, want %d", an, uint16(srn), got, want)
+			}
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"sync"
 
 	"github.com/vpim-milter/vpim-milter/codec/g711"
 )
@@ -49,80 +50,89 @@ type rateTables struct {
 	states int   // number of quantizer states used by QUAN
 	sign   int   // sign bit of the code word
 	dqMask int   // magnitude mask used by ADDB
-	// qlut[dln-qlutMin] is the QUAN search result for dln: the index of
-	// the first decision level above dln (built from qtab by withLUT).
-	qlut []uint8
+	// qcode[dln-qlutMin] is the code word quantCode gives for DLN dln and
+	// a positive difference, qcode[qlutLen+dln-qlutMin] for a negative one
+	// (built from qtab by withLUT).
+	qcode []uint8
+	an    *[8192]uint16 // anTab, for predict
 }
 
 // qlutMin is the smallest DLN covered by the QUAN look-up tables; DLN
 // stays within [-2048, 2047] because DL is at most 15<<7+127 and Y/4 at
 // most 1280 (LIMB); other values fall back to the linear search.
-const qlutMin = -2048
+const (
+	qlutMin = -2048
+	qlutLen = 4096
+)
 
-// withLUT fills t.qlut from t.qtab and returns t.
+// withLUT fills t.qcode from t.qtab and returns t.
 func (t *rateTables) withLUT() *rateTables {
-	t.qlut = make([]uint8, 4096)
-	size := (t.states - 1) >> 1
-	for k := range t.qlut {
-		dln := k + qlutMin
-		i := 0
-		for ; i < size; i++ {
-			if dln < t.qtab[i] {
-				break
-			}
-		}
-		t.qlut[k] = uint8(i)
+	t.an = anTab()
+	t.qcode = make([]uint8, 2*qlutLen)
+	for k := 0; k < qlutLen; k++ {
+		t.qcode[k] = uint8(quantCode(k+qlutMin, false, t))
+		t.qcode[qlutLen+k] = uint8(quantCode(k+qlutMin, true, t))
 	}
 	return t
 }
 
-// Immutable per-rate tables (ITU-T G.726 quantizer tables); never written.
+// Immutable per-rate tables (ITU-T G.726 quantizer tables); never written
+// after they are built, on first use of their rate (sync.OnceValue), so
+// start-up of a process that does not use G.726 pays nothing.
 var (
-	tables16 = (&rateTables{
-		// ITU-T G.726, 16 kbit/s quantizer
-		dqln:   []int{116, 365, 365, 116},
-		wi:     []int{-704, 14048, 14048, -704},
-		fi:     []int{0x000, 0xE00, 0xE00, 0x000},
-		qtab:   []int{261},
-		states: 4, sign: 2, dqMask: 0x3FFF,
-	}).withLUT()
-	tables24 = (&rateTables{
-		// ITU-T G.726, 24 kbit/s quantizer
-		dqln:   []int{-2048, 135, 273, 373, 373, 273, 135, -2048},
-		wi:     []int{-128, 960, 4384, 18624, 18624, 4384, 960, -128},
-		fi:     []int{0x000, 0x200, 0x400, 0xE00, 0xE00, 0x400, 0x200, 0x000},
-		qtab:   []int{8, 218, 331},
-		states: 7, sign: 4, dqMask: 0x3FFF,
-	}).withLUT()
-	tables32 = (&rateTables{
-		// ITU-T G.726, 32 kbit/s quantizer
-		dqln: []int{-2048, 4, 135, 213, 273, 323, 373, 425,
-			425, 373, 323, 273, 213, 135, 4, -2048},
-		wi: []int{-384, 576, 1312, 2048, 3584, 6336, 11360, 35904,
-			35904, 11360, 6336, 3584, 2048, 1312, 576, -384},
-		fi: []int{0x000, 0x000, 0x000, 0x200, 0x200, 0x200, 0x600, 0xE00,
-			0xE00, 0x600, 0x200, 0x200, 0x200, 0x000, 0x000, 0x000},
-		qtab:   []int{-124, 80, 178, 246, 300, 349, 400},
-		states: 15, sign: 8, dqMask: 0x3FFF,
-	}).withLUT()
-	tables40 = (&rateTables{
-		// ITU-T G.726, 40 kbit/s quantizer
-		dqln: []int{-2048, -66, 28, 104, 169, 224, 274, 318,
-			358, 395, 429, 459, 488, 514, 539, 566,
-			566, 539, 514, 488, 459, 429, 395, 358,
-			318, 274, 224, 169, 104, 28, -66, -2048},
-		wi: []int{448, 448, 768, 1248, 1280, 1312, 1856, 3200,
-			4512, 5728, 7008, 8960, 11456, 14080, 16928, 22272,
-			22272, 16928, 14080, 11456, 8960, 7008, 5728, 4512,
-			3200, 1856, 1312, 1280, 1248, 768, 448, 448},
-		fi: []int{0x000, 0x000, 0x000, 0x000, 0x000, 0x200, 0x200, 0x200,
-			0x200, 0x200, 0x400, 0x600, 0x800, 0xA00, 0xC00, 0xC00,
-			0xC00, 0xC00, 0xA00, 0x800, 0x600, 0x400, 0x200, 0x200,
-			0x200, 0x200, 0x200, 0x000, 0x000, 0x000, 0x000, 0x000},
-		qtab: []int{-122, -16, 68, 139, 198, 250, 298, 339,
-			378, 413, 445, 475, 502, 528, 553},
-		states: 31, sign: 0x10, dqMask: 0x7FFF,
-	}).withLUT()
+	tables16 = sync.OnceValue(func() *rateTables {
+		return (&rateTables{
+			// ITU-T G.726, 16 kbit/s quantizer
+			dqln:   []int{116, 365, 365, 116},
+			wi:     []int{-704, 14048, 14048, -704},
+			fi:     []int{0x000, 0xE00, 0xE00, 0x000},
+			qtab:   []int{261},
+			states: 4, sign: 2, dqMask: 0x3FFF,
+		}).withLUT()
+	})
+	tables24 = sync.OnceValue(func() *rateTables {
+		return (&rateTables{
+			// ITU-T G.726, 24 kbit/s quantizer
+			dqln:   []int{-2048, 135, 273, 373, 373, 273, 135, -2048},
+			wi:     []int{-128, 960, 4384, 18624, 18624, 4384, 960, -128},
+			fi:     []int{0x000, 0x200, 0x400, 0xE00, 0xE00, 0x400, 0x200, 0x000},
+			qtab:   []int{8, 218, 331},
+			states: 7, sign: 4, dqMask: 0x3FFF,
+		}).withLUT()
+	})
+	tables32 = sync.OnceValue(func() *rateTables {
+		return (&rateTables{
+			// ITU-T G.726, 32 kbit/s quantizer
+			dqln: []int{-2048, 4, 135, 213, 273, 323, 373, 425,
+				425, 373, 323, 273, 213, 135, 4, -2048},
+			wi: []int{-384, 576, 1312, 2048, 3584, 6336, 11360, 35904,
+				35904, 11360, 6336, 3584, 2048, 1312, 576, -384},
+			fi: []int{0x000, 0x000, 0x000, 0x200, 0x200, 0x200, 0x600, 0xE00,
+				0xE00, 0x600, 0x200, 0x200, 0x200, 0x000, 0x000, 0x000},
+			qtab:   []int{-124, 80, 178, 246, 300, 349, 400},
+			states: 15, sign: 8, dqMask: 0x3FFF,
+		}).withLUT()
+	})
+	tables40 = sync.OnceValue(func() *rateTables {
+		return (&rateTables{
+			// ITU-T G.726, 40 kbit/s quantizer
+			dqln: []int{-2048, -66, 28, 104, 169, 224, 274, 318,
+				358, 395, 429, 459, 488, 514, 539, 566,
+				566, 539, 514, 488, 459, 429, 395, 358,
+				318, 274, 224, 169, 104, 28, -66, -2048},
+			wi: []int{448, 448, 768, 1248, 1280, 1312, 1856, 3200,
+				4512, 5728, 7008, 8960, 11456, 14080, 16928, 22272,
+				22272, 16928, 14080, 11456, 8960, 7008, 5728, 4512,
+				3200, 1856, 1312, 1280, 1248, 768, 448, 448},
+			fi: []int{0x000, 0x000, 0x000, 0x000, 0x000, 0x200, 0x200, 0x200,
+				0x200, 0x200, 0x400, 0x600, 0x800, 0xA00, 0xC00, 0xC00,
+				0xC00, 0xC00, 0xA00, 0x800, 0x600, 0x400, 0x200, 0x200,
+				0x200, 0x200, 0x200, 0x000, 0x000, 0x000, 0x000, 0x000},
+			qtab: []int{-122, -16, 68, 139, 198, 250, 298, 339,
+				378, 413, 445, 475, 502, 528, 553},
+			states: 31, sign: 0x10, dqMask: 0x7FFF,
+		}).withLUT()
+	})
 )
 
 // State is one G.726 encoder or decoder (ITU-T G.726: the encoder
@@ -160,13 +170,13 @@ func (s *State) Reset(r Rate) error {
 	var t *rateTables
 	switch r {
 	case Rate16:
-		t = tables16
+		t = tables16()
 	case Rate24:
-		t = tables24
+		t = tables24()
 	case Rate32:
-		t = tables32
+		t = tables32()
 	case Rate40:
-		t = tables40
+		t = tables40()
 	default:
 		return r.Validate()
 	}
@@ -208,76 +218,93 @@ func fmult(an, srn int16) int {
 	return (r ^ m) - m
 }
 
+// anTab maps the 13-bit magnitude of a predictor coefficient (A or B
+// shifted right by two) to the part of FMULT that depends on it alone:
+// the 6-bit mantissa ANMANT in the low byte and 38 - (ANEXP + 6) above
+// it. Built on first use of any rate (8 KiB), immutable afterwards.
+var anTab = sync.OnceValue(buildAnTab)
+
+func buildAnTab() *[8192]uint16 {
+	var t [8192]uint16
+	for anmag := range t {
+		u := uint32(anmag)
+		l := bits.Len32(u)
+		anmant := u<<6>>uint(l) | (u-1)>>31<<5 // 32 when anmag == 0
+		t[anmag] = uint16(anmant | uint32(38-l)<<8)
+	}
+	return &t
+}
+
+// fmultTab is fmult with the coefficient half taken from anTab. predict
+// carries eight inlined copies of its body (the compiler does not inline
+// it); TestPredict checks them against the reference FMULT.
+func fmultTab(an, srn int16) int {
+	sm := int32(an) >> 31
+	e := uint32(anTab()[uint32((int32(an)^sm)-sm)&0x1FFF])
+	wanmant := ((e&0xFF)*uint32(srn&0x3F) + 0x30) >> 4
+	r := int(uint64(wanmant)<<19>>((e>>8-uint32(srn>>6&0xF))&63)) & 0x7FFF
+	m := int(an^srn) >> 31
+	return (r ^ m) - m
+}
+
 // predict computes SEZI and SEI (ITU-T G.726 blocks FMULT and ACCUM):
 // the six-zero part and the full signal estimate, both 16-bit. The eight
-// FMULT products are written out (each block is fmult's body) because
-// this is the hottest code of the codec; TestPredict checks them against
-// the reference FMULT.
+// FMULT products are written out (each block is fmultTab's body) because
+// this is the hottest code of the codec.
 func (s *State) predict() (sezi, sei int16) {
+	at := s.t.an
 	acc := 0
 	{
 		an, srn := s.b[0]>>2, s.dq[0]
 		sm := int32(an) >> 31
-		anmag := uint32((int32(an)^sm)-sm) & 0x1FFF
-		l := bits.Len32(anmag)
-		anmant := anmag<<6>>uint(l) | (anmag-1)>>31<<5
-		wanmant := (anmant*uint32(srn&0x3F) + 0x30) >> 4
-		r := int(wanmant<<19>>uint(38-l-int(srn>>6&0xF))) & 0x7FFF
+		e := uint32(at[uint32((int32(an)^sm)-sm)&0x1FFF])
+		wanmant := ((e&0xFF)*uint32(srn&0x3F) + 0x30) >> 4
+		r := int(uint64(wanmant)<<19>>((e>>8-uint32(srn>>6&0xF))&63)) & 0x7FFF
 		m := int(an^srn) >> 31
 		acc += (r ^ m) - m
 	}
 	{
 		an, srn := s.b[1]>>2, s.dq[1]
 		sm := int32(an) >> 31
-		anmag := uint32((int32(an)^sm)-sm) & 0x1FFF
-		l := bits.Len32(anmag)
-		anmant := anmag<<6>>uint(l) | (anmag-1)>>31<<5
-		wanmant := (anmant*uint32(srn&0x3F) + 0x30) >> 4
-		r := int(wanmant<<19>>uint(38-l-int(srn>>6&0xF))) & 0x7FFF
+		e := uint32(at[uint32((int32(an)^sm)-sm)&0x1FFF])
+		wanmant := ((e&0xFF)*uint32(srn&0x3F) + 0x30) >> 4
+		r := int(uint64(wanmant)<<19>>((e>>8-uint32(srn>>6&0xF))&63)) & 0x7FFF
 		m := int(an^srn) >> 31
 		acc += (r ^ m) - m
 	}
 	{
 		an, srn := s.b[2]>>2, s.dq[2]
 		sm := int32(an) >> 31
-		anmag := uint32((int32(an)^sm)-sm) & 0x1FFF
-		l := bits.Len32(anmag)
-		anmant := anmag<<6>>uint(l) | (anmag-1)>>31<<5
-		wanmant := (anmant*uint32(srn&0x3F) + 0x30) >> 4
-		r := int(wanmant<<19>>uint(38-l-int(srn>>6&0xF))) & 0x7FFF
+		e := uint32(at[uint32((int32(an)^sm)-sm)&0x1FFF])
+		wanmant := ((e&0xFF)*uint32(srn&0x3F) + 0x30) >> 4
+		r := int(uint64(wanmant)<<19>>((e>>8-uint32(srn>>6&0xF))&63)) & 0x7FFF
 		m := int(an^srn) >> 31
 		acc += (r ^ m) - m
 	}
 	{
 		an, srn := s.b[3]>>2, s.dq[3]
 		sm := int32(an) >> 31
-		anmag := uint32((int32(an)^sm)-sm) & 0x1FFF
-		l := bits.Len32(anmag)
-		anmant := anmag<<6>>uint(l) | (anmag-1)>>31<<5
-		wanmant := (anmant*uint32(srn&0x3F) + 0x30) >> 4
-		r := int(wanmant<<19>>uint(38-l-int(srn>>6&0xF))) & 0x7FFF
+		e := uint32(at[uint32((int32(an)^sm)-sm)&0x1FFF])
+		wanmant := ((e&0xFF)*uint32(srn&0x3F) + 0x30) >> 4
+		r := int(uint64(wanmant)<<19>>((e>>8-uint32(srn>>6&0xF))&63)) & 0x7FFF
 		m := int(an^srn) >> 31
 		acc += (r ^ m) - m
 	}
 	{
 		an, srn := s.b[4]>>2, s.dq[4]
 		sm := int32(an) >> 31
-		anmag := uint32((int32(an)^sm)-sm) & 0x1FFF
-		l := bits.Len32(anmag)
-		anmant := anmag<<6>>uint(l) | (anmag-1)>>31<<5
-		wanmant := (anmant*uint32(srn&0x3F) + 0x30) >> 4
-		r := int(wanmant<<19>>uint(38-l-int(srn>>6&0xF))) & 0x7FFF
+		e := uint32(at[uint32((int32(an)^sm)-sm)&0x1FFF])
+		wanmant := ((e&0xFF)*uint32(srn&0x3F) + 0x30) >> 4
+		r := int(uint64(wanmant)<<19>>((e>>8-uint32(srn>>6&0xF))&63)) & 0x7FFF
 		m := int(an^srn) >> 31
 		acc += (r ^ m) - m
 	}
 	{
 		an, srn := s.b[5]>>2, s.dq[5]
 		sm := int32(an) >> 31
-		anmag := uint32((int32(an)^sm)-sm) & 0x1FFF
-		l := bits.Len32(anmag)
-		anmant := anmag<<6>>uint(l) | (anmag-1)>>31<<5
-		wanmant := (anmant*uint32(srn&0x3F) + 0x30) >> 4
-		r := int(wanmant<<19>>uint(38-l-int(srn>>6&0xF))) & 0x7FFF
+		e := uint32(at[uint32((int32(an)^sm)-sm)&0x1FFF])
+		wanmant := ((e&0xFF)*uint32(srn&0x3F) + 0x30) >> 4
+		r := int(uint64(wanmant)<<19>>((e>>8-uint32(srn>>6&0xF))&63)) & 0x7FFF
 		m := int(an^srn) >> 31
 		acc += (r ^ m) - m
 	}
@@ -286,22 +313,18 @@ func (s *State) predict() (sezi, sei int16) {
 	{
 		an, srn := s.a[1]>>2, s.sr[1]
 		sm := int32(an) >> 31
-		anmag := uint32((int32(an)^sm)-sm) & 0x1FFF
-		l := bits.Len32(anmag)
-		anmant := anmag<<6>>uint(l) | (anmag-1)>>31<<5
-		wanmant := (anmant*uint32(srn&0x3F) + 0x30) >> 4
-		r := int(wanmant<<19>>uint(38-l-int(srn>>6&0xF))) & 0x7FFF
+		e := uint32(at[uint32((int32(an)^sm)-sm)&0x1FFF])
+		wanmant := ((e&0xFF)*uint32(srn&0x3F) + 0x30) >> 4
+		r := int(uint64(wanmant)<<19>>((e>>8-uint32(srn>>6&0xF))&63)) & 0x7FFF
 		m := int(an^srn) >> 31
 		acc += (r ^ m) - m
 	}
 	{
 		an, srn := s.a[0]>>2, s.sr[0]
 		sm := int32(an) >> 31
-		anmag := uint32((int32(an)^sm)-sm) & 0x1FFF
-		l := bits.Len32(anmag)
-		anmant := anmag<<6>>uint(l) | (anmag-1)>>31<<5
-		wanmant := (anmant*uint32(srn&0x3F) + 0x30) >> 4
-		r := int(wanmant<<19>>uint(38-l-int(srn>>6&0xF))) & 0x7FFF
+		e := uint32(at[uint32((int32(an)^sm)-sm)&0x1FFF])
+		wanmant := ((e&0xFF)*uint32(srn&0x3F) + 0x30) >> 4
+		r := int(uint64(wanmant)<<19>>((e>>8-uint32(srn>>6&0xF))&63)) & 0x7FFF
 		m := int(an^srn) >> 31
 		acc += (r ^ m) - m
 	}
@@ -327,23 +350,30 @@ func (s *State) stepSize() int {
 // quantize maps the difference d to a code word (ITU-T G.726 blocks
 // LOG, SUBTB, QUAN).
 func quantize(d, y int, t *rateTables) int {
-	dqm := int(int16(abs(d)))
+	m := d >> 63
+	dqm := int(int16((d ^ m) - m)) // |d| as the 16-bit value of the reference
 	exp := topBit(dqm>>1) + 1
-	mant := ((dqm << 7) >> exp) & 0x7F
+	mant := ((dqm << 7) >> uint(exp&63)) & 0x7F
 	dl := int(int16((exp << 7) + mant))
 	dln := int(int16(dl - int(int16(y>>2))))
+	if k := uint(dln - qlutMin); k < qlutLen {
+		// Sign-specific QUAN result including the code mapping below.
+		return int(t.qcode[k+uint(m&1)*qlutLen])
+	}
+	return quantCode(dln, d < 0, t)
+}
+
+// quantCode is QUAN by linear search plus the mapping of the decision
+// interval to a code word; withLUT tabulates it for the usual DLN range.
+func quantCode(dln int, neg bool, t *rateTables) int {
 	size := (t.states - 1) >> 1
-	var i int
-	if k := uint(dln - qlutMin); k < uint(len(t.qlut)) {
-		i = int(t.qlut[k])
-	} else {
-		for ; i < size; i++ {
-			if dln < t.qtab[i] {
-				break
-			}
+	i := 0
+	for ; i < size; i++ {
+		if dln < t.qtab[i] {
+			break
 		}
 	}
-	if d < 0 {
+	if neg {
 		return (size << 1) + 1 - i
 	}
 	if i == 0 && t.states&1 != 0 {
@@ -375,162 +405,95 @@ func reconstruct(sign bool, dqln, y int) int16 {
 
 // update adapts the state after one code (ITU-T G.726 blocks
 // FUNCTW, FILTD, LIMB, FILTE, UPA1, UPA2, LIMC, LIMD, UPB, FLOATA, FLOATB,
-// TONE, TRANS, FILTA, FILTB, SUBTC, FILTC).
+// TONE, TRANS, FILTA, FILTB, SUBTC, FILTC). The tests on signs of the
+// speech signal are written without branches (a mispredicted branch
+// costs more than the arithmetic); the clamps are min/max.
 func (s *State) update(y, wi, fi, dq, sr, dqsez int) {
-	var a2p int16
-	pk0 := int16(0)
-	if dqsez < 0 {
-		pk0 = 1
-	}
-	mag := int16(dq & 0x7FFF)
+	pk0 := (dqsez >> 63) & 1 // sign of DQ + SEZ
+	mag := dq & 0x7FFF
 
 	// TRANS (ITU-T G.726)
-	ylint := int16(s.yl >> 15)
-	ylfrac := int16((s.yl >> 10) & 0x1F)
-	var thr int16
-	if ylint > 9 {
-		thr = 31 << 10
-	} else {
-		thr = int16((32 + int(ylfrac)) << ylint)
+	tr := false
+	if s.td {
+		ylint := int(s.yl >> 15)
+		ylfrac := int((s.yl >> 10) & 0x1F)
+		var thr int
+		if ylint > 9 {
+			thr = 31 << 10
+		} else {
+			thr = int(int16((32 + ylfrac) << uint(ylint&15)))
+		}
+		dqthr := int(int16((thr + (thr >> 1)) >> 1))
+		tr = mag > dqthr
 	}
-	dqthr := int16((int(thr) + (int(thr) >> 1)) >> 1)
-	tr := s.td && mag > dqthr
 
 	// FUNCTW, FILTD, LIMB (ITU-T G.726)
-	yu := int16(y + ((wi - y) >> 5))
-	if yu < 544 {
-		yu = 544
-	} else if yu > 5120 {
-		yu = 5120
-	}
-	s.yu = yu
+	yu := min(max(int(int16(y+((wi-y)>>5))), 544), 5120)
+	s.yu = int16(yu)
 	// FILTE
-	s.yl += int32(s.yu) + ((-s.yl) >> 6)
+	s.yl += int32(yu) + ((-s.yl) >> 6)
 
+	a2p := 0
 	if tr {
 		// Transition detected: reset the predictor (ITU-T G.726 block TRIGB).
 		s.a = [2]int16{}
 		s.b = [6]int16{}
 	} else {
-		// UPA2 (ITU-T G.726)
-		pks1 := pk0 ^ s.pk[0]
-		a2p = int16(int(s.a[1]) - (int(s.a[1]) >> 7))
+		// UPA2 (ITU-T G.726); n is -1 when PK0 == PK1 (PKS1 = 0), else 0
+		n := (pk0 ^ int(s.pk[0])) - 1
+		a0, a1 := int(s.a[0]), int(s.a[1])
+		a2p = a1 - (a1 >> 7)
+		a0 -= a0 >> 8 // UPA1 leak
 		if dqsez != 0 {
-			fa1 := s.a[0]
-			if pks1 == 0 {
-				fa1 = -s.a[0]
-			}
-			switch {
-			case fa1 < -8191:
-				a2p = int16(int(a2p) - 0x100)
-			case fa1 > 8191:
-				a2p = int16(int(a2p) + 0xFF)
-			default:
-				a2p = int16(int(a2p) + (int(fa1) >> 5))
-			}
-			if pk0^s.pk[1] != 0 {
-				// LIMC
-				switch {
-				case a2p <= -12160:
-					a2p = -12288
-				case a2p >= 12416:
-					a2p = 12288
-				default:
-					a2p -= 0x80
-				}
-			} else {
-				switch {
-				case a2p <= -12416:
-					a2p = -12288
-				case a2p >= 12160:
-					a2p = 12288
-				default:
-					a2p += 0x80
-				}
-			}
+			fa1 := (int(s.a[0]) ^ n) - n // -A1 (before UPA1) when PKS1 = 0
+			a2p += min(max(fa1>>5, -0x100), 0xFF)
+			// LIMC: -0x80 when PK0 != PK2, +0x80 otherwise, then clamp
+			m := -(pk0 ^ int(s.pk[1]))
+			a2p = min(max(a2p+(0x80^m)-m, -12288), 12288)
+			// UPA1: +192 when PKS1 = 0, else -192
+			a0 += (-192 ^ n) - n
 		}
-		s.a[1] = a2p
-
-		// UPA1
-		s.a[0] = int16(int(s.a[0]) - (int(s.a[0]) >> 8))
-		if dqsez != 0 {
-			if pks1 == 0 {
-				s.a[0] = int16(int(s.a[0]) + 192)
-			} else {
-				s.a[0] = int16(int(s.a[0]) - 192)
-			}
-		}
+		s.a[1] = int16(a2p)
 		// LIMD
-		a1ul := int16(15360 - int(a2p))
-		if s.a[0] < -a1ul {
-			s.a[0] = -a1ul
-		} else if s.a[0] > a1ul {
-			s.a[0] = a1ul
-		}
+		a1ul := 15360 - a2p
+		s.a[0] = int16(min(max(int(int16(a0)), -a1ul), a1ul))
 
 		// UPB: 40 kbit/s uses a leak factor of 2^-9 (ITU-T G.726)
-		shift := 8
+		shift := uint(8)
 		if s.bits == 5 {
 			shift = 9
 		}
-		for i := range s.b {
-			s.b[i] = int16(int(s.b[i]) - (int(s.b[i]) >> shift))
-			if dq&0x7FFF != 0 {
-				if (dq ^ int(s.dq[i])) >= 0 {
-					s.b[i] = int16(int(s.b[i]) + 128)
-				} else {
-					s.b[i] = int16(int(s.b[i]) - 128)
-				}
+		// The sign test is branch-free: m is 0 when dq and DQ(k-i) have
+		// the same sign (add 128) and -1 otherwise (subtract 128).
+		if mag != 0 {
+			for i := range s.b {
+				bi := int(s.b[i])
+				m := (dq ^ int(s.dq[i])) >> 63
+				s.b[i] = int16(bi - (bi >> shift) + (128 ^ m) - m)
+			}
+		} else {
+			for i := range s.b {
+				bi := int(s.b[i])
+				s.b[i] = int16(bi - (bi >> shift))
 			}
 		}
 	}
 
 	// DELAY and FLOATA: dq in 4-bit exponent, 6-bit mantissa format
 	s.dq[5], s.dq[4], s.dq[3], s.dq[2], s.dq[1] = s.dq[4], s.dq[3], s.dq[2], s.dq[1], s.dq[0]
-	if mag == 0 {
-		if dq >= 0 {
-			s.dq[0] = 0x20
-		} else {
-			s.dq[0] = -992 // 0xFC20
-		}
-	} else {
-		exp := topBit(int(mag)) + 1
-		v := (exp << 6) + ((int(mag) << 6) >> exp)
-		if dq < 0 {
-			v -= 0x400
-		}
-		s.dq[0] = int16(v)
-	}
+	s.dq[0] = int16(toFloat(mag) - 0x400&(dq>>63))
 
-	// FLOATB
+	// FLOATB (-32768 has magnitude 0 in 15 bits, as in the reference)
+	m := sr >> 63
 	s.sr[1] = s.sr[0]
-	switch {
-	case sr == 0:
-		s.sr[0] = 0x20
-	case sr > 0:
-		exp := topBit(sr) + 1
-		s.sr[0] = int16((exp << 6) + ((sr << 6) >> exp))
-	case sr > -32768:
-		m := -sr
-		exp := topBit(m) + 1
-		s.sr[0] = int16((exp << 6) + ((m << 6) >> exp) - 0x400)
-	default:
-		s.sr[0] = -992 // 0xFC20
-	}
+	s.sr[0] = int16(toFloat(((sr^m)-m)&0x7FFF) - 0x400&m)
 
 	// DELAY
 	s.pk[1] = s.pk[0]
-	s.pk[0] = pk0
+	s.pk[0] = int16(pk0)
 
-	// TONE (ITU-T G.726)
-	switch {
-	case tr:
-		s.td = false
-	case a2p < -11776:
-		s.td = true
-	default:
-		s.td = false
-	}
+	// TONE (ITU-T G.726); A2P is 0 after a transition
+	s.td = a2p < -11776
 
 	// FILTA, FILTB (ITU-T G.726)
 	s.dms = int16(int(s.dms) + ((int(int16(fi)) - int(s.dms)) >> 5))
@@ -545,6 +508,15 @@ func (s *State) update(y, wi, fi, dq, sr, dqsez int) {
 	default:
 		s.ap = int16(int(s.ap) + ((-int(s.ap)) >> 4))
 	}
+}
+
+// toFloat converts a magnitude of up to 15 bits to the unsigned G.726
+// floating point format (4-bit exponent, 6-bit mantissa; 0 becomes 0x20
+// as in FLOATA and FLOATB).
+func toFloat(mag int) int {
+	exp := bits.Len32(uint32(mag))
+	z := ((mag - 1) >> 63) & 0x20 // 0x20 when mag == 0
+	return exp<<6 + (mag<<6)>>uint(exp&31) + z
 }
 
 // encode runs one step of the encoder on a 14-bit linear sample.

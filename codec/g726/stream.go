@@ -30,7 +30,9 @@ func (p Packing) String() string {
 // ErrClosed is returned by Write after Close.
 var ErrClosed = errors.New("g726: write after close")
 
-const bufSize = 4096
+// bufSize is the size of the code buffers (32 KiB: few system calls,
+// constant memory).
+const bufSize = 32 << 10
 
 // Encoder encodes little-endian 16-bit linear PCM written to it into
 // packed G.726 code words. Close flushes a partial octet, padded with
@@ -104,6 +106,30 @@ func (e *Encoder) Write(p []byte) (int, error) {
 		e.push(e.st.EncodeLinear(int16(uint16(e.carry) | uint16(p[0])<<8)))
 		e.ncarry = 0
 		p = p[1:]
+	}
+	if e.packing == PackRFC3551 {
+		// The common case with the bit accumulator in locals.
+		acc, nacc, nb, nout := e.acc, e.nacc, e.st.bits, e.nout
+		for len(p) >= 2 {
+			code := uint32(e.st.encode(int(int16(uint16(p[0])|uint16(p[1])<<8)) >> 2))
+			p = p[2:]
+			acc |= code << uint(nacc&31)
+			nacc += nb
+			if nacc >= 8 {
+				e.out[nout&(bufSize-1)] = byte(acc)
+				nout++
+				acc >>= 8
+				nacc -= 8
+				if nout == bufSize {
+					e.acc, e.nacc, e.nout = acc, nacc, nout
+					if err := e.flush(); err != nil {
+						return n - len(p), err
+					}
+					nout = 0
+				}
+			}
+		}
+		e.acc, e.nacc, e.nout = acc, nacc, nout
 	}
 	for len(p) >= 2 {
 		e.push(uint8(e.st.encode(int(int16(uint16(p[0])|uint16(p[1])<<8)) >> 2)))

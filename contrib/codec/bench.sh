@@ -47,10 +47,13 @@ sox s600.wav s1.wav trim 0 1
 "$REF" enc 32000 right <s600.raw >ref.726
 
 # one run of a shell command: prints "WALL CPU" in seconds (CPU = user +
-# system time of the process tree, less sensitive to a busy machine)
+# system time of the process tree, less sensitive to a busy machine).
+# bash's time keyword reports milliseconds; /usr/bin/time only 10 ms,
+# too coarse for the 30-40 ms G.711 case.
 once() {
-	/usr/bin/time -o "$W/time.txt" -f '%e %U %S' sh -c "$1" >/dev/null 2>&1 || return 1
-	tail -1 "$W/time.txt" | awk '{printf "%.3f %.3f\n", $1, $2 + $3}'
+	local TIMEFORMAT='%3R %3U %3S' t
+	t=$({ time sh -c "$1" >/dev/null 2>&1; } 2>&1) || return 1
+	echo "$t" | tail -1 | awk '{printf "%.3f %.3f\n", $1, $2 + $3}'
 }
 median() { sort -n | awk '{a[NR]=$1} END{m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f\n", m}'; }
 
