@@ -1,6 +1,7 @@
 package milter
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"net"
@@ -181,7 +182,7 @@ func (l guardListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &frameGuard{Conn: c}, nil
+	return &frameGuard{Conn: c, br: bufio.NewReaderSize(c, 8<<10)}, nil
 }
 
 // errPacketTooLarge ends a connection whose packet claims more than MaxPacket bytes.
@@ -190,8 +191,13 @@ var errPacketTooLarge = errors.New("milter: packet length exceeds the limit")
 // frameGuard follows the milter framing (4-byte big-endian length, then
 // that many bytes) in the byte stream and fails the read that would hand a
 // too-large length to the protocol library.
+//
+// It also buffers reads: go-milter reads each packet with two calls (length,
+// then data), and an MTA sends many small packets at once (header fields
+// without replies), so one system call now serves many packets.
 type frameGuard struct {
 	net.Conn
+	br      *bufio.Reader
 	hdr     [4]byte
 	nhdr    int    // bytes of the length field seen
 	left    uint32 // payload bytes still to pass
@@ -214,7 +220,7 @@ func (g *frameGuard) SetReadDeadline(t time.Time) error {
 }
 
 func (g *frameGuard) Read(b []byte) (int, error) {
-	n, err := g.Conn.Read(b)
+	n, err := g.br.Read(b)
 	for i := 0; i < n; {
 		if g.left > 0 {
 			skip := min(uint32(n-i), g.left)
