@@ -169,3 +169,15 @@ func TestSlowNegotiation(t *testing.T) {
 	s.Helo("client")
 	oneTransaction(t, s, true)
 }
+
+// BenchmarkConnectionPerMessage is the MTA pattern of one SMTP session per
+// message: a new milter connection, negotiation, one fast-path transaction.
+func BenchmarkConnectionPerMessage(b *testing.B) {
+	network, addr := serveOn(b, "unix:"+filepath.Join(b.TempDir(), "m.sock"))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s := session(b, network, addr)
+		oneTransaction(b, s, false)
+		s.Close()
+	}
+}
