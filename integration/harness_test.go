@@ -326,8 +326,10 @@ func vpimBinary(t *testing.T) string {
 			return
 		}
 		buildOnce.path = filepath.Join(dir, "vpim-milter")
-		cmd := exec.Command("go", "build", "-o", buildOnce.path, "./cmd/vpim-milter")
+		// Built as released (Makefile build): static, without cgo.
+		cmd := exec.Command("go", "build", "-trimpath", "-o", buildOnce.path, "./cmd/vpim-milter")
 		cmd.Dir = repoRoot(t)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildOnce.err = fmt.Errorf("go build: %v\n%s", err, out)
 		}

@@ -66,6 +66,7 @@ type Options struct {
 // Engine evaluates messages against a policy. It is safe for concurrent use.
 type Engine struct {
 	opts Options
+	re   patterns
 }
 
 // New returns an engine for opts, or an error describing invalid options.
@@ -118,7 +119,7 @@ func New(opts Options) (*Engine, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("profile: invalid options: %s", strings.Join(errs, "; "))
 	}
-	return &Engine{opts: opts}, nil
+	return &Engine{opts: opts, re: compilePatterns()}, nil
 }
 
 // Recipient decides at RCPT time whether rcpt is accepted and which target

@@ -36,11 +36,24 @@ type eval struct {
 	audioN  int
 }
 
-var (
-	draftMsgID  = regexp.MustCompile(`^([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+)-([0-9]{8,})$`) // DIGEST §2.1
-	bareMsgID   = regexp.MustCompile(`^[^<>\s@]+@[^<>\s@]+$`)
-	properMsgID = regexp.MustCompile(`^<[^<>\s]+@[^<>\s]+>$`)
-)
+// patterns are the engine's compiled regular expressions, built once per
+// Engine (not at package init, so commands that never evaluate a message
+// do not pay for them).
+type patterns struct {
+	draftMsgID   *regexp.Regexp // DIGEST §2.1 (1994 draft Message-ID form)
+	bareMsgID    *regexp.Regexp
+	properMsgID  *regexp.Regexp
+	twoDigitYear *regexp.Regexp
+}
+
+func compilePatterns() patterns {
+	return patterns{
+		draftMsgID:   regexp.MustCompile(`^([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+)-([0-9]{8,})$`),
+		bareMsgID:    regexp.MustCompile(`^[^<>\s@]+@[^<>\s@]+$`),
+		properMsgID:  regexp.MustCompile(`^<[^<>\s]+@[^<>\s]+>$`),
+		twoDigitYear: regexp.MustCompile(`^(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+(\d+)\s+\d{1,2}:\d{2}(?::\d{2})?\s*(\S+)?`),
+	}
+}
 
 func newEval(e *Engine, in *Input, m *Message) *eval {
 	return &eval{e: e, in: in, m: m, edits: map[*Part]*partEdit{},
@@ -260,7 +273,7 @@ func (ev *eval) detect() string {
 		}
 		return true
 	})
-	if v, ok := root.Get("Message-ID"); ok && draftMsgID.MatchString(v) {
+	if v, ok := root.Get("Message-ID"); ok && ev.e.re.draftMsgID.MatchString(v) {
 		weak = true
 	}
 	if fieldCount(root.Header, "Generate-Receipt-Notification")+fieldCount(root.Header, "Generate-Delivery-Notification") > 0 {
@@ -399,13 +412,13 @@ func (ev *eval) checkHeader() {
 	}
 	if v, ok := root.Get("Message-ID"); !ok {
 		ev.add(ev.rid("V2-HDR-MSGID", "D1-HDR-MSGID"), "", "Message-ID missing")
-	} else if !properMsgID.MatchString(stripComments(v)) {
+	} else if !ev.e.re.properMsgID.MatchString(stripComments(v)) {
 		switch {
-		case ev.profile == "v1-draft" && draftMsgID.MatchString(v):
-			if m := draftMsgID.FindStringSubmatch(v); len(m[2]) != 8 {
+		case ev.profile == "v1-draft" && ev.e.re.draftMsgID.MatchString(v):
+			if m := ev.e.re.draftMsgID.FindStringSubmatch(v); len(m[2]) != 8 {
 				ev.add("D1-HDR-MSGID", "", "v1-draft Message-ID %q: serial has %d digits, not 8", v, len(m[2]))
 			}
-		case draftMsgID.MatchString(v):
+		case ev.e.re.draftMsgID.MatchString(v):
 			ev.add(ev.rid("V2-HDR-MSGID", "D1-HDR-MSGID"), "", "Message-ID %q in v1-draft form, not <id@host>", v)
 		default:
 			ev.add(ev.rid("V2-HDR-MSGID", "D1-HDR-MSGID"), "", "Message-ID %q not in <id@host> form", v)
@@ -452,11 +465,9 @@ func (ev *eval) checkHeader() {
 	}
 }
 
-var twoDigitYear = regexp.MustCompile(`^(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+(\d+)\s+\d{1,2}:\d{2}(?::\d{2})?\s*(\S+)?`)
-
 // checkDate flags obsolete date forms (RFC 3801 4.2.4, DIGEST §2.11).
 func (ev *eval) checkDate(d string) {
-	m := twoDigitYear.FindStringSubmatch(d)
+	m := ev.e.re.twoDigitYear.FindStringSubmatch(d)
 	if m == nil {
 		ev.add(ev.rid("V2-HDR-DATE", "D1-HDR-DATE"), "", "Date %q not in RFC 5322 form", d)
 		return
@@ -743,12 +754,12 @@ func (ev *eval) messageID() {
 	switch {
 	case !ok:
 		ev.hdr = append(ev.hdr, HeaderEdit{Op: HeaderAdd, Name: "Message-ID", Value: ev.generateID()})
-	case properMsgID.MatchString(stripComments(v)):
-	case draftMsgID.MatchString(v):
-		m := draftMsgID.FindStringSubmatch(v)
+	case ev.e.re.properMsgID.MatchString(stripComments(v)):
+	case ev.e.re.draftMsgID.MatchString(v):
+		m := ev.e.re.draftMsgID.FindStringSubmatch(v)
 		ev.hdr = append(ev.hdr, HeaderEdit{Op: HeaderChange, Name: name, Index: 1, Value: "<" + m[2] + "@" + m[1] + ">"},
 			HeaderEdit{Op: HeaderAdd, Name: "X-Original-Message-ID", Value: v})
-	case bareMsgID.MatchString(v):
+	case ev.e.re.bareMsgID.MatchString(v):
 		ev.hdr = append(ev.hdr, HeaderEdit{Op: HeaderChange, Name: name, Index: 1, Value: "<" + v + ">"},
 			HeaderEdit{Op: HeaderAdd, Name: "X-Original-Message-ID", Value: v})
 	default:

@@ -16,9 +16,6 @@ import (
 	"time"
 
 	gomilter "github.com/d--j/go-milter"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/vpim-milter/vpim-milter/milter"
 	"github.com/vpim-milter/vpim-milter/profile"
@@ -124,17 +121,13 @@ func serve(cf commonFlags, cfg Config, log *slog.Logger) error {
 	var metrics *milter.Metrics
 	var metricsSrv *http.Server
 	if cfg.Metrics.Listen != "" {
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-		if metrics, err = milter.NewMetrics(reg); err != nil {
-			return err
-		}
+		metrics = milter.NewMetrics()
 		ln, err := net.Listen("tcp", cfg.Metrics.Listen)
 		if err != nil {
 			return fmt.Errorf("metrics: %w", err)
 		}
 		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		mux.Handle("/metrics", metrics)
 		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = metricsSrv.Serve(ln) }()
 		defer metricsSrv.Close()

@@ -22,7 +22,7 @@ for t in go cc sox espeak-ng /usr/bin/time; do
 done
 
 echo "building vpim-milter and the libspandsp reference (contrib/codec/g726ref.c)..."
-(cd "$ROOT" && go build -o "$W/vpim-milter" ./cmd/vpim-milter)
+(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -o "$W/vpim-milter" ./cmd/vpim-milter) # as `make build`
 cc -O2 -o "$W/g726ref" "$ROOT/contrib/codec/g726ref.c" -lspandsp
 V="$W/vpim-milter"
 REF="$W/g726ref"

@@ -23,7 +23,7 @@ ensure_binary() {
   [ -x "$VPIM_MILTER" ] && return 0
   local root; root=$(cd "$HERE/../.." && pwd)
   echo "building $VPIM_MILTER from $root" >&2
-  (cd "$root" && go build -o "$VPIM_MILTER" ./cmd/vpim-milter)
+  (cd "$root" && CGO_ENABLED=0 go build -trimpath -o "$VPIM_MILTER" ./cmd/vpim-milter)
 }
 
 # write_milter_config DIR LISTEN: a config that changes only what a test run must change
