@@ -102,6 +102,28 @@ func TestSTLSweep(t *testing.T) {
 			if bad != 0 {
 				t.Fatalf("%d mismatches against the STL sweep", bad)
 			}
+			// The same sweep through the streaming Encoder (the bulk path:
+			// SIMD blocks on amd64, the table elsewhere and for tails).
+			pcm := make([]byte, 2*len(src))
+			for i, s := range src {
+				binary.LittleEndian.PutUint16(pcm[2*i:], s)
+			}
+			var out bytes.Buffer
+			e := NewEncoder(&out, tc.law)
+			if _, err := e.Write(pcm[:2*1001+1]); err != nil { // odd split: carry and tails
+				t.Fatal(err)
+			}
+			if _, err := e.Write(pcm[2*1001+1:]); err != nil {
+				t.Fatal(err)
+			}
+			for i, c := range out.Bytes() {
+				if uint16(c) != enc[i] {
+					t.Fatalf("stream encode %d (#%d): got %#02x want %#02x", int16(src[i]), i, c, enc[i])
+				}
+			}
+			if out.Len() != len(src) {
+				t.Fatalf("stream encoded %d codes, want %d", out.Len(), len(src))
+			}
 		})
 	}
 }

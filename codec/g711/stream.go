@@ -19,6 +19,7 @@ const bufSize = 32 << 10
 // kept until the next Write. Memory use is constant.
 type Encoder struct {
 	w      io.Writer
+	law    Law
 	tab    *[encTabLen]byte
 	carry  byte
 	nCarry int
@@ -28,7 +29,7 @@ type Encoder struct {
 
 // NewEncoder returns an Encoder for law l writing to w.
 func NewEncoder(w io.Writer, l Law) *Encoder {
-	return &Encoder{w: w, tab: l.encTable()}
+	return &Encoder{w: w, law: l, tab: l.encTable()}
 }
 
 // Write consumes PCM16LE bytes. It returns len(p) unless the underlying
@@ -50,7 +51,7 @@ func (e *Encoder) Write(p []byte) (int, error) {
 		if m > bufSize-o {
 			m = bufSize - o
 		}
-		encode(e.out[o:o+m], p[:2*m], e.tab)
+		encode(e.out[o:o+m], p[:2*m], e.law, e.tab)
 		o += m
 		p = p[2*m:]
 		if o == bufSize {
@@ -145,10 +146,18 @@ func (d *Decoder) Read(p []byte) (int, error) {
 	return 0, fmt.Errorf("g711: %w", d.err)
 }
 
-// encode writes the code of each PCM16LE sample of in to out (len(in) ==
-// 2*len(out)), four samples per step from one 64-bit load. The table
-// index is encIndex of the sample: bits 2-15 with the top bit flipped.
-func encode(out, in []byte, tab *[encTabLen]byte) {
+// encode writes the code under law l of each PCM16LE sample of in to out
+// (len(in) == 2*len(out)): blocks of 16 samples with SIMD where the
+// architecture has it (encode_amd64.s), the rest through tab.
+func encode(out, in []byte, l Law, tab *[encTabLen]byte) {
+	n := encodeSIMD(out, in, l)
+	encodeTable(out[n:], in[2*n:], tab)
+}
+
+// encodeTable is encode by table lookup, four samples per step from one
+// 64-bit load. The table index is encIndex of the sample: bits 2-15 with
+// the top bit flipped.
+func encodeTable(out, in []byte, tab *[encTabLen]byte) {
 	const flip = encTabLen >> 1
 	for len(out) >= 4 && len(in) >= 8 {
 		v := binary.LittleEndian.Uint64(in)
