@@ -54,6 +54,19 @@ GLOBL sign80<>(SB), RODATA|NOPTR, $16
 	POR t1, t3; \
 	MOVO t3, x
 
+// BLOCK16 encodes the 16 samples at SI with ENC8 into the 16 codes at DI,
+// advances SI and DI and counts CX down (flags set for the loop's JNZ).
+#define BLOCK16(ENC8) \
+	MOVOU (SI), X0; \
+	MOVOU 16(SI), X4; \
+	ENC8(X0, X1, X2, X3); \
+	ENC8(X4, X5, X6, X7); \
+	PACKUSWB X4, X0; \
+	MOVOU X0, (DI); \
+	ADDQ $32, SI; \
+	ADDQ $16, DI; \
+	DECQ CX
+
 // func ulawSSE2(out, in []byte)
 // len(out) is a multiple of 16 and len(in) == 2*len(out).
 TEXT ·ulawSSE2(SB), NOSPLIT, $0-48
@@ -69,15 +82,7 @@ TEXT ·ulawSSE2(SB), NOSPLIT, $0-48
 	MOVOU sign80<>(SB), X13
 
 uloop:
-	MOVOU (SI), X0
-	MOVOU 16(SI), X4
-	ULAW8(X0, X1, X2, X3)
-	ULAW8(X4, X5, X6, X7)
-	PACKUSWB X4, X0
-	MOVOU X0, (DI)
-	ADDQ $32, SI
-	ADDQ $16, DI
-	DECQ CX
+	BLOCK16(ULAW8)
 	JNZ uloop
 
 udone:
@@ -140,15 +145,7 @@ TEXT ·alawSSE2(SB), NOSPLIT, $0-48
 	MOVOU sign80<>(SB), X13
 
 aloop:
-	MOVOU (SI), X0
-	MOVOU 16(SI), X4
-	ALAW8(X0, X1, X2, X3)
-	ALAW8(X4, X5, X6, X7)
-	PACKUSWB X4, X0
-	MOVOU X0, (DI)
-	ADDQ $32, SI
-	ADDQ $16, DI
-	DECQ CX
+	BLOCK16(ALAW8)
 	JNZ aloop
 
 adone:
