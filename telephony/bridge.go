@@ -27,15 +27,23 @@ var _ Backend = BackendFunc(nil)
 
 // Bridge is the worker: it claims due jobs from the spool, runs the back-end
 // with bounded concurrency, retries temporary failures on the Retry
-// schedule until Expire, sends DSNs and files each job under done/ or
-// failed/.
+// schedule until Expire, sends DSNs, files each job under done/ or failed/
+// and prunes those directories (KeepDone, KeepFailed).
 type Bridge struct {
 	opts    Options
 	spool   *Spool
 	backend Backend
 	log     *slog.Logger
 	now     func() time.Time
+	// pruneEvery is the time between two Spool.Prune runs (the first is at
+	// start); defaultPruneEvery, shorter in tests.
+	pruneEvery time.Duration
 }
+
+// defaultPruneEvery is how often the worker prunes done/ and failed/:
+// retentions are days, so an hour is precise enough and costs one scan of
+// two directories.
+const defaultPruneEvery = time.Hour
 
 // New builds the bridge for opts.Backend. With the "spool" back-end Run only
 // waits for ctx (an external bridge consumes the spool). opts is validated
@@ -81,13 +89,18 @@ func newBridge(opts Options, spool *Spool, be Backend, log *slog.Logger) *Bridge
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Bridge{opts: opts, spool: spool, backend: be, log: log.With("component", "telephony"), now: time.Now}
+	return &Bridge{opts: opts, spool: spool, backend: be, log: log.With("component", "telephony"), now: time.Now,
+		pruneEvery: defaultPruneEvery}
 }
 
 // Run processes the spool until ctx is done, then waits for the calls in
 // progress to end (their jobs return to new/ without counting the attempt)
 // and returns nil. At start, jobs left in active/ by a crash go back to
 // new/: delivery is at-least-once, so such a call may be repeated once.
+// Jobs in done/ and failed/ older than KeepDone and KeepFailed are removed
+// at start and then hourly; a pruning error is logged, never fatal. With the
+// "spool" back-end Run does nothing but wait: the external bridge owns
+// done/ and failed/.
 func (b *Bridge) Run(ctx context.Context) error {
 	if b.backend == nil {
 		<-ctx.Done()
@@ -108,6 +121,11 @@ func (b *Bridge) Run(ctx context.Context) error {
 	inflight := map[string]bool{}
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		b.pruneLoop(ctx)
+	}()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -117,7 +135,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 		}
 		for _, id := range damaged {
 			// Unreadable metadata: no call, no DSN possible; keep it for the admin.
-			if err := b.spool.move(&Job{ID: id}, dirNew, dirFailed); err == nil {
+			if err := b.spool.file(&Job{ID: id}, dirNew, dirFailed); err == nil {
 				b.log.Error("damaged job moved to failed/", "job", id)
 			}
 		}
@@ -272,9 +290,41 @@ func (b *Bridge) finish(ctx context.Context, j *Job, log *slog.Logger) {
 	if j.Final.Outcome == OutcomeDelivered {
 		to = dirDone
 	}
-	if err := b.spool.move(j, dirActive, to); err != nil {
+	if err := b.spool.file(j, dirActive, to); err != nil {
 		log.Error("file job", "err", err)
 		return
 	}
 	log.Info("job final", "outcome", j.Final.Outcome, "status", j.Final.Status, "dsn", j.DSN, "attempts", j.Attempts)
+}
+
+// pruneLoop runs Spool.Prune at once and then every pruneEvery until ctx is
+// done. It runs beside the scheduling loop, so removing many old jobs does
+// not delay calls.
+func (b *Bridge) pruneLoop(ctx context.Context) {
+	if b.opts.KeepDone == KeepForever && b.opts.KeepFailed == KeepForever {
+		return
+	}
+	tick := time.NewTicker(b.pruneEvery)
+	defer tick.Stop()
+	for {
+		b.prune()
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// prune runs Spool.Prune once and logs one line with the counts.
+func (b *Bridge) prune() {
+	done, failed, err := b.spool.Prune(b.now(), b.opts.KeepDone, b.opts.KeepFailed)
+	switch {
+	case err != nil:
+		b.log.Error("prune spool", "done", done, "failed", failed, "err", err)
+	case done+failed > 0:
+		b.log.Info("pruned spool", "done", done, "failed", failed)
+	default:
+		b.log.Debug("pruned spool", "done", 0, "failed", 0)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -234,4 +235,102 @@ func TestBridgeDamagedJob(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	tcompare(t, be.count(), 0, "calls")
+}
+
+// lockedBuffer is an io.Writer the test may read while a logger writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+// waitGone waits until state/id no longer exists.
+func waitGone(t *testing.T, s *Spool, state, id string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(s.Dir(), state, id)); os.IsNotExist(err) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s/%s not pruned", state, id)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestBridgePrunes: the worker prunes at start and then periodically; old
+// finished jobs go, fresh ones stay, and a pruning error is logged without
+// stopping the worker.
+func TestBridgePrunes(t *testing.T) {
+	t.Parallel()
+	// The first rename fails: pruning done/old fails once, and is retried.
+	fs := &faultFS{op: "rename", nth: 1, err: syscall.EIO, calls: map[string]int{}}
+	s, err := openSpool(t.TempDir(), fs, time.Now)
+	tcheck(t, err, "spool")
+	now := time.Now()
+	mkJob(t, s, "done", "old", now.Add(-8*24*time.Hour))
+	mkJob(t, s, "done", "fresh", now.Add(-time.Hour))
+	mkJob(t, s, "failed", "old", now.Add(-31*24*time.Hour))
+	mkJob(t, s, "failed", "fresh", now.Add(-29*24*time.Hour))
+
+	var logs lockedBuffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}}))
+	b, err := NewWithBackend(Options{Poll: 10 * time.Millisecond}, s, &scripted{errs: []error{nil}}, log)
+	tcheck(t, err, "bridge")
+	tcompare(t, b.pruneEvery, time.Hour, "default prune interval")
+	b.pruneEvery = 30 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+
+	waitGone(t, s, "failed", "old")
+	waitGone(t, s, "done", "old")
+	// A job that ages past the retention while the worker runs goes too.
+	mkJob(t, s, "done", "later", time.Now().Add(-7*24*time.Hour-time.Minute))
+	waitGone(t, s, "done", "later")
+	cancel()
+	tcheck(t, <-done, "run")
+
+	tcompare(t, spoolListing(t, s), "tmp: \nnew: \nactive: \ndone: fresh\nfailed: fresh\n", "spool afterwards")
+	var got []string
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, "prune") {
+			got = append(got, l)
+		}
+	}
+	want := []string{
+		`level=ERROR msg="prune spool" component=telephony done=0 failed=1 err="telephony: spool: prune done/old: input/output error"`,
+		`level=INFO msg="pruned spool" component=telephony done=1 failed=0`,
+		`level=INFO msg="pruned spool" component=telephony done=1 failed=0`,
+	}
+	tcompare(t, strings.Join(got, "\n"), strings.Join(want, "\n"), "log lines")
+}
+
+// TestBridgeKeepForever: with both retentions KeepForever nothing is pruned.
+func TestBridgeKeepForever(t *testing.T) {
+	t.Parallel()
+	s, err := OpenSpool(t.TempDir())
+	tcheck(t, err, "spool")
+	mkJob(t, s, "done", "old", time.Now().Add(-365*24*time.Hour))
+	mkJob(t, s, "failed", "old", time.Now().Add(-365*24*time.Hour))
+	b, err := NewWithBackend(Options{Poll: 10 * time.Millisecond, KeepDone: KeepForever, KeepFailed: KeepForever}, s, &scripted{errs: []error{nil}}, nil)
+	tcheck(t, err, "bridge")
+	b.pruneEvery = 10 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	tcheck(t, b.Run(ctx), "run")
+	tcompare(t, spoolListing(t, s), "tmp: \nnew: \nactive: \ndone: old\nfailed: old\n", "spool afterwards")
 }

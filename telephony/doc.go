@@ -20,6 +20,7 @@
 //	spool_dir/active/<id>/   claimed by a worker (a call may be in progress)
 //	spool_dir/done/<id>/     delivered
 //	spool_dir/failed/<id>/   failed for good (permanent error or expired)
+//	spool_dir/done/.prune-<id>/ (or failed/) being removed (never a job)
 //
 // A job is a directory with two files:
 //
@@ -40,12 +41,23 @@
 // A worker claims a job by renaming new/<id> to active/<id> (one rename
 // wins). After a temporary failure it rewrites job.json (temp file, fsync,
 // rename) with the next attempt time and renames the job back to new/.
-// A final job goes to done/ or failed/ after its DSN was sent. done/ and
-// failed/ are not pruned by the daemon (use a cron job).
+// A final job goes to done/ or failed/ after its DSN was sent; the worker
+// then sets the job directory's modification time to the filing time (the
+// rename does not change it), and that is the job's completion time.
 //
 // An external bridge (backend = "spool") follows the same protocol: claim
 // by rename into active/, then rename into done/ or failed/ (or back to
 // new/ with an updated job.json), and does its own DSNs.
+//
+// # Retention
+//
+// The worker (Bridge.Run) calls Spool.Prune at start and then hourly: jobs
+// in done/ completed more than KeepDone ago (default 7 days) and jobs in
+// failed/ completed more than KeepFailed ago (default 30 days) are renamed
+// to .prune-<id> in the same directory and removed with all their files.
+// KeepForever (in the configuration file: "0s") keeps them. Prune never
+// touches tmp/, new/ or active/. With backend = "spool" no worker runs and
+// nothing is pruned: done/ and failed/ belong to the external bridge.
 //
 // # At-least-once
 //

@@ -18,6 +18,11 @@ const (
 	BackendExec     = "exec"     // an external command per job
 )
 
+// KeepForever as Options.KeepDone or Options.KeepFailed never prunes that
+// directory. It is the longest time.Duration, so zero can keep meaning "the
+// default" as for every other option.
+const KeepForever time.Duration = 1<<63 - 1
+
 // Options configures the telephony bridge. Only cmd knows TOML; it fills this
 // struct and calls Validate. Zero values are replaced by the documented
 // defaults in New (see WithDefaults).
@@ -44,6 +49,16 @@ type Options struct {
 	Poll time.Duration
 	// AttemptTimeout bounds one delivery attempt (ring + playback). Default 10m.
 	AttemptTimeout time.Duration
+	// KeepDone is how long a delivered job stays in done/ after it was filed
+	// there; the worker then removes it (see Spool.Prune). Zero means the
+	// default, 7 days (168h); KeepForever keeps jobs forever. In the
+	// configuration file (telephony.keep_done) "0s" means KeepForever.
+	// Negative is invalid.
+	KeepDone time.Duration
+	// KeepFailed is the same for failed/ (permanent failures, expired and
+	// damaged jobs). Zero means the default, 30 days (720h); KeepForever
+	// keeps them forever.
+	KeepFailed time.Duration
 	// HomeCountry is the caller's country code with "+", e.g. "+1". Numbers in
 	// E.164 form outside it are international and denied unless allowed.
 	// Empty: every "+" number counts as international.
@@ -151,6 +166,12 @@ func (o Options) WithDefaults() Options {
 	}
 	if o.AttemptTimeout == 0 {
 		o.AttemptTimeout = 10 * time.Minute
+	}
+	if o.KeepDone == 0 {
+		o.KeepDone = 7 * 24 * time.Hour
+	}
+	if o.KeepFailed == 0 {
+		o.KeepFailed = 30 * 24 * time.Hour
 	}
 	s := &o.SIP
 	if s.Listen == "" {
@@ -284,6 +305,12 @@ func (o *Options) Validate() error {
 	}
 	if o.Poll < 0 || o.AttemptTimeout < 0 {
 		bad("telephony.poll", "durations must not be negative")
+	}
+	if o.KeepDone < 0 {
+		bad("telephony.keep_done", "must not be negative, got %v (hint: \"168h\" is a week)", o.KeepDone)
+	}
+	if o.KeepFailed < 0 {
+		bad("telephony.keep_failed", "must not be negative, got %v (hint: \"720h\" is 30 days)", o.KeepFailed)
 	}
 	if o.HomeCountry != "" {
 		if n := normalizeNumber(o.HomeCountry); !strings.HasPrefix(n, "+") || len(n) < 2 || len(n) > 4 || !isDialable(n) {

@@ -13,6 +13,8 @@ func TestValidateCollectsAll(t *testing.T) {
 		SIP:            SIPOptions{Listen: "nocolon", Codecs: []string{"PCMU", "G729"}},
 		Retry:          []time.Duration{time.Second, 0},
 		Concurrency:    -1,
+		KeepDone:       -time.Hour,
+		KeepFailed:     -time.Nanosecond,
 		HomeCountry:    "1",
 		OutdialAllow:   []string{"+1613", "abc"},
 		OutdialDeny:    []string{"+1900*", ""},
@@ -26,7 +28,7 @@ func TestValidateCollectsAll(t *testing.T) {
 	msg := err.Error()
 	for _, key := range []string{
 		"telephony.spool_dir", "telephony.sip.trunk", "telephony.sip.listen", "telephony.sip.codecs",
-		"telephony.retry[1]", "telephony.concurrency", "telephony.home_country",
+		"telephony.retry[1]", "telephony.concurrency", "telephony.keep_done", "telephony.keep_failed", "telephony.home_country",
 		"telephony.outdial_allow[1]", "telephony.outdial_deny[1]", "telephony.allowed_senders[0]",
 		"telephony.dsn.smtp_addr", "telephony.dsn.from",
 	} {
@@ -34,7 +36,15 @@ func TestValidateCollectsAll(t *testing.T) {
 			t.Errorf("missing %s in:\n%s", key, msg)
 		}
 	}
-	tcompare(t, strings.Count(msg, "\n")+1, 12, "number of problems")
+	tcompare(t, strings.Count(msg, "\n")+1, 14, "number of problems")
+	for _, line := range []string{
+		`telephony: telephony.keep_done: must not be negative, got -1h0m0s (hint: "168h" is a week)`,
+		`telephony: telephony.keep_failed: must not be negative, got -1ns (hint: "720h" is 30 days)`,
+	} {
+		if !strings.Contains(msg, line+"\n") {
+			t.Errorf("missing line %s in:\n%s", line, msg)
+		}
+	}
 	for _, ok := range []string{"telephony.outdial_allow[0]", "telephony.outdial_deny[0]", "telephony.retry[0]"} {
 		if strings.Contains(msg, ok+":") {
 			t.Errorf("%s reported but valid", ok)
@@ -58,6 +68,10 @@ func TestValidateBackends(t *testing.T) {
 		{"exec relative", Options{SpoolDir: "/s", Backend: "exec", Exec: ExecOptions{Command: "dial.sh"}}, "telephony.exec.command"},
 		{"exec ok", Options{SpoolDir: "/s", Backend: "exec", Exec: ExecOptions{Command: "/bin/true"}}, ""},
 		{"unknown", Options{SpoolDir: "/s", Backend: "fax"}, "telephony.backend"},
+		{"keep forever", Options{SpoolDir: "/s", KeepDone: KeepForever, KeepFailed: KeepForever}, ""},
+		{"keep an hour", Options{SpoolDir: "/s", KeepDone: time.Hour, KeepFailed: time.Hour}, ""},
+		{"keep done negative", Options{SpoolDir: "/s", KeepDone: -time.Second}, "telephony.keep_done"},
+		{"keep failed negative", Options{SpoolDir: "/s", KeepFailed: -time.Second}, "telephony.keep_failed"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -85,4 +99,9 @@ func TestWithDefaults(t *testing.T) {
 	tcompare(t, o.SIP.Listen, "127.0.0.1:5062", "listen")
 	tcompare(t, len(o.Retry), 5, "retry entries")
 	tcompare(t, o.Expire, 24*time.Hour, "expire")
+	tcompare(t, o.KeepDone, 168*time.Hour, "keep done")
+	tcompare(t, o.KeepFailed, 720*time.Hour, "keep failed")
+	o = Options{KeepDone: KeepForever, KeepFailed: time.Hour}.WithDefaults()
+	tcompare(t, o.KeepDone, KeepForever, "keep done forever")
+	tcompare(t, o.KeepFailed, time.Hour, "keep failed set")
 }

@@ -24,6 +24,11 @@ const (
 	dirFailed = "failed"
 	jobFile   = "job.json"
 	audioFile = "audio.wav"
+	// pruneMark prefixes a job directory that Prune has taken out of done/
+	// or failed/ and is removing. Names starting with "." are never jobs
+	// (List skips them), so an interrupted removal leaves no partial job
+	// behind; the next Prune finishes it.
+	pruneMark = ".prune-"
 )
 
 // fileSystem is the part of the OS the spool writes through; tests inject
@@ -37,6 +42,8 @@ type fileSystem interface {
 	RemoveAll(path string) error
 	// SyncDir fsyncs a directory so renames and creations in it are durable.
 	SyncDir(path string) error
+	// Chtimes sets the access and modification times of path.
+	Chtimes(path string, atime, mtime time.Time) error
 }
 
 // writeFile is a file being written.
@@ -66,10 +73,12 @@ func (osFS) SyncDir(p string) error {
 	}
 	return err
 }
+func (osFS) Chtimes(p string, a, m time.Time) error { return os.Chtimes(p, a, m) }
 
 // Spool is the durable job queue under spool_dir. Enqueue may be called
 // from many goroutines (and processes); a job directory moves
-// tmp/ → new/ → active/ → done/ | failed/ by rename(2) only.
+// tmp/ → new/ → active/ → done/ | failed/ by rename(2) only, and Prune
+// removes it from done/ or failed/ once its retention has passed.
 type Spool struct {
 	dir  string
 	fs   fileSystem
@@ -338,6 +347,109 @@ func (s *Spool) move(j *Job, from, to string) error {
 		return fmt.Errorf("telephony: spool: sync %s: %w", to, err)
 	}
 	return s.fs.SyncDir(filepath.Join(s.dir, from))
+}
+
+// file moves a job into done/ or failed/ and sets the job directory's
+// modification time to the filing time, which is the completion time Prune
+// reads: rename(2) leaves the moved directory's times alone. Setting the time
+// is best effort; without it the time is that of the last change inside the
+// directory (the job.json rewrite just before filing).
+func (s *Spool) file(j *Job, from, to string) error {
+	err := s.move(j, from, to)
+	if dst := filepath.Join(s.dir, to, j.ID); j.dir == dst {
+		t := s.now()
+		_ = s.fs.Chtimes(dst, t, t)
+	}
+	return err
+}
+
+// Prune removes the jobs in done/ completed more than keepDone before now,
+// and those in failed/ completed more than keepFailed before now; a job
+// exactly keepDone (keepFailed) old stays. The completion time is the
+// modification time of the job directory, which the worker sets when it
+// files the job; for a job filed by an external bridge it is the time of the
+// last change inside the job directory. KeepForever skips a directory; any
+// other retention that is not positive is an error for that directory.
+//
+// Prune reads only done/ and failed/: jobs in tmp/, new/ and active/ are
+// never touched, nor are files or dot-names in done/ and failed/ (they are
+// not jobs). A job is first renamed to a hidden name beside it, so it
+// disappears whole and at once, and of several concurrent pruners only one
+// takes it; then its directory (job.json, audio.wav and anything else in
+// it) is removed, and the state directory is fsynced. Entries that vanish
+// meanwhile are skipped and a missing state directory counts as empty. A
+// problem with one entry does not stop the others: all errors come back
+// joined. done and failed count the jobs taken out of each directory; one
+// whose removal failed after that is reported in err and finished by the
+// next Prune.
+func (s *Spool) Prune(now time.Time, keepDone, keepFailed time.Duration) (done, failed int, err error) {
+	done, errDone := s.prune(dirDone, now, keepDone)
+	failed, errFailed := s.prune(dirFailed, now, keepFailed)
+	return done, failed, errors.Join(errDone, errFailed)
+}
+
+// prune is Prune for one state directory.
+func (s *Spool) prune(state string, now time.Time, keep time.Duration) (n int, err error) {
+	if keep == KeepForever {
+		return 0, nil
+	}
+	if keep <= 0 {
+		return 0, fmt.Errorf("telephony: spool: prune %s/: retention %v is not positive (hint: KeepForever)", state, keep)
+	}
+	dir := filepath.Join(s.dir, state)
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("telephony: spool: prune: %w", err)
+	}
+	var errs []error
+	changed := false
+	for _, e := range ents {
+		name := e.Name()
+		path := filepath.Join(dir, name)
+		if strings.HasPrefix(name, pruneMark) {
+			// Left by an interrupted prune, or being removed by another.
+			if err := s.fs.RemoveAll(path); err != nil {
+				errs = append(errs, fmt.Errorf("telephony: spool: prune %s/%s: %w", state, name, err))
+			}
+			changed = true
+			continue
+		}
+		if !e.IsDir() || strings.HasPrefix(name, ".") {
+			continue // not a job
+		}
+		info, err := e.Info()
+		if errors.Is(err, os.ErrNotExist) {
+			continue // pruned meanwhile
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("telephony: spool: prune %s/%s: %w", state, name, err))
+			continue
+		}
+		if now.Sub(info.ModTime()) <= keep {
+			continue
+		}
+		trash := filepath.Join(dir, pruneMark+name)
+		if err := s.fs.Rename(path, trash); err != nil {
+			if !errors.Is(err, os.ErrNotExist) { // else another pruner took it
+				errs = append(errs, fmt.Errorf("telephony: spool: prune %s/%s: %w", state, name, err))
+			}
+			continue
+		}
+		n++
+		changed = true
+		if err := s.fs.RemoveAll(trash); err != nil {
+			errs = append(errs, fmt.Errorf("telephony: spool: prune %s/%s: %w", state, name, err))
+		}
+	}
+	if changed {
+		if err := s.fs.SyncDir(dir); err != nil {
+			errs = append(errs, fmt.Errorf("telephony: spool: sync %s: %w", state, err))
+		}
+	}
+	return n, errors.Join(errs...)
 }
 
 // claim moves a job from new/ to active/. Only one claimer wins the rename.

@@ -305,3 +305,245 @@ func BenchmarkEnqueueParallel(b *testing.B) {
 		}
 	})
 }
+
+// mkJob creates a job directory state/id (job.json and audio.wav) whose
+// modification time is mtime. It is built in tmp/ and renamed into place, so
+// a running pruner never sees it half written.
+func mkJob(t *testing.T, s *Spool, state, id string, mtime time.Time) {
+	t.Helper()
+	tmp := filepath.Join(s.Dir(), "tmp", id)
+	tcheck(t, os.Mkdir(tmp, 0o750), "mkdir job")
+	tcheck(t, os.WriteFile(filepath.Join(tmp, "job.json"), []byte(`{"version":1,"id":"`+id+`"}`), 0o640), "job.json")
+	tcheck(t, os.WriteFile(filepath.Join(tmp, "audio.wav"), []byte("RIFF"), 0o640), "audio.wav")
+	tcheck(t, os.Chtimes(tmp, mtime, mtime), "chtimes")
+	if state != "tmp" {
+		tcheck(t, os.Rename(tmp, filepath.Join(s.Dir(), state, id)), "rename into "+state)
+	}
+}
+
+// spoolListing returns every entry (jobs, files, dot-names) of the five
+// state directories as "state: a,b" lines; a missing directory is "-".
+func spoolListing(t *testing.T, s *Spool) string {
+	t.Helper()
+	var b strings.Builder
+	for _, st := range []string{"tmp", "new", "active", "done", "failed"} {
+		ents, err := os.ReadDir(filepath.Join(s.Dir(), st))
+		if os.IsNotExist(err) {
+			fmt.Fprintf(&b, "%s: -\n", st)
+			continue
+		}
+		tcheck(t, err, "readdir "+st)
+		names := make([]string, len(ents))
+		for i, e := range ents {
+			names[i] = e.Name()
+		}
+		fmt.Fprintf(&b, "%s: %s\n", st, strings.Join(names, ","))
+	}
+	return b.String()
+}
+
+func TestPrune(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	const day = 24 * time.Hour
+	week, month := 7*day, 30*day
+	type entry struct {
+		state, id string
+		age       time.Duration
+	}
+	// Every case starts from this spool: old jobs everywhere, jobs exactly
+	// at the retention in done/ and failed/, and fresh ones.
+	base := []entry{
+		{"tmp", "t-old", 100 * day}, {"new", "n-old", 100 * day}, {"active", "a-old", 100 * day},
+		{"done", "d-old", week + time.Second}, {"done", "d-edge", week}, {"done", "d-fresh", time.Hour},
+		{"failed", "f-old", month + time.Nanosecond}, {"failed", "f-edge", month}, {"failed", "f-fresh", 29 * day},
+	}
+	const untouched = "tmp: t-old\nnew: n-old\nactive: a-old\n"
+	tests := []struct {
+		name                 string
+		keepDone, keepFailed time.Duration
+		prepare              func(t *testing.T, s *Spool)
+		wantDone, wantFailed int
+		wantErr              string
+		want                 string // spoolListing afterwards
+	}{
+		{name: "defaults", keepDone: week, keepFailed: month, wantDone: 1, wantFailed: 1,
+			want: untouched + "done: d-edge,d-fresh\nfailed: f-edge,f-fresh\n"},
+		{name: "one second shorter takes the edge", keepDone: week - time.Second, keepFailed: month - time.Second, wantDone: 2, wantFailed: 2,
+			want: untouched + "done: d-fresh\nfailed: f-fresh\n"},
+		{name: "keep done forever", keepDone: KeepForever, keepFailed: month, wantDone: 0, wantFailed: 1,
+			want: untouched + "done: d-edge,d-fresh,d-old\nfailed: f-edge,f-fresh\n"},
+		{name: "keep both forever", keepDone: KeepForever, keepFailed: KeepForever,
+			want: untouched + "done: d-edge,d-fresh,d-old\nfailed: f-edge,f-fresh,f-old\n"},
+		{name: "missing done dir", keepDone: week, keepFailed: month, wantFailed: 1,
+			prepare: func(t *testing.T, s *Spool) { tcheck(t, os.RemoveAll(filepath.Join(s.Dir(), "done")), "rm done") },
+			want:    untouched + "done: -\nfailed: f-edge,f-fresh\n"},
+		{name: "non-jobs stay, leftovers go", keepDone: week, keepFailed: month, wantDone: 1, wantFailed: 1,
+			prepare: func(t *testing.T, s *Spool) {
+				old := now.Add(-100 * day)
+				stray := filepath.Join(s.Dir(), "done", "stray.txt")
+				tcheck(t, os.WriteFile(stray, []byte("x"), 0o640), "stray")
+				tcheck(t, os.Chtimes(stray, old, old), "chtimes")
+				mkJob(t, s, "done", ".hidden", old)
+				mkJob(t, s, "failed", ".prune-f-crashed", now) // an interrupted prune: removed whatever its age
+			},
+			want: untouched + "done: .hidden,d-edge,d-fresh,stray.txt\nfailed: f-edge,f-fresh\n"},
+		{name: "zero retention is refused, the other directory is pruned", keepDone: 0, keepFailed: month, wantFailed: 1,
+			wantErr: "telephony: spool: prune done/: retention 0s is not positive (hint: KeepForever)",
+			want:    untouched + "done: d-edge,d-fresh,d-old\nfailed: f-edge,f-fresh\n"},
+		{name: "negative retention is refused", keepDone: week, keepFailed: -time.Hour, wantDone: 1,
+			wantErr: "telephony: spool: prune failed/: retention -1h0m0s is not positive (hint: KeepForever)",
+			want:    untouched + "done: d-edge,d-fresh\nfailed: f-edge,f-fresh,f-old\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := openSpool(t.TempDir(), osFS{}, func() time.Time { return now })
+			tcheck(t, err, "open")
+			for _, e := range base {
+				mkJob(t, s, e.state, e.id, now.Add(-e.age))
+			}
+			if tc.prepare != nil {
+				tc.prepare(t, s)
+			}
+			done, failed, err := s.Prune(now, tc.keepDone, tc.keepFailed)
+			gotErr := ""
+			if err != nil {
+				gotErr = err.Error()
+			}
+			tcompare(t, gotErr, tc.wantErr, "error")
+			tcompare(t, done, tc.wantDone, "removed from done/")
+			tcompare(t, failed, tc.wantFailed, "removed from failed/")
+			tcompare(t, spoolListing(t, s), tc.want, "spool afterwards")
+		})
+	}
+}
+
+// TestPruneFaults: a failing entry does not stop the others, every error is
+// reported, the directory is fsynced, and a removal that failed halfway is
+// finished by the next Prune.
+func TestPruneFaults(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	old := now.Add(-8 * 24 * time.Hour)
+	tests := []struct {
+		name       string
+		op         string
+		want       string // error of the first Prune
+		wantDone   int
+		after      string // done/ after the first Prune
+		secondDone int    // removed by the second Prune
+	}{
+		{"rename fails", "rename", "telephony: spool: prune done/a: input/output error", 2, "done: a\n", 1},
+		{"remove fails", "removeall", "telephony: spool: prune done/a: input/output error", 3, "done: .prune-a\n", 0},
+		{"sync fails", "syncdir", "telephony: spool: sync done: input/output error", 3, "done: \n", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := &faultFS{op: tc.op, nth: 1, err: syscall.EIO, calls: map[string]int{}}
+			s, err := openSpool(t.TempDir(), fs, func() time.Time { return now })
+			tcheck(t, err, "open")
+			for _, id := range []string{"a", "b", "c"} {
+				mkJob(t, s, "done", id, old)
+			}
+			done, failed, err := s.Prune(now, 7*24*time.Hour, 30*24*time.Hour)
+			if !errors.Is(err, syscall.EIO) {
+				t.Fatalf("error %v is not EIO", err)
+			}
+			tcompare(t, err.Error(), tc.want, "error")
+			tcompare(t, done, tc.wantDone, "removed from done/")
+			tcompare(t, failed, 0, "removed from failed/")
+			tcompare(t, fs.calls["syncdir"], 1, "directory fsyncs")
+			listing := spoolListing(t, s)
+			tcompare(t, listing[strings.Index(listing, "done:"):], tc.after+"failed: \n", "spool afterwards")
+
+			done, failed, err = s.Prune(now, 7*24*time.Hour, 30*24*time.Hour)
+			tcheck(t, err, "second prune")
+			tcompare(t, done, tc.secondDone, "removed by the second prune")
+			tcompare(t, failed, 0, "removed from failed/ by the second prune")
+			tcompare(t, spoolListing(t, s), "tmp: \nnew: \nactive: \ndone: \nfailed: \n", "spool at last")
+		})
+	}
+}
+
+func (f *faultFS) RemoveAll(p string) error {
+	if err := f.hit("removeall"); err != nil {
+		return err
+	}
+	return os.RemoveAll(p)
+}
+
+// TestPruneConcurrent: several pruners on one spool take each job exactly
+// once and report no errors for the entries the others removed.
+func TestPruneConcurrent(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	s, err := openSpool(t.TempDir(), osFS{}, func() time.Time { return now })
+	tcheck(t, err, "open")
+	const jobs, pruners = 60, 4
+	for i := range jobs {
+		mkJob(t, s, []string{"done", "failed"}[i%2], fmt.Sprintf("job%02d", i), now.Add(-365*24*time.Hour))
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	total := 0
+	var errs []error
+	for range pruners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d, f, err := s.Prune(now, 7*24*time.Hour, 30*24*time.Hour)
+			mu.Lock()
+			defer mu.Unlock()
+			total += d + f
+			errs = append(errs, err)
+		}()
+	}
+	wg.Wait()
+	tcheck(t, errors.Join(errs...), "prune")
+	tcompare(t, total, jobs, "jobs removed in all")
+	tcompare(t, spoolListing(t, s), "tmp: \nnew: \nactive: \ndone: \nfailed: \n", "spool afterwards")
+}
+
+// TestFileSetsCompletionTime: filing a job sets its directory's mtime to
+// the spool's clock, which is what Prune reads.
+func TestFileSetsCompletionTime(t *testing.T) {
+	enqueued := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	clock := enqueued
+	s, err := openSpool(t.TempDir(), osFS{}, func() time.Time { return clock })
+	tcheck(t, err, "open")
+	id, err := s.Enqueue(testMeta(), bytes.NewReader(pcmRamp(80)), 80)
+	tcheck(t, err, "enqueue")
+	j, err := s.Load("new", id)
+	tcheck(t, err, "load")
+	tcheck(t, s.claim(j), "claim")
+	clock = enqueued.Add(90 * time.Minute)
+	tcheck(t, s.file(j, "active", "done"), "file")
+	st, err := os.Stat(filepath.Join(s.Dir(), "done", id))
+	tcheck(t, err, "stat")
+	tcompare(t, st.ModTime().UTC(), clock, "completion time")
+	tcompare(t, j.Dir(), filepath.Join(s.Dir(), "done", id), "job dir")
+
+	d, f, err := s.Prune(clock.Add(time.Hour), time.Hour, time.Hour)
+	tcheck(t, err, "prune at the edge")
+	tcompare(t, d+f, 0, "kept at exactly the retention")
+	d, f, err = s.Prune(clock.Add(time.Hour+time.Nanosecond), time.Hour, time.Hour)
+	tcheck(t, err, "prune")
+	tcompare(t, d, 1, "removed from done/")
+	tcompare(t, f, 0, "removed from failed/")
+}
+
+func ExampleSpool_Prune() {
+	dir, _ := os.MkdirTemp("", "spool")
+	defer os.RemoveAll(dir)
+	s, _ := OpenSpool(dir)
+	id, _ := s.Enqueue(JobMeta{Recipient: "VOICE=+16137637582@voice.example.com", Number: "+16137637582"},
+		bytes.NewReader(make([]byte, 2*8000)), 8000)
+	// An external bridge delivered the call and filed the job.
+	_ = os.Rename(filepath.Join(dir, "new", id), filepath.Join(dir, "done", id))
+
+	// Eight days later, with a week's retention for done/ and failed/ kept forever:
+	done, failed, err := s.Prune(time.Now().Add(8*24*time.Hour), 7*24*time.Hour, KeepForever)
+	fmt.Println(done, failed, err)
+	ids, _ := s.List("done")
+	fmt.Println(len(ids))
+	// Output:
+	// 1 0 <nil>
+	// 0
+}

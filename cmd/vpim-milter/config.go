@@ -89,6 +89,8 @@ type TelephonyConfig struct {
 	Expire         duration       `toml:"expire"`          // a job fails (DSN) after this long
 	Concurrency    int            `toml:"concurrency"`     // calls at once
 	AttemptTimeout duration       `toml:"attempt_timeout"` // one call attempt at most
+	KeepDone       duration       `toml:"keep_done"`       // delivered jobs are removed from done/ after this long; "0s" keeps them
+	KeepFailed     duration       `toml:"keep_failed"`     // likewise for failed/
 	SIP            SIPConfig      `toml:"sip"`
 	Asterisk       AsteriskConfig `toml:"asterisk"`
 	Exec           ExecConfig     `toml:"exec"`
@@ -180,6 +182,8 @@ func defaultConfig() Config {
 			Expire:         duration(t.Expire),
 			Concurrency:    t.Concurrency,
 			AttemptTimeout: duration(t.AttemptTimeout),
+			KeepDone:       duration(t.KeepDone),
+			KeepFailed:     duration(t.KeepFailed),
 			SIP: SIPConfig{Trunk: "sip:127.0.0.1:5080", Listen: t.SIP.Listen, Codecs: t.SIP.Codecs, CallerID: t.SIP.CallerID,
 				RingTimeout: duration(t.SIP.RingTimeout), ReplayWait: duration(t.SIP.ReplayWait), MaxReplays: t.SIP.MaxReplays},
 			Asterisk: AsteriskConfig{OutgoingDir: t.Asterisk.OutgoingDir, TmpDir: t.Asterisk.TmpDir, DoneDir: t.Asterisk.DoneDir,
@@ -391,6 +395,8 @@ func (c *Config) telephonyOptions() telephony.Options {
 		Expire:         time.Duration(t.Expire),
 		Concurrency:    t.Concurrency,
 		AttemptTimeout: time.Duration(t.AttemptTimeout),
+		KeepDone:       retention(t.KeepDone),
+		KeepFailed:     retention(t.KeepFailed),
 		HomeCountry:    t.HomeCountry,
 		OutdialAllow:   t.OutdialAllow,
 		OutdialDeny:    t.OutdialDeny,
@@ -398,6 +404,17 @@ func (c *Config) telephonyOptions() telephony.Options {
 		DSN: telephony.DSNOptions{SMTPAddr: c.DSN.SMTP, ReportingMTA: c.DSN.ReportingMTA, From: c.DSN.From,
 			Timeout: time.Duration(c.DSN.Timeout), Disable: c.DSN.Disable},
 	}
+}
+
+// retention maps telephony.keep_done or keep_failed to telephony.Options:
+// the file has its defaults filled in already, so "0s" there means keep
+// forever (zero in telephony.Options would mean the default). Negative
+// values pass through for Options.Validate to report.
+func retention(d duration) time.Duration {
+	if d == 0 {
+		return telephony.KeepForever
+	}
+	return time.Duration(d)
 }
 
 func durations(in []time.Duration) []duration {

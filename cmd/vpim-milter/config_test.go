@@ -6,8 +6,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/vpim-milter/vpim-milter/telephony"
 )
 
 func writeConfig(t *testing.T, body string) string {
@@ -105,6 +108,7 @@ func TestConfigCommand(t *testing.T) {
 	if again.Milter != defaultConfig().Milter {
 		t.Errorf("round trip changed [milter]: %+v", again.Milter)
 	}
+	tcompareTelephonyKeep(t, again.Telephony, defaultConfig().Telephony)
 	errb.Reset()
 	if rc := run([]string{"config", "-c", writeConfig(t, "[milter]\nbogus = 1\n")}, nil, &out, &errb); rc != 1 || !strings.Contains(errb.String(), "milter.bogus: unknown key") {
 		t.Errorf("invalid config: rc %d, stderr %q", rc, errb.String())
@@ -167,5 +171,72 @@ func TestSampleConfigDocumentsEveryKey(t *testing.T) {
 		if !sampleKeys[k] {
 			t.Errorf("contrib/vpim-milter.toml does not document %s", k)
 		}
+	}
+}
+
+func tcompareTelephonyKeep(t *testing.T, got, want TelephonyConfig) {
+	t.Helper()
+	if got.KeepDone != want.KeepDone || got.KeepFailed != want.KeepFailed {
+		t.Errorf("keep_done, keep_failed = %v, %v; want %v, %v", time.Duration(got.KeepDone), time.Duration(got.KeepFailed),
+			time.Duration(want.KeepDone), time.Duration(want.KeepFailed))
+	}
+}
+
+// TestTelephonyRetention: telephony.keep_done and keep_failed from the file
+// to telephony.Options, through `vpim-milter config` and back.
+func TestTelephonyRetention(t *testing.T) {
+	tests := []struct {
+		name                 string
+		toml                 string
+		wantDone, wantFailed time.Duration // in telephony.Options
+		printed              string        // in `vpim-milter config`
+		wantErr              string        // error after "config: <path>: "; "" = valid
+	}{
+		{"defaults", "", 168 * time.Hour, 720 * time.Hour, "keep_done = \"168h0m0s\"\n  keep_failed = \"720h0m0s\"", ""},
+		{"set", "keep_done = \"36h\"\nkeep_failed = \"2160h\"", 36 * time.Hour, 2160 * time.Hour,
+			"keep_done = \"36h0m0s\"\n  keep_failed = \"2160h0m0s\"", ""},
+		{"0s keeps forever", "keep_done = \"0s\"\nkeep_failed = \"0s\"", telephony.KeepForever, telephony.KeepForever,
+			"keep_done = \"0s\"\n  keep_failed = \"0s\"", ""},
+		{"negative keep_done", "keep_done = \"-1h\"", 0, 0, "",
+			"1 problem(s):\n  telephony.keep_done: must not be negative, got -1h0m0s (hint: \"168h\" is a week)"},
+		{"both negative", "keep_done = \"-1s\"\nkeep_failed = \"-30m\"", 0, 0, "",
+			"2 problem(s):\n  telephony.keep_done: must not be negative, got -1s (hint: \"168h\" is a week)" +
+				"\n  telephony.keep_failed: must not be negative, got -30m0s (hint: \"720h\" is 30 days)"},
+		{"not a duration", "keep_done = \"7d\"", 0, 0, "",
+			"toml: error: \"7d\" is not a duration such as \"30s\" or \"2m\"\n\nAt line 2, column 14-15:\n\n      1 | [telephony]\n      2 | keep_done = \"7d\"\n                       ^^\n"},
+		{"not a string", "keep_failed = 3600", 0, 0, "",
+			"toml: error: \"3600\" is not a duration such as \"30s\" or \"2m\"\n\nAt line 2, column 15-18:\n\n      1 | [telephony]\n      2 | keep_failed = 3600\n                        ^^^^\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeConfig(t, "[telephony]\n"+tc.toml+"\n")
+			cfg, err := loadConfig(path)
+			if tc.wantErr != "" {
+				want := "config: " + path + ": " + tc.wantErr
+				if err == nil || err.Error() != want {
+					t.Fatalf("error %q\nwant  %q", err, want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := cfg.telephonyOptions()
+			if o.KeepDone != tc.wantDone || o.KeepFailed != tc.wantFailed {
+				t.Fatalf("options keep %v, %v; want %v, %v", o.KeepDone, o.KeepFailed, tc.wantDone, tc.wantFailed)
+			}
+			var out, errb bytes.Buffer
+			if rc := run([]string{"config", "-c", path}, nil, &out, &errb); rc != 0 {
+				t.Fatalf("config: rc %d: %s", rc, errb.String())
+			}
+			if !strings.Contains(out.String(), "\n  attempt_timeout = \"10m0s\"\n  "+tc.printed+"\n") {
+				t.Fatalf("config output lacks %q:\n%s", tc.printed, out.String())
+			}
+			again, err := loadConfig(writeConfig(t, strings.SplitN(out.String(), "\n", 2)[1]))
+			if err != nil {
+				t.Fatalf("printed config does not load: %v", err)
+			}
+			tcompareTelephonyKeep(t, again.Telephony, cfg.Telephony)
+		})
 	}
 }
