@@ -28,7 +28,9 @@
 // Every finding carries a rule ID of spec/DIGEST.md §1 (D1-* for the v1
 // profiles, V2-* for VPIM v2, I-* for IVM), its RFC 2119 level, the RFC
 // section and the MIME part path ("" top level, "2", "3.1"; an embedded
-// message shares the path of its message/rfc822 part). The project adds:
+// message shares the path of its message/rfc822 part). The level is the
+// rule's, except where one section mixes levels (I-CODEC-TX: raw µ-law
+// audio/basic is a MUST, its .au filename a SHOULD). The project adds:
 //
 //	P-MIME-CLOSE     missing or malformed close delimiter, truncated part (RFC 2046 5.1.1)
 //	P-MIME-BOUNDARY  multipart without boundary or without any delimiter line
@@ -46,9 +48,14 @@
 // finding; only a top-level Sensitivity: Private still refuses it. Defective
 // MIME is repaired leniently (a missing close delimiter is added, undecodable
 // audio is passed unchanged with a finding) unless Options.Strict, which
-// refuses it with 550 5.6.0. A read error of the body is returned as an
-// error (the milter tempfails). If the codec fails while the body is written,
-// a nested part is written unchanged from a raw copy; a single-part message
-// is transcoded once during Evaluate to make sure it works. Part headers
-// inside the body are bounded only by the milter's body size cap.
+// refuses it with 550 5.6.0. Audio that cannot be converted for the target
+// is refused with 550 5.6.1 where passing it on cannot work: towards VPIM v2
+// (V2-PROP, RFC 3801 4.5.3; a part marked handling=OPTIONAL is dropped
+// instead) and when the part is marked critical (I-DSN, RFC 4239 6,
+// RFC 3459). A read error of the body is returned as an error (the milter
+// tempfails). If the codec fails while the body is written, a nested part
+// is written unchanged from a raw copy; a single-part message, and every
+// part whose failure would refuse the message, is transcoded once during
+// Evaluate to make sure it works. Part headers inside the body are bounded
+// only by the milter's body size cap.
 package profile

@@ -228,7 +228,8 @@ func containsFold(s, sub string) bool {
 
 // Evaluate checks in against the profile of its recipients and returns the
 // report with the plan. An error means the message could not be evaluated
-// (the body could not be read); the milter then tempfails.
+// (the body could not be read, or ctx ended while audio was being
+// test-transcoded); the milter then tempfails.
 //
 // Work is bounded by Options.Limits: beyond the depth, part or header-size
 // limits the message is passed through unchanged with a P-LIMIT finding
@@ -251,7 +252,10 @@ func (e *Engine) Evaluate(ctx context.Context, in *Input) (*Report, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("profile: %w", err)
 	}
-	ev := newEval(e, in, m)
+	ev := newEval(ctx, e, in, m)
 	ev.run()
+	if ev.ioErr != nil {
+		return nil, ev.ioErr
+	}
 	return ev.rep, nil
 }

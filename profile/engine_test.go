@@ -183,7 +183,7 @@ func TestHostile(t *testing.T) {
 		{"10 MB header block", bigHeader(), VerdictAccept, "P-LIMIT"},
 		{"truncated base64", corpus()["truncated-base64"], VerdictModify, "P-B64"},
 		{"missing closing boundary", corpus()["missing-close-boundary"], VerdictModify, "P-MIME-CLOSE"},
-		{"lying content type", corpus()["lying-label-pdf-as-wav"], VerdictAccept, "P-AUDIO-LABEL"},
+		{"lying content type", corpus()["lying-label-pdf-as-wav"], VerdictReject, "P-AUDIO-LABEL"}, // handling=REQUIRED: I-DSN
 		{"zero-length audio", corpus()["zero-length-audio"], VerdictAccept, "P-AUDIO-EMPTY"},
 	}
 	e, _ := New(testOptions())

@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -23,6 +24,7 @@ type partEdit struct {
 
 // eval is the state of one evaluation.
 type eval struct {
+	ctx     context.Context
 	e       *Engine
 	in      *Input
 	m       *Message
@@ -34,6 +36,7 @@ type eval struct {
 	edits   map[*Part]*partEdit
 	hdr     []HeaderEdit
 	audioN  int
+	ioErr   error // reading the body failed during planning: Evaluate returns it
 }
 
 // patterns are the engine's compiled regular expressions, built once per
@@ -55,13 +58,18 @@ func compilePatterns() patterns {
 	}
 }
 
-func newEval(e *Engine, in *Input, m *Message) *eval {
-	return &eval{e: e, in: in, m: m, edits: map[*Part]*partEdit{},
+func newEval(ctx context.Context, e *Engine, in *Input, m *Message) *eval {
+	return &eval{ctx: ctx, e: e, in: in, m: m, edits: map[*Part]*partEdit{},
 		rep: &Report{Findings: []Finding{}, Actions: []string{}, Bridge: []string{}}}
 }
 
 func (ev *eval) add(id, part, format string, args ...any) {
 	ev.rep.Findings = append(ev.rep.Findings, finding(id, part, format, args...))
+}
+
+// addAt is add with the level of the requirement behind this one finding.
+func (ev *eval) addAt(lvl Level, id, part, format string, args ...any) {
+	ev.rep.Findings = append(ev.rep.Findings, findingAt(lvl, id, part, format, args...))
 }
 
 // unfix records that a MUST-level defect stays in the delivered message.
@@ -385,6 +393,18 @@ func (ev *eval) rid(v2, d1 string) string {
 	return v2
 }
 
+// ridIMF picks the rule ID of a defect of strict Internet Message Format
+// syntax (more than one To, a Message-ID without angle brackets, an obsolete
+// date): I-IMF when the target is IVM, whose messages MUST be RFC 2822
+// messages (RFC 4239 3), else the input profile's rule (VPIM and the v1
+// profiles tolerate these forms).
+func (ev *eval) ridIMF(v2, d1 string) string {
+	if ev.target == TargetIVM {
+		return "I-IMF"
+	}
+	return ev.rid(v2, d1)
+}
+
 // checkHeader checks the top-level header (DIGEST §1, §2).
 func (ev *eval) checkHeader() {
 	root := ev.m.Root
@@ -405,7 +425,8 @@ func (ev *eval) checkHeader() {
 		ev.checkDate(d)
 	}
 	if n := fieldCount(h, "To"); n > 1 {
-		ev.add(ev.rid("V2-HDR-TO", "D1-HDR-TO"), "", "%d To fields (RFC 5322 allows one)", n)
+		// RFC 4239 3 (I-IMF): RFC 2822 3.6 allows one To field.
+		ev.add(ev.ridIMF("V2-HDR-TO", "D1-HDR-TO"), "", "%d To fields (RFC 5322 allows one)", n)
 	}
 	if _, ok := root.Get("MIME-Version"); !ok {
 		ev.add(ev.rid("V2-HDR-MIMEVER", "D1-HDR-MIMEVER"), "", "MIME-Version missing")
@@ -413,15 +434,20 @@ func (ev *eval) checkHeader() {
 	if v, ok := root.Get("Message-ID"); !ok {
 		ev.add(ev.rid("V2-HDR-MSGID", "D1-HDR-MSGID"), "", "Message-ID missing")
 	} else if !ev.e.re.properMsgID.MatchString(stripComments(v)) {
-		switch {
-		case ev.profile == "v1-draft" && ev.e.re.draftMsgID.MatchString(v):
-			if m := ev.e.re.draftMsgID.FindStringSubmatch(v); len(m[2]) != 8 {
-				ev.add("D1-HDR-MSGID", "", "v1-draft Message-ID %q: serial has %d digits, not 8", v, len(m[2]))
+		// RFC 4239 3 (I-IMF): an IVM message carries an RFC 2822 msg-id,
+		// "<" id-left "@" id-right ">".
+		switch draft := ev.e.re.draftMsgID.FindStringSubmatch(v); {
+		case ev.profile == "v1-draft" && draft != nil:
+			if len(draft[2]) != 8 {
+				ev.add("D1-HDR-MSGID", "", "v1-draft Message-ID %q: serial has %d digits, not 8", v, len(draft[2]))
 			}
-		case ev.e.re.draftMsgID.MatchString(v):
-			ev.add(ev.rid("V2-HDR-MSGID", "D1-HDR-MSGID"), "", "Message-ID %q in v1-draft form, not <id@host>", v)
+			if ev.target == TargetIVM {
+				ev.add("I-IMF", "", "Message-ID %q in v1-draft form, not <id@host>", v)
+			}
+		case draft != nil:
+			ev.add(ev.ridIMF("V2-HDR-MSGID", "D1-HDR-MSGID"), "", "Message-ID %q in v1-draft form, not <id@host>", v)
 		default:
-			ev.add(ev.rid("V2-HDR-MSGID", "D1-HDR-MSGID"), "", "Message-ID %q not in <id@host> form", v)
+			ev.add(ev.ridIMF("V2-HDR-MSGID", "D1-HDR-MSGID"), "", "Message-ID %q not in <id@host> form", v)
 		}
 	}
 	if v, ok := root.Get("Sensitivity"); ok {
@@ -465,18 +491,22 @@ func (ev *eval) checkHeader() {
 	}
 }
 
-// checkDate flags obsolete date forms (RFC 3801 4.2.4, DIGEST §2.11).
+// checkDate flags obsolete date forms (RFC 3801 4.2.4, DIGEST §2.11). For
+// an IVM target they are I-IMF defects (RFC 4239 3): RFC 2822 3.3 wants a
+// 4-digit year and a numeric zone (obs-year and obs-zone MUST NOT be
+// generated, RFC 2822 4).
 func (ev *eval) checkDate(d string) {
+	id := ev.ridIMF("V2-HDR-DATE", "D1-HDR-DATE")
 	m := ev.e.re.twoDigitYear.FindStringSubmatch(d)
 	if m == nil {
-		ev.add(ev.rid("V2-HDR-DATE", "D1-HDR-DATE"), "", "Date %q not in RFC 5322 form", d)
+		ev.add(id, "", "Date %q not in RFC 5322 form", d)
 		return
 	}
 	if len(m[1]) < 4 {
-		ev.add(ev.rid("V2-HDR-DATE", "D1-HDR-DATE"), "", "Date %q has a %d-digit year", d, len(m[1]))
+		ev.add(id, "", "Date %q has a %d-digit year", d, len(m[1]))
 	}
 	if z := m[2]; z != "" && z[0] != '+' && z[0] != '-' {
-		ev.add(ev.rid("V2-HDR-DATE", "D1-HDR-DATE"), "", "Date %q has no numeric zone", d)
+		ev.add(id, "", "Date %q has no numeric zone", d)
 	}
 }
 
@@ -612,6 +642,21 @@ func (ev *eval) checkAudio(p *Part) {
 		}
 		if h := strings.ToUpper(d["handling"]); h == "" && !strings.EqualFold(d["criticality"], "critical") {
 			ev.add("I-CRIT", p.Path, "voice part not marked handling=REQUIRED")
+		}
+		// RFC 4239 7 (I-CODEC-TX): raw µ-law audio/basic SHOULD carry a
+		// filename ending in ".au". Checked where the rewrite keeps the
+		// part as it is (a transcoded part gets msgN.au); reports pass
+		// unchanged (DIGEST §5).
+		if !ev.report && ev.keepsBasic(p, f) && !auNamed(p) {
+			fn, name := d["filename"], p.Params["name"]
+			switch {
+			case fn == "":
+				ev.addAt(LevelShould, "I-CODEC-TX", p.Path, "audio/basic part without a filename (one ending in .au)")
+			case !hasSuffixFold(fn, ".au"):
+				ev.addAt(LevelShould, "I-CODEC-TX", p.Path, "audio/basic filename %q does not end in .au", fn)
+			default:
+				ev.addAt(LevelShould, "I-CODEC-TX", p.Path, "audio/basic name=%q does not end in .au like its filename", name)
+			}
 		}
 	case TargetVPIM2, TargetVPIM1:
 		if f != "32kadpcm" || p.Type != "audio/32kadpcm" {

@@ -273,6 +273,35 @@ Return-content: Full`, multipart("SIG",
 		fmt.Fprintf(&deep, "--d%d--\r\n", i)
 	}
 	m["deep-nesting"] = msg(strings.Replace(h(hdrIVM, "deep"), `boundary="MB"`, "boundary=d0", 1), deep.String())
+
+	// V2-PROP (RFC 3801 4.5.3): audio a VPIM v2 destination cannot render.
+	unknown := bytes.Repeat([]byte{0x01, 0x02, 0x03, 0x04}, 2000)
+	m["vpim2-unknown-audio"] = msg(h(hdrV2, "unk"), multipart("VB",
+		wavPart("audio/x-unknown", "inline; voice=Voice-Message; filename=msg.xun", unknown)))
+	badRate := wavBytes(7, 2)
+	copy(badRate[28:32], []byte{0, 0, 0, 0}) // nAvgBytesPerSec 0: the codec refuses it
+	m["vpim2-codec-rejects"] = msg(h(hdrV2, "codec"), multipart("VB",
+		wavPart("audio/wav; name=msg.wav", "inline; voice=Voice-Message; filename=msg.wav", badRate)))
+	m["ivm-to-vpim2-optional-unknown"] = msg(strings.Replace(h(hdrIVM, "opt"), "To: carol@mail.example.org", "To: 3135551234@vm2.example.net", 1),
+		multipart("MB", ivmAudio(ulawRaw(2), 2),
+			wavPart("audio/x-unknown", "inline; voice=Originator-Spoken-Name; handling=OPTIONAL; filename=name.xun", unknown[:800])))
+	// I-DSN (RFC 4239 6): critical audio that cannot become audio/basic.
+	m["ivm-required-unknown-audio"] = msg(h(hdrIVM, "requnk"), multipart("MB",
+		wavPart("audio/x-unknown", "inline; voice=Voice-Message; handling=REQUIRED; filename=msg1.xun", unknown)))
+	m["ivm-unknown-audio"] = msg(h(hdrIVM, "unk"), multipart("MB",
+		wavPart("audio/x-unknown", "inline; voice=Voice-Message; filename=msg1.xun", unknown)))
+	// I-IMF (RFC 4239 3): strict RFC 2822 syntax for an IVM target.
+	m["v1-draft-to-ivm-imf"] = msg(`From: 2175552345@vm1.example.com
+To: xavier@mail.example.org
+To: yvonne@mail.example.org
+Date: Mon, 23 Nov 26 10:20:20 CST
+Message-ID: vm1.example.com-22223333
+MIME-Version: 1.0 (Voice Profile Version 1)
+Content-Type: multipart/mixed; boundary="B1"`,
+		multipart("B1", part("Content-Type: Audio/ADPCM\r\nContent-Transfer-Encoding: base64", b64(adpcmRaw(2)))))
+	// I-CODEC-TX (RFC 4239 7): raw µ-law audio/basic named .au.
+	m["ivm-basic-wav-filename"] = msg(h(hdrIVM, "auname"), multipart("MB",
+		part("Content-Type: audio/basic; name=voice.wav\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: inline; voice=Voice-Message; handling=REQUIRED; filename=voice.wav\r\nContent-Duration: 2", b64(ulawRaw(2)))))
 	return m
 }
 

@@ -1,11 +1,14 @@
 package profile
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"mime"
 	"strconv"
 	"strings"
+
+	"github.com/emersion/go-message/textproto"
 )
 
 // targetAudio returns the codec format, media type and file extension the
@@ -134,10 +137,11 @@ func (ev *eval) planParts() {
 		}
 		if inMVM && ev.target == TargetVPIM2 && !strings.HasPrefix(p.Type, "image/") && p.Type != "message/rfc822" {
 			// RFC 3801 4.4, 4.5.2, 4.5.4: text, vCard and other parts are not sent.
-			if h := strings.ToUpper(p.DispositionParams["handling"]); h == "REQUIRED" || strings.EqualFold(p.DispositionParams["criticality"], "critical") {
+			if critical(p) {
+				// RFC 4239 9.3: critical content VPIM cannot carry is refused.
 				ev.add("I-GW", p.Path, "%s marked handling=REQUIRED cannot be carried by VPIM", p.Type)
-				ev.rep.Plan.Decision = Decision{Verdict: VerdictReject, Reply: Reply{Code: 550, Enhanced: "5.6.1",
-					Text: "a required " + p.Type + " part cannot be carried to a VPIM destination"}}
+				ev.refuse(Reply{Code: 550, Enhanced: "5.6.1",
+					Text: "a required " + p.Type + " part cannot be carried to a VPIM destination"})
 				return
 			}
 			ev.edit(p).drop = true
@@ -215,14 +219,20 @@ func (ev *eval) planAudio(p *Part, role string, report bool) {
 	tf, tmedia, ext := ev.targetAudio()
 	f := audioFormat(p, opts.Codec)
 	transcode := false
+	undecodable := false // passed unchanged because it cannot be converted
 	if f != tf {
 		switch {
 		case f == "32kadpcm" && tf == "32kadpcm":
 		case p.Data == 0:
 			ev.unfix("empty audio part " + p.Path)
 		case f == "" || p.BadBase64 || p.Truncated:
-			ev.add("P-CODEC", p.Path, "audio cannot be decoded (%s): passed unchanged", orUnknown(f))
+			why := fmt.Sprintf("audio cannot be decoded (%s)", orUnknown(f))
+			if ev.unrenderable(p, role, why) {
+				return
+			}
+			ev.add("P-CODEC", p.Path, "%s: passed unchanged", why)
 			ev.unfix("undecodable audio in part " + p.Path)
+			undecodable = true
 		case opts.Codec == nil:
 			ev.add("P-CODEC", p.Path, "no audio codec configured: %s passed unchanged", f)
 			ev.unfix("audio not transcoded in part " + p.Path)
@@ -230,18 +240,41 @@ func (ev *eval) planAudio(p *Part, role string, report bool) {
 			transcode = true
 		}
 	}
-	if transcode && p.Path == "" {
+	if transcode && (p.Path == "" || ev.mustConvert(p)) {
 		// A single-part message has its type in the top-level header, which
 		// cannot be restored if transcoding fails while the body is written;
-		// so transcode once here, into nothing, to be sure it works.
-		if err := ev.dryRun(p, tf, f); err != nil {
-			ev.add("P-CODEC", p.Path, "audio cannot be transcoded (%v): passed unchanged", err)
-			ev.unfix("undecodable audio in the message body")
-			transcode = false
+		// and a part whose failure refuses the message must be known to
+		// work before the verdict (a nested part that fails while the body
+		// is written is kept unchanged). So transcode once here, into
+		// nothing, to be sure it works.
+		// The trial converts to raw µ-law whatever the target: what can
+		// fail is decoding the source (the encoders take any PCM), and
+		// µ-law is the cheapest encoder (a trial to audio/32KADPCM would
+		// double the G.726 work of every message bound for VPIM v2).
+		if err := ev.dryRun(p, "basic", f); err != nil {
+			if ev.ioErr != nil {
+				return // Evaluate fails: the milter tempfails
+			}
+			why := fmt.Sprintf("audio cannot be transcoded (%v)", err)
+			if ev.unrenderable(p, role, why) {
+				return
+			}
+			ev.add("P-CODEC", p.Path, "%s: passed unchanged", why)
+			if p.Path == "" {
+				ev.unfix("undecodable audio in the message body")
+			} else {
+				ev.unfix("undecodable audio in part " + p.Path)
+			}
+			transcode, undecodable = false, true
 		}
 	}
 	h := headerOr(nil, p.Header)
 	name := fmt.Sprintf("msg%d.%s", ev.audioN, ext)
+	if transcode && tf == "basic" {
+		// RFC 4239 7 (I-CODEC-TX): without knowledge of the recipient, raw
+		// G.711 µ-law labelled audio/basic, with a filename ending in ".au".
+		ev.add("I-CODEC-TX", p.Path, "%s audio becomes raw G.711 µ-law audio/basic named %s", f, name)
+	}
 	if transcode {
 		mt := tmedia + "; name=" + name // keep the registered capitalisation (audio/32KADPCM)
 		h = setField(h, "Content-Type", mt)
@@ -268,12 +301,35 @@ func (ev *eval) planAudio(p *Part, role string, report bool) {
 			if role == "Originator-Spoken-Name" || role == "Spoken-Subject" || role == "Recipient-Spoken-Name" {
 				handling = "OPTIONAL"
 			}
-			disp += "; handling=" + handling
+			if undecodable && handling == "REQUIRED" {
+				// Audio that cannot become audio/basic passes as it came
+				// (it is not marked critical, or it would be refused):
+				// marking it REQUIRED now would make the next IVM hop
+				// refuse the whole message (RFC 3459, RFC 4239 6).
+				handling = ""
+				if optional(p) {
+					handling = "OPTIONAL"
+				}
+			}
+			if handling != "" {
+				disp += "; handling=" + handling
+			}
 		}
 		fn := p.DispositionParams["filename"]
-		if transcode {
+		switch e := formatExt(f); {
+		case transcode:
 			fn = name
-		} else if e := formatExt(f); fn == "" && e != "" {
+		case ev.keepsBasic(p, f) && !auNamed(p):
+			// RFC 4239 7 (I-CODEC-TX): raw µ-law audio/basic SHOULD use a
+			// filename ending in ".au"; a legacy Content-Type name= is
+			// kept in step.
+			fn = auName(fn, ev.audioN)
+			if _, ok := p.Params["name"]; ok && !p.TypeInvalid {
+				params := copyParams(p.Params)
+				params["name"] = fn
+				h = setField(h, "Content-Type", mime.FormatMediaType(p.Type, params))
+			}
+		case fn == "" && e != "":
 			fn = fmt.Sprintf("msg%d.%s", ev.audioN, e)
 		}
 		if fn != "" {
@@ -338,13 +394,185 @@ func formatExt(f string) string {
 	return ""
 }
 
-// dryRun transcodes the body of a single-part message to io.Discard.
+// critical reports whether a part is marked critical content: handling=
+// REQUIRED or any value but OPTIONAL (RFC 3459 3: unknown values MUST be
+// treated as REQUIRED), or the RFC 4239 3 spelling criticality=CRITICAL.
+// An absent marking is not counted: the sender did not use criticality.
+func critical(p *Part) bool {
+	d := p.DispositionParams
+	if h, ok := d["handling"]; ok {
+		return !strings.EqualFold(h, "OPTIONAL")
+	}
+	return strings.EqualFold(d["criticality"], "critical")
+}
+
+// optional reports whether a part is marked handling=OPTIONAL (RFC 3459) or
+// criticality=IGNORE (RFC 4239 3).
+func optional(p *Part) bool {
+	d := p.DispositionParams
+	if h, ok := d["handling"]; ok {
+		return strings.EqualFold(h, "OPTIONAL")
+	}
+	return strings.EqualFold(d["criticality"], "ignore")
+}
+
+// refuse plans rejecting the message with r, unless a refusal is planned
+// already (the first reason is the one the sender sees).
+func (ev *eval) refuse(r Reply) {
+	if ev.rep.Plan.Decision.Verdict == "" {
+		ev.rep.Plan.Decision = Decision{Verdict: VerdictReject, Reply: r}
+	}
+}
+
+// mustConvert reports whether audio that cannot be converted for the target
+// refuses the message (see unrenderable), so a planned transcode must be
+// tried before the verdict.
+func (ev *eval) mustConvert(p *Part) bool {
+	return !ev.report && (ev.target == TargetVPIM2 || critical(p))
+}
+
+// unrenderable handles an audio part that cannot be converted to the
+// target's audio (why says how it failed) and reports whether it did: the
+// part is dropped or the message refused with 550 5.6.1. False leaves the
+// part to pass unchanged with a P-CODEC finding, as for every target when
+// the message is a delivery or disposition report (DIGEST §5: reports pass).
+func (ev *eval) unrenderable(p *Part, role, why string) bool {
+	if ev.report {
+		return false
+	}
+	switch {
+	case ev.target == TargetVPIM2:
+		// RFC 3801 4.5.3 (V2-PROP): a VPIM v2 system that cannot render
+		// an audio/* part MUST return the message with an NDN "media not
+		// supported" (RFC 3801 App. C: 5.6.1). An IVM sender's OPTIONAL
+		// part other than the voice message is dropped instead (RFC 3459:
+		// silently, without notification).
+		if p.Path != "" && optional(p) && role != "Voice-Message" && role != "Voice-Message-Notification" {
+			ev.add("V2-PROP", p.Path, "%s: %s marked handling=OPTIONAL is dropped, VPIM v2 cannot carry it", why, p.Type)
+			ev.edits[p] = &partEdit{drop: true}
+			return true
+		}
+		ev.add("V2-PROP", p.Path, "%s: a VPIM v2 destination cannot render %s, the message is refused (media not supported)", why, p.Type)
+		ev.refuse(Reply{Code: 550, Enhanced: "5.6.1",
+			Text: "media not supported: an audio part cannot be converted for the VPIM destination"})
+	case critical(p):
+		// RFC 4239 6 (I-DSN), RFC 3459: critical content that cannot be
+		// processed for the recipient: the whole message is not delivered
+		// (5.6.1).
+		ev.add("I-DSN", p.Path, "%s: %s is marked critical (handling=REQUIRED) and cannot be converted for the %s destination, the message is refused",
+			why, p.Type, ev.target)
+		ev.refuse(Reply{Code: 550, Enhanced: "5.6.1",
+			Text: "media not supported: a required audio part cannot be converted for the destination"})
+	default:
+		return false
+	}
+	return true
+}
+
+// keepsBasic reports whether p is audio/basic in the very form the IVM
+// target mandates, so the rewrite keeps its data as it is.
+func (ev *eval) keepsBasic(p *Part, f string) bool {
+	tf, tmedia, _ := ev.targetAudio()
+	return ev.target == TargetIVM && p.Type == "audio/basic" && tmedia == "audio/basic" && f == tf
+}
+
+// auNamed reports whether a part's filename ends in ".au" (RFC 4239 7),
+// and so does its legacy Content-Type name= when it has one.
+func auNamed(p *Part) bool {
+	if !hasSuffixFold(p.DispositionParams["filename"], ".au") {
+		return false
+	}
+	n, ok := p.Params["name"]
+	return !ok || p.TypeInvalid || hasSuffixFold(n, ".au")
+}
+
+// auName returns a filename ending in ".au" for raw µ-law audio: fn with
+// its directory and extension removed, or msgN.au when nothing usable is
+// left.
+func auName(fn string, n int) string {
+	if i := strings.LastIndexAny(fn, `/\`); i >= 0 {
+		fn = fn[i+1:]
+	}
+	fn = strings.Trim(fn, "\" \t")
+	if i := strings.LastIndexByte(fn, '.'); i >= 0 {
+		fn = fn[:i]
+	}
+	if fn == "" || strings.ContainsFunc(fn, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '"' }) {
+		return fmt.Sprintf("msg%d.au", n)
+	}
+	return fn + ".au"
+}
+
+func hasSuffixFold(s, suffix string) bool {
+	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
+}
+
+// dryRun transcodes the body of part p to io.Discard. A failure to read the
+// body itself (or the end of ctx) is kept in ev.ioErr, for Evaluate to
+// return; any other error is the codec's.
 func (ev *eval) dryRun(p *Part, to, from string) error {
 	if _, err := ev.in.Body.Seek(0, io.SeekStart); err != nil {
-		return err
+		ev.ioErr = errBody{err}
+		return ev.ioErr
 	}
-	_, err := ev.e.opts.Codec.Transcode(io.Discard, to, decoder(p, ev.in.Body), from)
-	return err
+	br := &bodyReader{r: ctxReader{ctx: ev.ctx, r: ev.in.Body}}
+	var terr error
+	err := partBody(ev.m.Root, br, p, func(body io.Reader) {
+		_, terr = ev.e.opts.Codec.Transcode(io.Discard, to, decoder(p, body), from)
+	})
+	switch {
+	case ev.ctx != nil && ev.ctx.Err() != nil:
+		ev.ioErr = fmt.Errorf("profile: %w", ev.ctx.Err())
+	case br.err != nil:
+		ev.ioErr = errBody{br.err}
+	case err != nil:
+		ev.ioErr = err
+	}
+	if ev.ioErr != nil {
+		return ev.ioErr
+	}
+	return terr
+}
+
+// partBody re-reads body, the raw body of part cur, down to its descendant
+// p (outside embedded messages, like every part the plan transcodes) the
+// way the parser read it, and calls fn with the raw body of p (as the
+// rewriter does, RFC 2046 5.1.1).
+func partBody(cur *Part, body io.Reader, p *Part, fn func(io.Reader)) error {
+	if cur == p {
+		fn(body)
+		return nil
+	}
+	if !cur.IsMultipart() || cur.NoParts || cur.Params["boundary"] == "" {
+		return fmt.Errorf("profile: part %s not found on re-read", p.Path)
+	}
+	mr := textproto.NewMultipartReader(body, cur.Params["boundary"])
+	for _, c := range cur.Children {
+		tp, err := mr.NextPart()
+		if err != nil {
+			return fmt.Errorf("profile: part %s vanished on re-read: %v", c.Path, err)
+		}
+		if c == p || c.Embedded == nil && strings.HasPrefix(p.Path, c.Path+".") {
+			return partBody(c, tp, p, fn)
+		}
+	}
+	return fmt.Errorf("profile: part %s not found on re-read", p.Path)
+}
+
+// ctxReader stops reading when ctx ends, so that a long trial transcoding
+// does not outlive the milter's evaluation timeout.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(b []byte) (int, error) {
+	if c.ctx != nil {
+		if err := c.ctx.Err(); err != nil {
+			return 0, err
+		}
+	}
+	return c.r.Read(b)
 }
 
 // wrapRoot plans wrapping a single-part audio message into a

@@ -75,7 +75,10 @@ func ruleInfo(id string) (Level, string) {
 	case "V2-VCARD":
 		return LevelShould, "RFC 3801 4.5.2"
 	case "V2-PROP":
-		return LevelShould, "RFC 3801 4.5.3"
+		// The send rule is SHOULD NOT; the milter enforces the receive
+		// rule: audio a VPIM v2 system cannot render MUST be returned
+		// with an NDN "media not supported".
+		return LevelMust, "RFC 3801 4.5.3"
 	case "V2-TEXT":
 		return LevelShould, "RFC 3801 4.5.4"
 	case "V2-DSN":
@@ -99,6 +102,8 @@ func ruleInfo(id string) (Level, string) {
 		return LevelShould, "RFC 4239 7"
 	case "I-CODEC-TX":
 		return LevelMust, "RFC 4239 7"
+	case "I-DSN":
+		return LevelMust, "RFC 4239 6"
 	case "I-FWDCT":
 		return LevelMust, "RFC 4239 3"
 	case "I-NOTIFCT":
@@ -128,4 +133,13 @@ func ruleInfo(id string) (Level, string) {
 func finding(id, part, format string, args ...any) Finding {
 	lvl, spec := ruleInfo(id)
 	return Finding{Rule: id, Level: lvl, Spec: spec, Part: part, Message: fmt.Sprintf(format, args...)}
+}
+
+// findingAt is finding with the level of the one requirement behind it, for
+// rules whose section mixes levels (RFC 4239 7: raw µ-law audio/basic MUST,
+// a filename ending in .au SHOULD).
+func findingAt(lvl Level, id, part, format string, args ...any) Finding {
+	f := finding(id, part, format, args...)
+	f.Level = lvl
+	return f
 }

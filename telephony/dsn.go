@@ -83,6 +83,8 @@ func buildDSN(in dsnInput) []byte {
 	crlf("Message-ID: <%s>", in.msgID)
 	crlf("Auto-Submitted: auto-replied") // RFC 3834 §5
 	crlf("MIME-Version: 1.0")
+	// RFC 3464 2; RFC 4239 3 (I-NOTIFCT): a notification we originate has
+	// multipart/report at the top level. (RFC 3801 4.6 V2-DSN likewise.)
 	crlf("Content-Type: multipart/report; report-type=delivery-status;")
 	crlf("\tboundary=\"%s\"", in.boundary)
 	crlf("")
