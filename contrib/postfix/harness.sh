@@ -34,25 +34,24 @@
 #
 # Output of `up` (stdout, one per line): SMTP_PORT SINK_PORT REINJECT_PORT SINK_DIR QUEUE_DIR
 # CONF_DIR LOG MILTER MASTER_PID SINK_PID. Progress and errors go to stderr.
+#
+# What is not Postfix-specific (smtp-sink, up/down/wait-empty/status, PID and port checks)
+# is in ../internal/mta-harness.sh, shared with contrib/sendmail/harness.sh.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=SCRIPTDIR/../internal/mta-harness.sh
+. "$HERE/../internal/mta-harness.sh"
 PF_SMTP_PORT=${PF_SMTP_PORT:-2525}
 PF_SINK_PORT=${PF_SINK_PORT:-2526}
 PF_REINJECT_PORT=${PF_REINJECT_PORT:-2529}
-SMTP_SINK=/usr/sbin/smtp-sink
+HARNESS_NAME=postfix
+HARNESS_SMTP_PORT=$PF_SMTP_PORT
+HARNESS_SINK_PORT=$PF_SINK_PORT
+HARNESS_PORTS="$PF_SMTP_PORT $PF_SINK_PORT $PF_REINJECT_PORT"
+HARNESS_QUEUE=queue
 # queue sub-directories that hold messages (hash_queue_names may nest them)
 QUEUE_SUBDIRS="maildrop incoming active deferred hold corrupt"
-
-log() { echo "[postfix-harness] $*" >&2; }
-die() { log "error: $*"; exit 1; }
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
-
-usage() {
-  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
-  exit 2
-}
 
 installed() { command -v postconf >/dev/null 2>&1 && [ -x "$SMTP_SINK" ] && [ -x /usr/sbin/smtp-source ]; }
 
@@ -70,11 +69,8 @@ cmd_install() {
   log "postfix $(postconf -d -h mail_version) installed in $(since "$t0")s"
 }
 
-# abs DIR: absolute path without requiring it to exist
-abs() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
-
 # Postfix form of $MILTER (empty stays empty)
-milter_postfix_form() {
+milter_form() {
   local m=${MILTER:-}
   case $m in
     "") echo "" ;;
@@ -88,25 +84,6 @@ milter_postfix_form() {
 # postconf/postfix print fatal configuration errors only to syslog unless stderr is a tty:
 # run them under script(1) so that the reason shows up in test logs.
 pf() { script -qec "$(printf '%q ' "$@")" /dev/null; }
-
-pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
-
-# pid_is PID NAME: PID is alive and its command line mentions NAME (guards against reuse)
-pid_is() { pid_alive "$1" && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q -- "$2"; }
-
-# listening PORT: something listens on 127.0.0.1:PORT or *:PORT (read /proc, no probe
-# connection, so smtpd does not start a milter session just for the check)
-listening() {
-  local hex; hex=$(printf '%04X' "$1")
-  awk -v p=":$hex" 'NR > 1 && $4 == "0A" && substr($2, length($2) - 4) == p { f = 1 } END { exit !f }' \
-    /proc/net/tcp
-}
-
-wait_listening() { # PORT TIMEOUT_S
-  local i
-  for ((i = 0; i < $2 * 20; i++)); do listening "$1" && return 0; sleep 0.05; done
-  return 1
-}
 
 master_pid() { head -1 "$1/queue/pid/master.pid" 2>/dev/null | tr -d ' ' || true; }
 
@@ -206,24 +183,18 @@ EOF
     scalemail-backend/unix mailman/unix
   apply_master_snippet "$conf"
   postconf -c "$conf" -F '*/*/chroot = n'
-  apply_main_snippet "$conf" "$(milter_postfix_form)"
+  apply_main_snippet "$conf" "$(milter_form)"
 }
 
 stop_dir() { # DIR
-  local dir=$1 mp sp=""
+  local dir=$1 mp sp
   mp=$(master_pid "$dir")
   pid_is "$mp" master || mp=""
-  if [ -f "$dir/sink.pid" ]; then
-    sp=$(cat "$dir/sink.pid")
-    pid_is "$sp" smtp-sink || sp=""
-  fi
+  sp=$(sink_pid "$dir")
   # signal both first, then wait for both (each takes about a second to exit)
   if [ -n "$mp" ]; then postfix -c "$dir/conf" stop >/dev/null 2>&1 || kill "$mp" 2>/dev/null || true; fi
   if [ -n "$sp" ]; then kill "$sp" 2>/dev/null || true; fi
-  for _ in $(seq 100); do
-    pid_alive "$mp" || pid_alive "$sp" || break
-    sleep 0.05
-  done
+  wait_gone "$mp" "$sp"
   if pid_alive "$mp"; then
     log "master $mp did not stop, aborting"
     postfix -c "$dir/conf" abort >/dev/null 2>&1 || kill -9 "$mp" 2>/dev/null || true
@@ -232,32 +203,19 @@ stop_dir() { # DIR
   rm -f "$dir/sink.pid"
 }
 
-cmd_up() { # DIR
-  local dir; dir=$(abs "$1")
-  installed || cmd_install
-  local t0; t0=$(now)
-  stop_dir "$dir"
-  for p in "$PF_SMTP_PORT" "$PF_SINK_PORT" "$PF_REINJECT_PORT"; do
-    listening "$p" && die "port $p is already in use"
-  done
-  # a failed start must not leave a sink or a half-started Postfix behind
-  trap 'stop_dir "$dir"' EXIT
-  write_config "$dir"
-  # smtp-sink: -u drops root, -d writes one file per transaction (strftime template + random
-  # suffix), backlog 256
-  "$SMTP_SINK" -u postfix -d "$dir/sink/%Y%m%d%H%M%S." "127.0.0.1:$PF_SINK_PORT" 256 \
-    </dev/null >"$dir/sink.log" 2>&1 &
-  echo $! >"$dir/sink.pid"
+# start_mta DIR: start Postfix on the config write_config made and wait for smtpd
+start_mta() {
+  local dir=$1
   # `postfix start` checks the config and creates missing queue directories with the right
   # owners (set-permissions would add a second of find(1) on every start)
   pf postfix -c "$dir/conf" start >"$dir/start.log" 2>&1 || {
     cat "$dir/start.log" >&2; tail -20 "$dir/maillog" >&2 || true; die "postfix start failed"
   }
   wait_listening "$PF_SMTP_PORT" 15 || { tail -20 "$dir/maillog" >&2 || true; die "smtpd not listening on $PF_SMTP_PORT"; }
-  wait_listening "$PF_SINK_PORT" 5 || { cat "$dir/sink.log" >&2; die "smtp-sink not listening on $PF_SINK_PORT"; }
-  trap - EXIT
-  local m; m=$(milter_postfix_form)
-  log "up in $(since "$t0")s: smtp=127.0.0.1:$PF_SMTP_PORT sink=127.0.0.1:$PF_SINK_PORT milter=${m:-none}"
+}
+
+up_vars() { # DIR MILTER
+  local dir=$1
   cat <<EOF
 SMTP_PORT=$PF_SMTP_PORT
 SINK_PORT=$PF_SINK_PORT
@@ -266,35 +224,19 @@ SINK_DIR=$dir/sink
 QUEUE_DIR=$dir/queue
 CONF_DIR=$dir/conf
 LOG=$dir/maillog
-MILTER=$m
+MILTER=$2
 MASTER_PID=$(master_pid "$dir")
 SINK_PID=$(cat "$dir/sink.pid")
 EOF
 }
 
-cmd_down() { # DIR
-  local dir; dir=$(abs "$1")
-  stop_dir "$dir"
-  log "stopped $dir"
-}
-
-cmd_wait_empty() { # DIR TIMEOUT
-  local dir deadline n
-  dir=$(abs "$1")
-  [ -d "$dir/queue" ] || die "$dir/queue does not exist"
-  deadline=$(awk -v a="$(now)" -v b="$2" 'BEGIN { printf "%.3f", a + b }')
-  while :; do
-    n=$(queue_count "$dir")
-    [ "$n" -eq 0 ] && return 0
-    if awk -v a="$(now)" -v b="$deadline" 'BEGIN { exit !(a > b) }'; then
-      log "queue not empty after $2s: $n message file(s)"
-      for d in $QUEUE_SUBDIRS; do
-        [ -d "$dir/queue/$d" ] && log "  $d: $(find "$dir/queue/$d" -type f | wc -l)"
-      done
-      return 1
-    fi
-    sleep 0.1
+queue_not_empty() { # DIR N TIMEOUT
+  local d
+  log "queue not empty after $3s: $2 message file(s)"
+  for d in $QUEUE_SUBDIRS; do
+    [ -d "$1/queue/$d" ] && log "  $d: $(find "$1/queue/$d" -type f | wc -l)"
   done
+  return 0
 }
 
 cmd_flush() { # DIR
@@ -303,22 +245,9 @@ cmd_flush() { # DIR
   pf postqueue -c "$dir/conf" -f >&2
 }
 
-cmd_status() { # DIR
-  local dir mp sp rc=0
-  dir=$(abs "$1")
-  mp=$(master_pid "$dir")
-  if pid_is "$mp" master; then echo "postfix master running pid=$mp queue=$(queue_count "$dir")"; else echo "postfix not running"; rc=1; fi
-  sp=$(cat "$dir/sink.pid" 2>/dev/null || true)
-  if pid_is "$sp" smtp-sink; then echo "smtp-sink running pid=$sp files=$(find "$dir/sink" -type f | wc -l)"; else echo "smtp-sink not running"; rc=1; fi
-  return $rc
+mta_status() { # DIR
+  local mp; mp=$(master_pid "$1")
+  if pid_is "$mp" master; then echo "postfix master running pid=$mp queue=$(queue_count "$1")"; else echo "postfix not running"; return 1; fi
 }
 
-case "${1:-}" in
-  install) cmd_install ;;
-  up) [ $# -eq 2 ] || usage; cmd_up "$2" ;;
-  down) [ $# -eq 2 ] || usage; cmd_down "$2" ;;
-  wait-empty) [ $# -eq 3 ] || usage; cmd_wait_empty "$2" "$3" ;;
-  flush) [ $# -eq 2 ] || usage; cmd_flush "$2" ;;
-  status) [ $# -eq 2 ] || usage; cmd_status "$2" ;;
-  *) usage ;;
-esac
+harness_main "$@"

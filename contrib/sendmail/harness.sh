@@ -42,27 +42,26 @@
 # dot-less hostname and no DNS it sleeps 60 s on every start. The harness runs Sendmail in a
 # private mount namespace (unshare -m) where DIR/hosts is bind-mounted over /etc/hosts and
 # maps 127.0.0.1 to an FQDN: start takes well under a second. Without unshare the 60 s stay.
+#
+# What is not Sendmail-specific (smtp-sink, up/down/wait-empty/status, PID and port checks)
+# is in ../internal/mta-harness.sh, shared with contrib/postfix/harness.sh.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=SCRIPTDIR/../internal/mta-harness.sh
+. "$HERE/../internal/mta-harness.sh"
 SM_SMTP_PORT=${SM_SMTP_PORT:-2527}
 SM_SINK_PORT=${SM_SINK_PORT:-2528}
 SM_ROOT=${SM_ROOT:-/opt/sendmail-x}
 SM_SYSLOG=${SM_SYSLOG:-0}
 SENDMAIL=$SM_ROOT/usr/libexec/sendmail/sendmail
 CFDIR=$SM_ROOT/usr/share/sendmail/cf
-SMTP_SINK=/usr/sbin/smtp-sink
 FQDN=mx-sm.harness.test
-
-log() { echo "[sendmail-harness] $*" >&2; }
-die() { log "error: $*"; exit 1; }
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
-
-usage() {
-  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
-  exit 2
-}
+HARNESS_NAME=sendmail
+HARNESS_SMTP_PORT=$SM_SMTP_PORT
+HARNESS_SINK_PORT=$SM_SINK_PORT
+HARNESS_PORTS="$SM_SMTP_PORT $SM_SINK_PORT"
+HARNESS_QUEUE=mqueue
 
 # runtime libraries of sendmail-bin (apt-cache show sendmail-bin: Depends), m4 for the cf
 LIBS="libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2 libssl3 libwrap0 m4"
@@ -104,10 +103,8 @@ cmd_install() {
   log "sendmail $version unpacked into $SM_ROOT in $(since "$t0")s"
 }
 
-abs() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
-
 # Sendmail (libmilter) form of $MILTER
-milter_sendmail_form() {
+milter_form() {
   local m=${MILTER:-}
   case $m in
     "") echo "" ;;
@@ -116,21 +113,6 @@ milter_sendmail_form() {
     /*) echo "unix:$m" ;;
     *) die "MILTER=$m: want inet:PORT@HOST, inet:HOST:PORT or unix:/path" ;;
   esac
-}
-
-pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
-pid_is() { pid_alive "$1" && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q -- "$2"; }
-
-listening() {
-  local hex; hex=$(printf '%04X' "$1")
-  awk -v p=":$hex" 'NR > 1 && $4 == "0A" && substr($2, length($2) - 4) == p { f = 1 } END { exit !f }' \
-    /proc/net/tcp
-}
-
-wait_listening() { # PORT TIMEOUT_S
-  local i
-  for ((i = 0; i < $2 * 20; i++)); do listening "$1" && return 0; sleep 0.05; done
-  return 1
 }
 
 sendmail_pid() { head -1 "$1/sendmail.pid" 2>/dev/null || true; }
@@ -151,7 +133,7 @@ in_ns() {
 
 write_config() { # DIR
   local dir=$1 milter
-  milter=$(milter_sendmail_form)
+  milter=$(milter_form)
   mkdir -p "$dir/mqueue" "$dir/sink"
   chmod 700 "$dir/mqueue"
   chown postfix "$dir/sink" # smtp-sink drops privileges to postfix
@@ -215,14 +197,10 @@ stop_dir() { # DIR
   local dir=$1 p s l
   p=$(sendmail_pid "$dir")
   pid_is "$p" sendmail || p=""
-  s=$(cat "$dir/sink.pid" 2>/dev/null || true)
-  pid_is "$s" smtp-sink || s=""
+  s=$(sink_pid "$dir")
   [ -n "$p" ] && kill "$p" 2>/dev/null || true
   [ -n "$s" ] && kill "$s" 2>/dev/null || true
-  for _ in $(seq 100); do
-    pid_alive "$p" || pid_alive "$s" || break
-    sleep 0.05
-  done
+  wait_gone "$p" "$s"
   pid_alive "$p" && kill -9 "$p" 2>/dev/null || true
   pid_alive "$s" && kill -9 "$s" 2>/dev/null || true
   rm -f "$dir/sendmail.pid" "$dir/sink.pid"
@@ -252,28 +230,19 @@ start_syslog() { # DIR
   log "busybox syslogd did not create /dev/log"
 }
 
-cmd_up() { # DIR
-  local dir; dir=$(abs "$1")
-  installed || cmd_install
-  local t0; t0=$(now)
-  stop_dir "$dir"
-  for p in "$SM_SMTP_PORT" "$SM_SINK_PORT"; do listening "$p" && die "port $p is already in use"; done
-  trap 'stop_dir "$dir"' EXIT # no half-started instance after a failure
-  mkdir -p "$dir"
-  write_config "$dir"
-  "$SMTP_SINK" -u postfix -d "$dir/sink/%Y%m%d%H%M%S." "127.0.0.1:$SM_SINK_PORT" 256 \
-    </dev/null >"$dir/sink.log" 2>&1 &
-  echo $! >"$dir/sink.pid"
+# start_mta DIR: start Sendmail on the sendmail.cf write_config made and wait for it
+start_mta() {
+  local dir=$1
   start_syslog "$dir"
   # -bd: daemon (forks, writes confPID_FILE); -q1m: queue runner every minute
   in_ns "$dir" "$SENDMAIL" -C"$dir/sendmail.cf" -bd -q1m </dev/null >"$dir/start.log" 2>&1 ||
     { cat "$dir/start.log" >&2; die "sendmail -bd failed"; }
   wait_listening "$SM_SMTP_PORT" 70 || { cat "$dir/start.log" >&2; die "sendmail not listening on $SM_SMTP_PORT"; }
-  wait_listening "$SM_SINK_PORT" 5 || { cat "$dir/sink.log" >&2; die "smtp-sink not listening on $SM_SINK_PORT"; }
   for _ in $(seq 40); do [ -s "$dir/sendmail.pid" ] && break; sleep 0.05; done
-  trap - EXIT
-  local m; m=$(milter_sendmail_form)
-  log "up in $(since "$t0")s: smtp=127.0.0.1:$SM_SMTP_PORT sink=127.0.0.1:$SM_SINK_PORT milter=${m:-none}"
+}
+
+up_vars() { # DIR MILTER
+  local dir=$1
   cat <<EOF
 SMTP_PORT=$SM_SMTP_PORT
 SINK_PORT=$SM_SINK_PORT
@@ -281,32 +250,14 @@ SINK_DIR=$dir/sink
 QUEUE_DIR=$dir/mqueue
 CF=$dir/sendmail.cf
 LOG=$dir/syslog.log
-MILTER=$m
+MILTER=$2
 SENDMAIL_PID=$(sendmail_pid "$dir")
 SINK_PID=$(cat "$dir/sink.pid")
 EOF
 }
 
-cmd_down() {
-  local dir; dir=$(abs "$1")
-  stop_dir "$dir"
-  log "stopped $dir"
-}
-
-cmd_wait_empty() { # DIR TIMEOUT
-  local dir deadline n
-  dir=$(abs "$1")
-  [ -d "$dir/mqueue" ] || die "$dir/mqueue does not exist"
-  deadline=$(awk -v a="$(now)" -v b="$2" 'BEGIN { printf "%.3f", a + b }')
-  while :; do
-    n=$(queue_count "$dir")
-    [ "$n" -eq 0 ] && return 0
-    if awk -v a="$(now)" -v b="$deadline" 'BEGIN { exit !(a > b) }'; then
-      log "queue not empty after $2s: $n queue file(s)"
-      return 1
-    fi
-    sleep 0.1
-  done
+queue_not_empty() { # DIR N TIMEOUT
+  log "queue not empty after $3s: $2 queue file(s)"
 }
 
 cmd_flush() {
@@ -315,22 +266,9 @@ cmd_flush() {
   in_ns "$dir" "$SENDMAIL" -C"$dir/sendmail.cf" -q </dev/null >&2
 }
 
-cmd_status() {
-  local dir p s rc=0
-  dir=$(abs "$1")
-  p=$(sendmail_pid "$dir")
-  if pid_is "$p" sendmail; then echo "sendmail running pid=$p queue=$(queue_count "$dir")"; else echo "sendmail not running"; rc=1; fi
-  s=$(cat "$dir/sink.pid" 2>/dev/null || true)
-  if pid_is "$s" smtp-sink; then echo "smtp-sink running pid=$s files=$(find "$dir/sink" -type f | wc -l)"; else echo "smtp-sink not running"; rc=1; fi
-  return $rc
+mta_status() { # DIR
+  local p; p=$(sendmail_pid "$1")
+  if pid_is "$p" sendmail; then echo "sendmail running pid=$p queue=$(queue_count "$1")"; else echo "sendmail not running"; return 1; fi
 }
 
-case "${1:-}" in
-  install) cmd_install ;;
-  up) [ $# -eq 2 ] || usage; cmd_up "$2" ;;
-  down) [ $# -eq 2 ] || usage; cmd_down "$2" ;;
-  wait-empty) [ $# -eq 3 ] || usage; cmd_wait_empty "$2" "$3" ;;
-  flush) [ $# -eq 2 ] || usage; cmd_flush "$2" ;;
-  status) [ $# -eq 2 ] || usage; cmd_status "$2" ;;
-  *) usage ;;
-esac
+harness_main "$@"
