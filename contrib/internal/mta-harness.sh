@@ -78,6 +78,8 @@ sink_pid() {
 
 cmd_up() { # DIR
   local dir t0 m p; dir=$(abs "$1")
+  # a bad MILTER address is refused before anything starts
+  m=$(milter_form) || exit 1
   installed || cmd_install
   t0=$(now)
   stop_dir "$dir"
@@ -94,7 +96,6 @@ cmd_up() { # DIR
   start_mta "$dir"
   wait_listening "$HARNESS_SINK_PORT" 5 || { cat "$dir/sink.log" >&2; die "smtp-sink not listening on $HARNESS_SINK_PORT"; }
   trap - EXIT
-  m=$(milter_form)
   log "up in $(since "$t0")s: smtp=127.0.0.1:$HARNESS_SMTP_PORT sink=127.0.0.1:$HARNESS_SINK_PORT milter=${m:-none}"
   up_vars "$dir" "$m"
 }
