@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 )
@@ -234,6 +235,7 @@ func (b *Bridge) process(ctx context.Context, j *Job) {
 				j.Final = &final
 			} else {
 				j.NextAttempt = next.UTC()
+				b.delayNotice(ctx, j, a, end, log)
 				if err := b.spool.save(j); err != nil {
 					log.Error("save job", "err", err)
 				}
@@ -248,6 +250,41 @@ func (b *Bridge) process(ctx context.Context, j *Job) {
 		}
 	}
 	b.finish(ctx, j, log)
+}
+
+// delayNotice sends the job's one "delayed" DSN (RFC 3464 §2.3.3, Status
+// and Diagnostic-Code of the temporary failure a, Will-Retry-Until the
+// job's expiry) once DSN.DelayAfter has passed since the job was enqueued,
+// and records the decision in j.DelayDSN; the caller's save makes it
+// durable together with the next attempt time. The job is still being
+// retried: a failed submission is logged and tried again after the next
+// temporary failure, and never changes what happens to the call.
+func (b *Bridge) delayNotice(ctx context.Context, j *Job, a Attempt, now time.Time, log *slog.Logger) {
+	after := b.opts.DSN.DelayAfter
+	if after == DelayNever || now.Sub(j.Created) < after {
+		return
+	}
+	if j.DelayDSN != "" && !strings.HasPrefix(j.DelayDSN, "failed") {
+		return // decided or sent before, perhaps before a restart
+	}
+	want, why := delayDSNWanted(j)
+	switch {
+	case !want:
+		j.DelayDSN = why
+		return
+	case b.opts.DSN.Disable:
+		j.DelayDSN = "disabled"
+		return
+	}
+	msg := buildDSN(dsnInput{opts: b.opts.DSN, job: j, now: now, boundary: "dsn-" + randomToken(),
+		msgID: fmt.Sprintf("%s.delay.dsn@%s", j.ID, sanitizeAddr(b.opts.DSN.ReportingMTA)), delayed: &a})
+	if err := sendDSN(ctx, b.opts.DSN, j.Meta.Sender, msg); err != nil {
+		j.DelayDSN = "failed: " + sanitizeDiagnostic(err.Error())
+		log.Warn("delay dsn; tried again after the next attempt", "err", err, "attempts", j.Attempts)
+		return
+	}
+	j.DelayDSN = "sent"
+	log.Info("delay dsn sent", "status", a.Status, "will_retry_until", j.Expires)
 }
 
 // finish sends the DSN if one is due and files the job.

@@ -31,7 +31,9 @@
 //     orcpt, header = base64 of the original header block), samples,
 //     created, expires, attempts, next_attempt, history (start, end,
 //     outcome, status, diagnostic per attempt), final (set once the outcome
-//     is final), dsn, dsn_attempts. Times are RFC 3339.
+//     is final), dsn, dsn_attempts, delay_dsn (the "delayed" DSN: "sent",
+//     "not-requested", "null-sender", "disabled", "failed: ..."; absent
+//     while none was due). Times are RFC 3339.
 //
 // Enqueue writes both files in tmp/<id>/, fsyncs them and the directory,
 // renames the directory to new/<id>/ and fsyncs new/; only then does the
@@ -73,7 +75,8 @@
 //
 // Busy (486, 600), no answer (408, 480, 487, ring timeout), 5xx and
 // timeouts are retried after Retry[n-1] (the last entry repeats); 404, 484,
-// 604 (5.1.1), 403, 603 (5.7.1), 415, 488, 606 (5.6.1) and other 4xx/6xx
+// 604 (5.1.1), 403, 603 (5.7.1), 401 and 407 that digest authentication
+// did not satisfy (5.7.0), 415, 488, 606 (5.6.1) and other 4xx/6xx
 // (5.4.0) are final. A temporary failure whose next attempt would fall after
 // Expire becomes final with Action: failed and its 4.x.x status (DIGEST §5:
 // busy 4.4.1 until expiry, then failed). A hang-up during playback is a
@@ -99,7 +102,23 @@
 // with MAIL FROM:<>: text/plain, message/delivery-status (Final-Recipient,
 // Action, Status, Diagnostic-Code: X-SIP; ..., Original-Envelope-Id and
 // Original-Recipient from ENVID/ORCPT) and text/rfc822-headers with the
-// original header block. NOTIFY=DELAY is not implemented (todo).
+// original header block.
+//
+// Delay warnings (Postfix delay_warning_time): when a temporary failure
+// will be retried and DSN.DelayAfter (default 4h; DelayNever, "0s" in the
+// file, turns them off) has passed since the job was enqueued, one DSN
+// with Action: delayed goes out (RFC 3464 §2.3.3), with the Status and
+// Diagnostic-Code of that failure (4.4.1 busy or no answer, 4.4.0 SIP 5xx,
+// ...) and Will-Retry-Until: the job's expiry (§2.3.9). RFC 3461 §5.2.5:
+// it is sent when NOTIFY contains DELAY, and also when NOTIFY is absent
+// (§4.1 lets that be read as FAILURE,DELAY, as MTAs do for their delay
+// warnings); never for NOTIFY=NEVER or a NOTIFY list without DELAY, never to
+// <>. The decision is stored in job.json (delay_dsn) in the same atomic
+// rewrite as the next attempt time, so later attempts and restarts do not
+// send it again; a failed submission is logged and tried again after the
+// next temporary failure. As with the final DSN, a crash between sending
+// and that rewrite may repeat it once. A job that succeeds or fails for
+// good before DelayAfter gets no delay warning, only its usual DSN.
 //
 // # Untrusted text
 //

@@ -21,15 +21,8 @@ func dsnWanted(j *Job) (bool, string) {
 	if j.Meta.Sender == "" {
 		return false, "null-sender"
 	}
-	notify := strings.ToUpper(j.Meta.Notify)
-	has := func(kw string) bool {
-		for _, f := range strings.Split(notify, ",") {
-			if strings.TrimSpace(f) == kw {
-				return true
-			}
-		}
-		return false
-	}
+	notify := j.Meta.Notify
+	has := func(kw string) bool { return notifyHas(notify, kw) }
 	if has("NEVER") {
 		return false, "not-requested"
 	}
@@ -45,6 +38,33 @@ func dsnWanted(j *Job) (bool, string) {
 	return false, "not-requested"
 }
 
+// notifyHas reports whether the RFC 3461 NOTIFY value (a comma-separated
+// list, keywords in any case: RFC 3461 §4.1 notes a, b) contains kw, which
+// is upper case.
+func notifyHas(notify, kw string) bool {
+	for _, f := range strings.Split(notify, ",") {
+		if strings.ToUpper(strings.TrimSpace(f)) == kw {
+			return true
+		}
+	}
+	return false
+}
+
+// delayDSNWanted decides whether a "delayed" DSN may go out for a job that
+// is still being retried (RFC 3461 §5.2.5): (a) NOTIFY with DELAY: yes;
+// (b) no NOTIFY: yes, as an MTA's delay warning (§4.1 allows reading it as
+// FAILURE,DELAY); (c) NOTIFY without DELAY (NEVER, SUCCESS, FAILURE): MUST
+// NOT. Never to the null sender (RFC 3464 §2, as dsnWanted).
+func delayDSNWanted(j *Job) (bool, string) {
+	if j.Meta.Sender == "" {
+		return false, "null-sender"
+	}
+	if j.Meta.Notify == "" || notifyHas(j.Meta.Notify, "DELAY") {
+		return true, ""
+	}
+	return false, "not-requested"
+}
+
 // dsnInput is everything buildDSN needs; fixed values make it testable.
 type dsnInput struct {
 	opts     DSNOptions
@@ -52,6 +72,10 @@ type dsnInput struct {
 	now      time.Time
 	boundary string
 	msgID    string
+	// delayed, if set, makes the DSN a "delayed" one (RFC 3464 §2.3.3)
+	// about this temporary failure of a job that is still being retried,
+	// instead of the report on job.Final.
+	delayed *Attempt
 }
 
 // buildDSN renders an RFC 3464 multipart/report (report-type=delivery-status)
@@ -60,10 +84,30 @@ type dsnInput struct {
 func buildDSN(in dsnInput) []byte {
 	j, o := in.job, in.opts
 	f := j.Final
-	delivered := f.Outcome == OutcomeDelivered
+	if in.delayed != nil {
+		f = in.delayed
+	}
+	delivered := in.delayed == nil && f.Outcome == OutcomeDelivered
 	action := "failed"
-	if delivered {
+	subject := "Undelivered voice message"
+	intro := []string{"Your voice message could not be delivered by telephone."}
+	switch {
+	case in.delayed != nil:
+		// §2.3.3 "delayed": not delivered so far, still trying; the Status
+		// keeps the temporary failure's 4.x.x code (§2.3.3 note).
+		action = "delayed"
+		subject = "Delayed voice message (still trying)"
+		intro = []string{
+			"Your voice message has not yet been delivered by telephone.",
+			"This is a warning only; you do not need to resend your message.",
+		}
+		if !j.Expires.IsZero() {
+			intro = append(intro, "The gateway keeps trying until "+j.Expires.In(in.now.Location()).Format(time.RFC1123Z)+".")
+		}
+	case delivered:
 		action = "delivered"
+		subject = "Voice message delivered by telephone"
+		intro = []string{"Your voice message was delivered by telephone."}
 	}
 	var b bytes.Buffer
 	crlf := func(format string, args ...any) {
@@ -74,11 +118,7 @@ func buildDSN(in dsnInput) []byte {
 	number := sanitizeDiagnostic(j.Meta.Number)
 	crlf("From: Mail Delivery System <%s>", sanitizeAddr(o.From))
 	crlf("To: <%s>", sanitizeAddr(j.Meta.Sender))
-	if delivered {
-		crlf("Subject: Voice message delivered by telephone")
-	} else {
-		crlf("Subject: Undelivered voice message")
-	}
+	crlf("Subject: %s", subject)
 	crlf("Date: %s", in.now.Format(time.RFC1123Z))
 	crlf("Message-ID: <%s>", in.msgID)
 	crlf("Auto-Submitted: auto-replied") // RFC 3834 §5
@@ -96,10 +136,8 @@ func buildDSN(in dsnInput) []byte {
 	crlf("Content-Type: text/plain; charset=us-ascii")
 	crlf("Content-Description: Notification")
 	crlf("")
-	if delivered {
-		crlf("Your voice message was delivered by telephone.")
-	} else {
-		crlf("Your voice message could not be delivered by telephone.")
+	for _, l := range intro {
+		crlf("%s", l)
 	}
 	crlf("")
 	crlf("Recipient: %s", rcpt)
@@ -133,6 +171,11 @@ func buildDSN(in dsnInput) []byte {
 	}
 	if !f.End.IsZero() {
 		crlf("Last-Attempt-Date: %s", f.End.In(in.now.Location()).Format(time.RFC1123Z)) // §2.3.7
+	}
+	if in.delayed != nil && !j.Expires.IsZero() {
+		// §2.3.9: only in "delayed" DSNs; the job's expiry, after which a
+		// temporary failure becomes final.
+		crlf("Will-Retry-Until: %s", j.Expires.In(in.now.Location()).Format(time.RFC1123Z))
 	}
 	crlf("")
 

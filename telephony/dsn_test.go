@@ -31,19 +31,27 @@ func testJob(final Attempt) *Job {
 func TestBuildDSNGolden(t *testing.T) {
 	end := time.Date(2026, 11, 23, 15, 30, 0, 0, time.UTC)
 	tests := []struct {
-		name  string
-		final Attempt
+		name    string
+		final   Attempt
+		delayed bool // final is the temporary failure of a "delayed" DSN; the job is not final
 	}{
-		{"failed-busy-expired", Attempt{End: end, Outcome: OutcomeExpired, Status: "4.4.1", Diagnostic: "486 Busy Here"}},
-		{"failed-unknown", Attempt{End: end, Outcome: OutcomePermFailure, Status: "5.1.1", Diagnostic: "404 Not Found"}},
-		{"delivered", Attempt{End: end, Outcome: OutcomeDelivered, Status: "2.0.0"}},
+		{"failed-busy-expired", Attempt{End: end, Outcome: OutcomeExpired, Status: "4.4.1", Diagnostic: "486 Busy Here"}, false},
+		{"failed-unknown", Attempt{End: end, Outcome: OutcomePermFailure, Status: "5.1.1", Diagnostic: "404 Not Found"}, false},
+		{"delivered", Attempt{End: end, Outcome: OutcomeDelivered, Status: "2.0.0"}, false},
+		{"delayed-busy", Attempt{End: end, Outcome: OutcomeBusy, Status: "4.4.1", Diagnostic: "486 Busy Here"}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := buildDSN(dsnInput{
-				opts: Options{}.WithDefaults().DSN, job: testJob(tc.final),
+			j := testJob(tc.final)
+			j.Expires = j.Created.Add(24 * time.Hour) // set for all: only "delayed" shows it
+			in := dsnInput{
+				opts: Options{}.WithDefaults().DSN, job: j,
 				now: end.Add(time.Minute), boundary: "b0undary", msgID: "test.dsn@localhost",
-			})
+			}
+			if tc.delayed {
+				j.Final, in.delayed = nil, &tc.final
+			}
+			got := buildDSN(in)
 			golden(t, "dsn/"+tc.name+".eml", got)
 			s := string(got)
 			if strings.Contains(s, "body must not appear") {
@@ -52,8 +60,39 @@ func TestBuildDSNGolden(t *testing.T) {
 			if strings.Contains(strings.ReplaceAll(s, "\r\n", ""), "\n") {
 				t.Fatal("bare LF in DSN")
 			}
+			// RFC 3464 §2.3.9: Will-Retry-Until MUST NOT appear in other DSNs.
+			tcompare(t, strings.Contains(s, "Will-Retry-Until:"), tc.delayed, "Will-Retry-Until present")
 			checkDSNStructure(t, got, tc.final)
 		})
+	}
+}
+
+// TestDelayDSNWanted: RFC 3461 §5.2.5 (a) NOTIFY with DELAY: may; (b) no
+// NOTIFY: may (we do); (c) NOTIFY without DELAY: MUST NOT. Never to <>.
+func TestDelayDSNWanted(t *testing.T) {
+	tests := []struct {
+		notify, sender string
+		want           bool
+		why            string
+	}{
+		{"", "a@b", true, ""},
+		{"DELAY", "a@b", true, ""},
+		{"FAILURE,DELAY", "a@b", true, ""},
+		{"success, delay", "a@b", true, ""},
+		{"Delay", "a@b", true, ""},
+		{"FAILURE", "a@b", false, "not-requested"},
+		{"SUCCESS,FAILURE", "a@b", false, "not-requested"},
+		{"SUCCESS", "a@b", false, "not-requested"},
+		{"NEVER", "a@b", false, "not-requested"},
+		{"DELAYED", "a@b", false, "not-requested"},
+		{"", "", false, "null-sender"},
+		{"DELAY", "", false, "null-sender"},
+	}
+	for _, tc := range tests {
+		got, why := delayDSNWanted(&Job{Meta: JobMeta{Notify: tc.notify, Sender: tc.sender}})
+		if got != tc.want || why != tc.why {
+			t.Errorf("notify=%q sender=%q: got %v %q, want %v %q", tc.notify, tc.sender, got, why, tc.want, tc.why)
+		}
 	}
 }
 
@@ -106,8 +145,10 @@ func TestSendDSN(t *testing.T) {
 }
 
 // checkDSNStructure parses the DSN with the standard library, independently
-// of the golden file.
-func checkDSNStructure(t *testing.T, raw []byte, final Attempt) {
+// of the golden file. It returns the per-recipient fields of the
+// message/delivery-status part (RFC 3464 §2.3) as "Name: value" lines
+// joined by "\n", in order.
+func checkDSNStructure(t *testing.T, raw []byte, final Attempt) (recipient string) {
 	t.Helper()
 	m, err := mail.ReadMessage(bytes.NewReader(raw))
 	tcheck(t, err, "parse DSN")
@@ -127,6 +168,10 @@ func checkDSNStructure(t *testing.T, raw []byte, final Attempt) {
 		body, _ := io.ReadAll(p)
 		if p.Header.Get("Content-Type") == "message/delivery-status" {
 			tcompare(t, dsnField(string(body), "Status"), final.Status, "Status")
+			// Per-message fields, an empty line, then one recipient's fields.
+			_, rcpt, ok := strings.Cut(string(body), "\r\n\r\n")
+			tcompare(t, ok, true, "per-recipient fields after the per-message ones")
+			recipient = strings.ReplaceAll(strings.TrimSuffix(rcpt, "\r\n"), "\r\n", "\n")
 		}
 		if p.Header.Get("Content-Type") == "text/rfc822-headers" {
 			h, err := mail.ReadMessage(bytes.NewReader(body))
@@ -135,4 +180,5 @@ func checkDSNStructure(t *testing.T, raw []byte, final Attempt) {
 		}
 	}
 	tcompare(t, strings.Join(types, " | "), "text/plain; charset=us-ascii | message/delivery-status | text/rfc822-headers", "parts")
+	return recipient
 }

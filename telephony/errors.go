@@ -80,8 +80,8 @@ func classify(err error) *DeliveryError {
 // SIPStatusError maps a final SIP response code to a DeliveryError (RFC 3261
 // §21; statuses from DIGEST §5 / RFC 3463): 486/600 busy and 408/480/487 no
 // answer (4.4.1), 5xx temporary (4.4.0), 404/604/484 unknown number (5.1.1),
-// 403/603 refused (5.7.1), 415/488/606 media (5.6.1), other 4xx/6xx
-// permanent (5.4.0).
+// 403/603 refused (5.7.1), 401/407 authentication failed (5.7.0),
+// 415/488/606 media (5.6.1), other 4xx/6xx permanent (5.4.0).
 func SIPStatusError(code int, reason string) *DeliveryError {
 	diag := sanitizeDiagnostic(fmt.Sprintf("%d %s", code, reason))
 	switch {
@@ -95,6 +95,16 @@ func SIPStatusError(code int, reason string) *DeliveryError {
 		return &DeliveryError{Outcome: OutcomePermFailure, Status: "5.1.1", Diagnostic: diag}
 	case code == 403 || code == 603:
 		return &DeliveryError{Outcome: OutcomePermFailure, Status: "5.7.1", Diagnostic: diag}
+	case code == 401 || code == 407:
+		// A 401/407 that reaches us is a challenge left unanswered: no
+		// credentials, or the trunk refused the ones we sent (sipgo answers
+		// up to two challenges, the second for a stale nonce). Final: the
+		// same credentials fail on every retry, and repeated failures get a
+		// gateway banned by fail2ban-style trunk protection. RFC 3463 §3.8
+		// X.7.0 "other or undefined security status", not X.7.1: the callee
+		// did not refuse the message, the gateway failed to authenticate
+		// itself to the next hop; X.7.8 (RFC 4954) is the reply to SMTP AUTH.
+		return &DeliveryError{Outcome: OutcomePermFailure, Status: "5.7.0", Diagnostic: diag}
 	case code == 415 || code == 488 || code == 606:
 		return &DeliveryError{Outcome: OutcomePermFailure, Status: "5.6.1", Diagnostic: diag}
 	default:

@@ -26,6 +26,8 @@ func TestSIPStatusError(t *testing.T) {
 		{604, OutcomePermFailure, "5.1.1", false},
 		{403, OutcomePermFailure, "5.7.1", false},
 		{603, OutcomePermFailure, "5.7.1", false},
+		{401, OutcomePermFailure, "5.7.0", false},
+		{407, OutcomePermFailure, "5.7.0", false},
 		{488, OutcomePermFailure, "5.6.1", false},
 		{606, OutcomePermFailure, "5.6.1", false},
 		{400, OutcomePermFailure, "5.4.0", false},

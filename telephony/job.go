@@ -52,6 +52,12 @@ type Job struct {
 	Final       *Attempt `json:"final,omitempty"`
 	DSN         string   `json:"dsn,omitempty"` // "sent", "not-requested", "null-sender", "disabled", "failed: ..."
 	DSNAttempts int      `json:"dsn_attempts,omitempty"`
+	// DelayDSN records the one "delayed" DSN (RFC 3464 §2.3.3, NOTIFY=DELAY):
+	// "" while none is due yet, "sent", "not-requested", "null-sender",
+	// "disabled", or "failed: ..." (tried again after the next temporary
+	// failure). Once it is anything but "" or "failed: ...", no delayed
+	// DSN goes out for the job, also after a restart.
+	DelayDSN string `json:"delay_dsn,omitempty"`
 
 	dir string
 }

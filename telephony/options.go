@@ -96,6 +96,15 @@ type SIPOptions struct {
 	ReplayWait time.Duration
 	// MaxReplays bounds replays per call. Default 3.
 	MaxReplays int
+	// Username and Password answer a 401 or 407 challenge to the INVITE
+	// with digest authentication (RFC 3261 §22, MD5; RFC 8760 SHA-256 and
+	// SHA-512-256). Username is the digest user name, which the trunk may
+	// require to differ from CallerID (the From user). Without a Password
+	// no credentials are offered. A challenge that still comes back, or
+	// that cannot be answered, fails the call permanently (5.7.0). A
+	// Password needs a Username. The password is never logged.
+	Username string
+	Password string
 }
 
 // AsteriskOptions configures the Asterisk call-file back-end.
@@ -145,7 +154,20 @@ type DSNOptions struct {
 	Timeout time.Duration
 	// Disable turns DSNs off (they are still recorded in the job).
 	Disable bool
+	// DelayAfter is how long after enqueueing a job that is still being
+	// retried its one "delayed" DSN (RFC 3464 §2.3.3) goes out, as an MTA's
+	// delay warning (Postfix delay_warning_time): it is sent with the first
+	// temporary failure at or after Created+DelayAfter that will be retried,
+	// when NOTIFY contains DELAY or is absent (RFC 3461 §5.2.5). Zero means
+	// the default, 4h; DelayNever sends none. In the configuration file
+	// (dsn.delay_after) "0s" means DelayNever. Negative is invalid.
+	DelayAfter time.Duration
 }
+
+// DelayNever as DSNOptions.DelayAfter sends no "delayed" DSNs. It is the
+// longest time.Duration, so zero can keep meaning "the default" as for
+// every other option (compare KeepForever).
+const DelayNever time.Duration = 1<<63 - 1
 
 // WithDefaults returns a copy of o with zero values replaced by defaults.
 func (o Options) WithDefaults() Options {
@@ -227,6 +249,9 @@ func (o Options) WithDefaults() Options {
 	if d.Timeout == 0 {
 		d.Timeout = 30 * time.Second
 	}
+	if d.DelayAfter == 0 {
+		d.DelayAfter = 4 * time.Hour
+	}
 	return o
 }
 
@@ -265,6 +290,9 @@ func (o *Options) Validate() error {
 		}
 		if o.SIP.RingTimeout < 0 || o.SIP.ReplayWait < 0 || o.SIP.MaxReplays < 0 {
 			bad("telephony.sip", "durations and counts must not be negative")
+		}
+		if err := checkSIPCredentials(o.SIP.Username, o.SIP.Password); err != nil {
+			bad("telephony.sip.username", "%v", err)
 		}
 	case BackendAsterisk:
 		for key, dir := range map[string]string{"outgoing_dir": o.Asterisk.OutgoingDir, "tmp_dir": o.Asterisk.TmpDir, "done_dir": o.Asterisk.DoneDir} {
@@ -342,6 +370,9 @@ func (o *Options) Validate() error {
 	}
 	if o.DSN.From != "" && strings.ContainsAny(o.DSN.From, "\r\n<>") {
 		bad("telephony.dsn.from", "%q must be a bare address", o.DSN.From)
+	}
+	if o.DSN.DelayAfter < 0 {
+		bad("telephony.dsn.delay_after", "must not be negative, got %v (hint: \"4h\")", o.DSN.DelayAfter)
 	}
 	return errors.Join(errs...)
 }

@@ -72,6 +72,9 @@ func TestValidateBackends(t *testing.T) {
 		{"keep an hour", Options{SpoolDir: "/s", KeepDone: time.Hour, KeepFailed: time.Hour}, ""},
 		{"keep done negative", Options{SpoolDir: "/s", KeepDone: -time.Second}, "telephony.keep_done"},
 		{"keep failed negative", Options{SpoolDir: "/s", KeepFailed: -time.Second}, "telephony.keep_failed"},
+		{"delay after never", Options{SpoolDir: "/s", DSN: DSNOptions{DelayAfter: DelayNever}}, ""},
+		{"delay after a minute", Options{SpoolDir: "/s", DSN: DSNOptions{DelayAfter: time.Minute}}, ""},
+		{"delay after negative", Options{SpoolDir: "/s", DSN: DSNOptions{DelayAfter: -time.Nanosecond}}, "telephony.dsn.delay_after"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -104,4 +107,7 @@ func TestWithDefaults(t *testing.T) {
 	o = Options{KeepDone: KeepForever, KeepFailed: time.Hour}.WithDefaults()
 	tcompare(t, o.KeepDone, KeepForever, "keep done forever")
 	tcompare(t, o.KeepFailed, time.Hour, "keep failed set")
+	tcompare(t, Options{}.WithDefaults().DSN.DelayAfter, 4*time.Hour, "delay after default")
+	tcompare(t, Options{DSN: DSNOptions{DelayAfter: DelayNever}}.WithDefaults().DSN.DelayAfter, DelayNever, "delay after never")
+	tcompare(t, Options{DSN: DSNOptions{DelayAfter: time.Minute}}.WithDefaults().DSN.DelayAfter, time.Minute, "delay after set")
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/emiago/diago/media"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
 )
 
 // Lead-in and tail of silence around the message: the far end's jitter
@@ -29,16 +31,19 @@ const (
 // with the number as user part, PCMU/PCMA (+ telephone-event for DTMF),
 // playback of the message with 200 ms lead-in and 500 ms tail, optional
 // "press 1 to replay", then BYE. It listens on SIPOptions.Listen (UDP) to
-// receive BYE and rejects inbound calls with 403.
+// receive BYE and rejects inbound calls with 403. With SIPOptions.Username
+// and Password it answers a 401/407 challenge to the INVITE (digest).
 type SIPBackend struct {
 	opts  SIPOptions
 	log   *slog.Logger
 	trunk sip.Uri
 
-	mu     sync.Mutex
-	dg     *diago.Diago
-	ua     *sipgo.UserAgent
-	cancel context.CancelFunc
+	mu       sync.Mutex
+	dg       *diago.Diago
+	ua       *sipgo.UserAgent
+	cancel   context.CancelFunc
+	username string // digest credentials; SetCredentials replaces them
+	password string
 }
 
 // NewSIPBackend checks opts (defaults applied) and returns the back-end; the
@@ -49,10 +54,50 @@ func NewSIPBackend(opts SIPOptions, log *slog.Logger) (*SIPBackend, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkSIPCredentials(opts.Username, opts.Password); err != nil {
+		return nil, fmt.Errorf("telephony: sip: username: %w", err)
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &SIPBackend{opts: opts, log: log, trunk: trunk}, nil
+	return &SIPBackend{opts: opts, log: log, trunk: trunk, username: opts.Username, password: opts.Password}, nil
+}
+
+// checkSIPCredentials checks a digest user name and password: a password
+// needs a user name, and the user name goes into the quoted-string
+// username="..." of Authorization (RFC 3261 §22.4, §25.1), which the digest
+// library writes without escaping.
+func checkSIPCredentials(username, password string) error {
+	if password != "" && username == "" {
+		return errors.New("required when a password is set (hint: the digest user name the trunk has for us)")
+	}
+	if strings.ContainsFunc(username, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '"' || r == '\\' }) {
+		return fmt.Errorf("%q contains a quote, backslash or control character", username)
+	}
+	return nil
+}
+
+// SetCredentials replaces the digest credentials (a configuration reload
+// re-read the password file). Calls in progress keep the old ones.
+func (s *SIPBackend) SetCredentials(username, password string) error {
+	if err := checkSIPCredentials(username, password); err != nil {
+		return fmt.Errorf("telephony: sip: username: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.username, s.password = username, password
+	return nil
+}
+
+// SetSIPCredentials replaces the digest credentials of the bridge's SIP
+// back-end (see SIPBackend.SetCredentials). It fails when the bridge has
+// another back-end.
+func (b *Bridge) SetSIPCredentials(username, password string) error {
+	s, ok := b.backend.(*SIPBackend)
+	if !ok {
+		return errors.New("telephony: the bridge has no SIP back-end")
+	}
+	return s.SetCredentials(username, password)
 }
 
 // parseTrunk parses "sip:host[:port]" (a user part, if any, is replaced).
@@ -175,13 +220,28 @@ func (s *SIPBackend) Deliver(ctx context.Context, job *Job) error {
 	}
 	timer := time.AfterFunc(s.opts.RingTimeout, func() { stopCancel(errRingTimeout) })
 	stopAfter := context.AfterFunc(ctx, func() { stopCancel(context.Cause(ctx)) })
+	s.mu.Lock()
+	username, password := s.username, s.password
+	s.mu.Unlock()
+	var challenge *sip.Response // the last 401/407; OnResponse runs in d.Invite
 	opts := diago.InviteClientOptions{
 		OnResponse: func(r *sip.Response) error {
-			if r.IsProvisional() {
+			switch {
+			case r.IsProvisional():
 				provisional.Store(true)
+			case isChallenge(r.StatusCode):
+				// sipgo answers with a new INVITE transaction; CANCEL must
+				// again wait for a provisional response to it.
+				provisional.Store(false)
+				challenge = r
+				if password != "" {
+					return answerable(r)
+				}
 			}
 			return nil
 		},
+		Username: username,
+		Password: password,
 	}
 	opts.WithCaller("Voice Mail", s.opts.CallerID, s.trunk.Host)
 	err = d.Invite(ringCtx, opts)
@@ -190,6 +250,13 @@ func (s *SIPBackend) Deliver(ctx context.Context, job *Job) error {
 	if err != nil {
 		var er *sipgo.ErrDialogResponse
 		switch {
+		case errors.Is(err, errUnanswerableChallenge):
+			return s.authFailure(job, challenge, "unsupported digest challenge", username, err)
+		case errors.As(err, &er) && isChallenge(er.Res.StatusCode):
+			if password == "" {
+				return s.authFailure(job, er.Res, "no credentials configured", username, err)
+			}
+			return s.authFailure(job, er.Res, "credentials rejected", username, err)
 		case errors.As(err, &er):
 			return SIPStatusError(er.Res.StatusCode, er.Res.Reason)
 		case ctx.Err() != nil:
@@ -209,6 +276,51 @@ func (s *SIPBackend) Deliver(ctx context.Context, job *Job) error {
 		_ = d.Hangup(hctx)
 	}()
 	return s.play(ctx, d, job)
+}
+
+// errUnanswerableChallenge: a 401/407 that sipgo cannot answer.
+var errUnanswerableChallenge = errors.New("telephony: sip: unanswerable digest challenge")
+
+// isChallenge reports whether code asks for authentication (RFC 3261 §22.2:
+// 401 from the UAS, §22.3: 407 from a proxy).
+func isChallenge(code int) bool {
+	return code == sip.StatusUnauthorized || code == sip.StatusProxyAuthRequired
+}
+
+// answerable checks a challenge the way sipgo answers it (digest library
+// github.com/icholy/digest: MD5, SHA-256, SHA-512-256 per RFC 8760, qop
+// absent or "auth"; sipgo gives it no body, so "auth-int" alone would be
+// answered wrongly). Otherwise sipgo fails with an error that looks like a
+// transport problem and the job would be retried until it expires.
+func answerable(r *sip.Response) error {
+	name := "WWW-Authenticate"
+	if r.StatusCode == sip.StatusProxyAuthRequired {
+		name = "Proxy-Authenticate"
+	}
+	h := r.GetHeader(name)
+	if h == nil {
+		return fmt.Errorf("%w: no %s", errUnanswerableChallenge, name)
+	}
+	chal, err := digest.ParseChallenge(h.Value())
+	if err != nil {
+		return fmt.Errorf("%w: %w", errUnanswerableChallenge, err)
+	}
+	if !digest.CanDigest(chal) || len(chal.QOP) > 0 && !chal.SupportsQOP("auth") {
+		return fmt.Errorf("%w: algorithm %q, qop %q", errUnanswerableChallenge, chal.Algorithm, strings.Join(chal.QOP, ","))
+	}
+	return nil
+}
+
+// authFailure is the permanent failure for a challenge left unanswered
+// (SIPStatusError: 5.7.0). The Diagnostic keeps the trunk's status line and
+// adds why, in words fit for the sender's DSN; the operator's log line
+// names the user name, never the password.
+func (s *SIPBackend) authFailure(job *Job, r *sip.Response, why, username string, err error) *DeliveryError {
+	de := SIPStatusError(r.StatusCode, r.Reason)
+	de.Diagnostic = sanitizeDiagnostic(fmt.Sprintf("%s (%s)", de.Diagnostic, why))
+	de.Err = err
+	s.log.Warn("sip: trunk authentication failed", "job", job.ID, "code", r.StatusCode, "why", why, "username", username, "error", err)
+	return de
 }
 
 // play streams the message (and replays it on DTMF 1).

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"os/exec"
@@ -13,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // startProc starts a child process with output to a log file and kills it
@@ -97,7 +101,13 @@ func sipOpts(t *testing.T, dir string, port int, sink *smtpSink) Options {
 
 func startSIPBridge(t *testing.T, o Options, s *Spool) {
 	t.Helper()
-	b, err := New(o, s, testLogger(t))
+	startSIPBridgeLog(t, o, s, testLogger(t))
+}
+
+// startSIPBridgeLog is startSIPBridge with the bridge logging to log.
+func startSIPBridgeLog(t *testing.T, o Options, s *Spool, log *slog.Logger) {
+	t.Helper()
+	b, err := New(o, s, log)
 	tcheck(t, err, "bridge")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -193,6 +203,166 @@ func TestSIPNoAnswerUntilExpiry(t *testing.T) {
 	tcompare(t, dsnField(m.Data, "Action"), "failed", "Action")
 	tcompare(t, dsnField(m.Data, "Status"), "4.4.1", "Status")
 	t.Logf("no answer: %d attempts before expiry", j.Attempts)
+}
+
+// TestSIPDigestAuth: a trunk that challenges the INVITE (sipp
+// uas-digest-auth.xml: 401 with an MD5 qop=auth challenge, then 200 only if
+// the re-INVITE's Authorization verifies). Every outcome is final after one
+// attempt, and the password never reaches the log.
+func TestSIPDigestAuth(t *testing.T) {
+	t.Parallel()
+	needTool(t, "sipp")
+	const user, pass, wrong = "vpim-gw", "s3cret pass", "wr0ng-Pa55"
+	tests := []struct {
+		name               string
+		username, password string
+		sippArgs           []string
+		state              string
+		outcome            Outcome
+		status             string
+		diag               string // job and DSN (Diagnostic-Code: X-SIP; diag)
+		warn               bool   // "trunk authentication failed" logged
+	}{
+		{"right password", user, pass, nil, "done", OutcomeDelivered, "2.0.0", "", false},
+		{"wrong password, 403", user, wrong, nil, "failed", OutcomePermFailure, "5.7.1", "403 Forbidden", false},
+		{"wrong password, 401 again", user, wrong, []string{"-set", "rechallenge", "1"}, "failed", OutcomePermFailure, "5.7.0",
+			"401 Unauthorized (credentials rejected)", true},
+		{"no credentials", "", "", nil, "failed", OutcomePermFailure, "5.7.0", "401 Unauthorized (no credentials configured)", true},
+		{"unanswerable challenge", user, pass, []string{"-set", "aka", "1"}, "failed", OutcomePermFailure, "5.7.0",
+			"401 Unauthorized (unsupported digest challenge)", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			port := freePort(t, "udp")
+			rc := startSipp(t, "uas-digest-auth.xml", port, append([]string{"-m", "1"}, tc.sippArgs...)...)
+			sink := newSMTPSink(t)
+			s, err := OpenSpool(t.TempDir())
+			tcheck(t, err, "spool")
+			id, err := s.Enqueue(testMeta(), bytes.NewReader(pcmRamp(800)), 800)
+			tcheck(t, err, "enqueue")
+			o := sipOpts(t, s.Dir(), port, sink)
+			o.SIP.Username, o.SIP.Password = tc.username, tc.password
+			var logs lockedBuffer
+			startSIPBridgeLog(t, o, s, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+			state, j := waitFinal(t, s, id, 30*time.Second)
+			tcompare(t, state, tc.state, "state")
+			tcompare(t, j.Attempts, 1, "attempts (not retried)")
+			tcompare(t, j.Final.Outcome, tc.outcome, "outcome")
+			tcompare(t, j.Final.Status, tc.status, "status")
+			tcompare(t, j.Final.Diagnostic, tc.diag, "diagnostic")
+			if tc.state == "failed" {
+				m := sink.next(t, 5*time.Second)
+				tcompare(t, strings.Join(m.To, ","), "alice@example.com", "DSN to envelope sender")
+				tcompare(t, dsnField(m.Data, "Action"), "failed", "Action")
+				tcompare(t, dsnField(m.Data, "Status"), tc.status, "Status")
+				tcompare(t, dsnField(m.Data, "Diagnostic-Code"), "X-SIP; "+tc.diag, "Diagnostic-Code")
+			}
+			select {
+			case code := <-rc:
+				tcompare(t, code, 0, "sipp exit code (scenario passed)")
+			case <-time.After(10 * time.Second):
+				t.Fatal("sipp did not finish its call")
+			}
+			log := logs.String()
+			tcompare(t, strings.Contains(log, `msg="sip: trunk authentication failed"`), tc.warn, "warning logged:\n"+log)
+			if tc.password != "" && strings.Contains(log, tc.password) {
+				t.Fatalf("password in the log:\n%s", log)
+			}
+		})
+	}
+}
+
+// TestAnswerable: challenges sipgo can answer pass; the others fail the
+// call as an authentication failure, not as a transport error.
+func TestAnswerable(t *testing.T) {
+	tests := []struct {
+		name   string
+		code   int
+		header string // "" = none
+		value  string
+		want   string // "" = answerable
+	}{
+		{"MD5 qop=auth", 401, "WWW-Authenticate", `Digest realm="r", nonce="n", qop="auth", algorithm=MD5`, ""},
+		{"no algorithm, no qop", 401, "WWW-Authenticate", `Digest realm="r", nonce="n"`, ""},
+		{"lower-case md5", 401, "WWW-Authenticate", `Digest realm="r", nonce="n", algorithm=md5`, ""},
+		{"SHA-256 (RFC 8760)", 401, "WWW-Authenticate", `Digest realm="r", nonce="n", qop="auth,auth-int", algorithm=SHA-256`, ""},
+		{"proxy SHA-512-256", 407, "Proxy-Authenticate", `Digest realm="r", nonce="n", algorithm=SHA-512-256`, ""},
+		{"AKA", 401, "WWW-Authenticate", `Digest realm="r", nonce="n", algorithm=AKAv1-MD5`, `algorithm "AKAv1-MD5", qop ""`},
+		{"MD5-sess", 401, "WWW-Authenticate", `Digest realm="r", nonce="n", qop="auth", algorithm=MD5-sess`, `algorithm "MD5-sess", qop "auth"`},
+		{"auth-int only", 401, "WWW-Authenticate", `Digest realm="r", nonce="n", qop="auth-int"`, `algorithm "", qop "auth-int"`},
+		{"Basic", 401, "WWW-Authenticate", `Basic realm="r"`, "digest: invalid challenge prefix"},
+		{"401 without challenge", 401, "", "", "no WWW-Authenticate"},
+		{"407 with the 401 header", 407, "WWW-Authenticate", `Digest realm="r", nonce="n"`, "no Proxy-Authenticate"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := sip.NewResponse(tc.code, "Auth")
+			if tc.header != "" {
+				r.AppendHeader(sip.NewHeader(tc.header, tc.value))
+			}
+			err := answerable(r)
+			if tc.want == "" {
+				tcheck(t, err, "answerable")
+				return
+			}
+			if !errors.Is(err, errUnanswerableChallenge) {
+				t.Fatalf("got %v, want errUnanswerableChallenge", err)
+			}
+			tcompare(t, err.Error(), "telephony: sip: unanswerable digest challenge: "+tc.want, "error")
+		})
+	}
+}
+
+// TestSIPCredentials: the back-end checks credentials when built and when
+// a reload replaces them; a bridge without a SIP back-end refuses them.
+func TestSIPCredentials(t *testing.T) {
+	const trunk = "sip:127.0.0.1:5080"
+	tests := []struct {
+		name, username, password string
+		want                     string // "" = valid
+	}{
+		{"both", "vpim-gw", "s3cret pass", ""},
+		{"none", "", "", ""},
+		{"user only (no credentials offered)", "vpim-gw", "", ""},
+		{"password only", "", "s3cret", "telephony: sip: username: required when a password is set (hint: the digest user name the trunk has for us)"},
+		{"quote in user", `vp"im`, "s3cret", `telephony: sip: username: "vp\"im" contains a quote, backslash or control character`},
+		{"newline in user", "vpim\r\nX: y", "s3cret", `telephony: sip: username: "vpim\r\nX: y" contains a quote, backslash or control character`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := func(err error) string {
+				if err == nil {
+					return ""
+				}
+				return err.Error()
+			}
+			_, err := NewSIPBackend(SIPOptions{Trunk: trunk, Username: tc.username, Password: tc.password}, nil)
+			tcompare(t, got(err), tc.want, "NewSIPBackend")
+			be, err := NewSIPBackend(SIPOptions{Trunk: trunk, Username: "old", Password: "old pass"}, nil)
+			tcheck(t, err, "NewSIPBackend")
+			tcompare(t, got(be.SetCredentials(tc.username, tc.password)), tc.want, "SetCredentials")
+			if tc.want == "" {
+				tcompare(t, be.username+"/"+be.password, tc.username+"/"+tc.password, "credentials replaced")
+			} else {
+				tcompare(t, be.username+"/"+be.password, "old/old pass", "credentials kept")
+			}
+			o := Options{SpoolDir: "/s", Backend: BackendSIP, SIP: SIPOptions{Trunk: trunk, Username: tc.username, Password: tc.password}}
+			if want := strings.Replace(tc.want, "telephony: sip: username: ", "telephony: telephony.sip.username: ", 1); got(o.Validate()) != want {
+				t.Fatalf("Validate: got %v, want %s", o.Validate(), want)
+			}
+		})
+	}
+	s, err := OpenSpool(t.TempDir())
+	tcheck(t, err, "spool")
+	b, err := New(Options{SpoolDir: s.Dir(), Backend: BackendExec, Exec: ExecOptions{Command: "/bin/true"}}, s, nil)
+	tcheck(t, err, "exec bridge")
+	tcompare(t, fmt.Sprint(b.SetSIPCredentials("u", "p")), "telephony: the bridge has no SIP back-end", "exec bridge")
+	b, err = New(Options{SpoolDir: s.Dir(), Backend: BackendSIP, SIP: SIPOptions{Trunk: trunk}}, s, nil)
+	tcheck(t, err, "sip bridge")
+	tcheck(t, b.SetSIPCredentials("u", "p"), "sip bridge")
+	be := b.backend.(*SIPBackend)
+	tcompare(t, be.username+"/"+be.password, "u/p", "sip bridge credentials")
 }
 
 // --- baresip end-to-end: the recording must match the message audio ---

@@ -106,6 +106,13 @@ type SIPConfig struct {
 	Replay      bool     `toml:"replay"` // DTMF 1 replays the message
 	ReplayWait  duration `toml:"replay_wait"`
 	MaxReplays  int      `toml:"max_replays"`
+	// Username is the digest user name for a trunk that challenges
+	// INVITEs; the password is in PasswordFile, never in this file.
+	Username     string `toml:"username"`
+	PasswordFile string `toml:"password_file"` // absolute path; content minus trailing newlines
+	// password is PasswordFile's content, read by loadConfig (at start
+	// and on SIGHUP). Unexported: `vpim-milter config` never prints it.
+	password string
 }
 
 // AsteriskConfig is the [telephony.asterisk] section.
@@ -133,6 +140,7 @@ type DSNConfig struct {
 	From         string   `toml:"from"`          // header From of the DSNs
 	Timeout      duration `toml:"timeout"`
 	Disable      bool     `toml:"disable"`
+	DelayAfter   duration `toml:"delay_after"` // one "delayed" DSN after this long still retrying; "0s" sends none
 }
 
 // MetricsConfig is the [metrics] section.
@@ -190,7 +198,7 @@ func defaultConfig() Config {
 				Channel: t.Asterisk.Channel, Context: t.Asterisk.Context, CallerID: t.Asterisk.CallerID,
 				WaitTime: duration(t.Asterisk.WaitTime), ResultTimeout: duration(t.Asterisk.ResultTimeout)},
 		},
-		DSN: DSNConfig{SMTP: t.DSN.SMTPAddr, ReportingMTA: hostname(), Timeout: duration(t.DSN.Timeout)},
+		DSN: DSNConfig{SMTP: t.DSN.SMTPAddr, ReportingMTA: hostname(), Timeout: duration(t.DSN.Timeout), DelayAfter: duration(t.DSN.DelayAfter)},
 	}
 }
 
@@ -222,12 +230,49 @@ func loadConfig(path string) (Config, error) {
 		}
 		errs = append(errs, fmt.Sprintf("%s: unknown key (see contrib/vpim-milter.toml for the keys there are)", k))
 	}
+	errs = append(errs, cfg.readSIPPassword()...)
 	errs = append(errs, cfg.validate()...)
 	if len(errs) > 0 {
 		sort.Strings(errs)
 		return cfg, fmt.Errorf("config: %s: %d problem(s):\n  %s", path, len(errs), strings.Join(errs, "\n  "))
 	}
 	return cfg, nil
+}
+
+// readSIPPassword reads telephony.sip.password_file (backend "sip" only)
+// into the unexported password; loadConfig runs it at start and on SIGHUP.
+// The file holds the password alone: trailing CR and LF are dropped,
+// everything else counts. Problems come back with their key path, never
+// with the secret. A password without telephony.sip.username is reported
+// by telephony.Options.Validate.
+func (c *Config) readSIPPassword() []string {
+	const key = "telephony.sip.password_file"
+	s := &c.Telephony.SIP
+	s.password = ""
+	if c.Telephony.Backend != telephony.BackendSIP {
+		return nil
+	}
+	switch {
+	case s.PasswordFile == "" && s.Username != "":
+		return []string{key + ": required with telephony.sip.username (hint: a file only the daemon can read, such as /etc/vpim-milter/sip-password)"}
+	case s.PasswordFile == "":
+		return nil
+	case !filepath.IsAbs(s.PasswordFile):
+		return []string{fmt.Sprintf("%s: %q must be an absolute path", key, s.PasswordFile)}
+	}
+	b, err := os.ReadFile(s.PasswordFile)
+	if err != nil {
+		return []string{fmt.Sprintf("%s: %v", key, err)}
+	}
+	pw := strings.TrimRight(string(b), "\r\n")
+	switch {
+	case pw == "":
+		return []string{fmt.Sprintf("%s: %q is empty (hint: the password on one line)", key, s.PasswordFile)}
+	case strings.ContainsAny(pw, "\r\n"):
+		return []string{fmt.Sprintf("%s: %q has more than one line (hint: the password on one line)", key, s.PasswordFile)}
+	}
+	s.password = pw
+	return nil
 }
 
 // validate lists every invalid value with its key path and a hint.
@@ -386,7 +431,8 @@ func (c *Config) telephonyOptions() telephony.Options {
 		SpoolDir: t.SpoolDir,
 		Backend:  t.Backend,
 		SIP: telephony.SIPOptions{Trunk: t.SIP.Trunk, Listen: t.SIP.Listen, Codecs: t.SIP.Codecs, CallerID: t.SIP.CallerID,
-			RingTimeout: time.Duration(t.SIP.RingTimeout), Replay: t.SIP.Replay, ReplayWait: time.Duration(t.SIP.ReplayWait), MaxReplays: t.SIP.MaxReplays},
+			RingTimeout: time.Duration(t.SIP.RingTimeout), Replay: t.SIP.Replay, ReplayWait: time.Duration(t.SIP.ReplayWait), MaxReplays: t.SIP.MaxReplays,
+			Username: t.SIP.Username, Password: t.SIP.password},
 		Asterisk: telephony.AsteriskOptions{OutgoingDir: t.Asterisk.OutgoingDir, TmpDir: t.Asterisk.TmpDir, DoneDir: t.Asterisk.DoneDir,
 			Channel: t.Asterisk.Channel, Context: t.Asterisk.Context, CallerID: t.Asterisk.CallerID,
 			WaitTime: time.Duration(t.Asterisk.WaitTime), ResultTimeout: time.Duration(t.Asterisk.ResultTimeout)},
@@ -402,8 +448,19 @@ func (c *Config) telephonyOptions() telephony.Options {
 		OutdialDeny:    t.OutdialDeny,
 		AllowedSenders: t.AllowedSenders,
 		DSN: telephony.DSNOptions{SMTPAddr: c.DSN.SMTP, ReportingMTA: c.DSN.ReportingMTA, From: c.DSN.From,
-			Timeout: time.Duration(c.DSN.Timeout), Disable: c.DSN.Disable},
+			Timeout: time.Duration(c.DSN.Timeout), Disable: c.DSN.Disable, DelayAfter: delayAfter(c.DSN.DelayAfter)},
 	}
+}
+
+// delayAfter maps dsn.delay_after to telephony.DSNOptions.DelayAfter as
+// retention does for keep_done: "0s" in the file means no delay DSNs
+// (telephony.DelayNever), since zero in telephony.Options would mean the
+// default. Negative values pass through for Options.Validate to report.
+func delayAfter(d duration) time.Duration {
+	if d == 0 {
+		return telephony.DelayNever
+	}
+	return time.Duration(d)
 }
 
 // retention maps telephony.keep_done or keep_failed to telephony.Options:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -109,6 +110,9 @@ func TestConfigCommand(t *testing.T) {
 		t.Errorf("round trip changed [milter]: %+v", again.Milter)
 	}
 	tcompareTelephonyKeep(t, again.Telephony, defaultConfig().Telephony)
+	if again.DSN != defaultConfig().DSN {
+		t.Errorf("round trip changed [dsn]: %+v, want %+v", again.DSN, defaultConfig().DSN)
+	}
 	errb.Reset()
 	if rc := run([]string{"config", "-c", writeConfig(t, "[milter]\nbogus = 1\n")}, nil, &out, &errb); rc != 1 || !strings.Contains(errb.String(), "milter.bogus: unknown key") {
 		t.Errorf("invalid config: rc %d, stderr %q", rc, errb.String())
@@ -240,3 +244,170 @@ func TestTelephonyRetention(t *testing.T) {
 		})
 	}
 }
+
+// TestDSNDelayAfter: dsn.delay_after from the file to telephony.Options,
+// through `vpim-milter config` and back.
+func TestDSNDelayAfter(t *testing.T) {
+	tests := []struct {
+		name    string
+		toml    string
+		want    time.Duration // telephony.Options.DSN.DelayAfter
+		printed string        // in `vpim-milter config`
+		wantErr string        // error after "config: <path>: "; "" = valid
+	}{
+		{"default", "", 4 * time.Hour, `delay_after = "4h0m0s"`, ""},
+		{"set", `delay_after = "90m"`, 90 * time.Minute, `delay_after = "1h30m0s"`, ""},
+		{"0s sends none", `delay_after = "0s"`, telephony.DelayNever, `delay_after = "0s"`, ""},
+		{"negative", `delay_after = "-1h"`, 0, "",
+			"1 problem(s):\n  dsn.delay_after: must not be negative, got -1h0m0s (hint: \"4h\")"},
+		{"not a duration", `delay_after = "4 hours"`, 0, "",
+			"toml: error: \"4 hours\" is not a duration such as \"30s\" or \"2m\"\n\nAt line 2, column 16-22:\n\n      1 | [dsn]\n      2 | delay_after = \"4 hours\"\n                         ^^^^^^^\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeConfig(t, "[dsn]\n"+tc.toml+"\n")
+			cfg, err := loadConfig(path)
+			if tc.wantErr != "" {
+				want := "config: " + path + ": " + tc.wantErr
+				if err == nil || err.Error() != want {
+					t.Fatalf("error %q\nwant  %q", err, want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.telephonyOptions().DSN.DelayAfter; got != tc.want {
+				t.Fatalf("options delay_after %v, want %v", got, tc.want)
+			}
+			var out, errb bytes.Buffer
+			if rc := run([]string{"config", "-c", path}, nil, &out, &errb); rc != 0 {
+				t.Fatalf("config: rc %d: %s", rc, errb.String())
+			}
+			if !strings.Contains(out.String(), "\n  disable = false\n  "+tc.printed+"\n") {
+				t.Fatalf("config output lacks %q:\n%s", tc.printed, out.String())
+			}
+			again, err := loadConfig(writeConfig(t, strings.SplitN(out.String(), "\n", 2)[1]))
+			if err != nil {
+				t.Fatalf("printed config does not load: %v", err)
+			}
+			if again.DSN != cfg.DSN {
+				t.Fatalf("round trip changed [dsn]: %+v, want %+v", again.DSN, cfg.DSN)
+			}
+		})
+	}
+}
+
+// TestSIPPasswordFile: telephony.sip.username and password_file, from the
+// file to telephony.SIPOptions; `vpim-milter config` prints the path, never
+// the password.
+func TestSIPPasswordFile(t *testing.T) {
+	tests := []struct {
+		name     string
+		backend  string
+		sip      string  // [telephony.sip] keys; @PW@ is the password file's path
+		content  *string // nil: no file
+		wantErr  string  // the one problem, after "config: <path>: 1 problem(s):\n  "; "" = valid
+		wantUser string
+		wantPass string
+	}{
+		{"valid", "sip", "username = \"vpim-gw\"\npassword_file = \"@PW@\"", ptr("s3cret pass\n"), "", "vpim-gw", "s3cret pass"},
+		{"CRLF dropped, blanks kept", "sip", "username = \"vpim-gw\"\npassword_file = \"@PW@\"", ptr(" s3cret pass \r\n\r\n"), "", "vpim-gw", " s3cret pass "},
+		{"no credentials", "sip", "", nil, "", "", ""},
+		{"missing file", "sip", "username = \"vpim-gw\"\npassword_file = \"@PW@\"", nil,
+			"telephony.sip.password_file: open @PW@: no such file or directory", "", ""},
+		{"directory", "sip", "username = \"vpim-gw\"\npassword_file = \"@DIR@\"", nil,
+			"telephony.sip.password_file: read @DIR@: is a directory", "", ""},
+		{"empty", "sip", "username = \"vpim-gw\"\npassword_file = \"@PW@\"", ptr("\n"),
+			"telephony.sip.password_file: \"@PW@\" is empty (hint: the password on one line)", "", ""},
+		{"two lines", "sip", "username = \"vpim-gw\"\npassword_file = \"@PW@\"", ptr("s3cret\npass\n"),
+			"telephony.sip.password_file: \"@PW@\" has more than one line (hint: the password on one line)", "", ""},
+		{"relative path", "sip", "username = \"vpim-gw\"\npassword_file = \"sip-password\"", nil,
+			"telephony.sip.password_file: \"sip-password\" must be an absolute path", "", ""},
+		{"password without username", "sip", "password_file = \"@PW@\"", ptr("s3cret pass\n"),
+			"telephony.sip.username: required when a password is set (hint: the digest user name the trunk has for us)", "", ""},
+		{"username without password", "sip", "username = \"vpim-gw\"", nil,
+			"telephony.sip.password_file: required with telephony.sip.username (hint: a file only the daemon can read, such as /etc/vpim-milter/sip-password)", "", ""},
+		{"quote in username", "sip", "username = 'vpim\"gw'\npassword_file = \"@PW@\"", ptr("s3cret pass\n"),
+			"telephony.sip.username: \"vpim\\\"gw\" contains a quote, backslash or control character", "", ""},
+		{"other back-end: not read", "spool", "username = \"vpim-gw\"\npassword_file = \"@PW@\"", nil, "", "vpim-gw", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			pw := filepath.Join(dir, "sip-password")
+			if tc.content != nil {
+				if err := os.WriteFile(pw, []byte(*tc.content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			subst := strings.NewReplacer("@PW@", pw, "@DIR@", dir)
+			path := writeConfig(t, fmt.Sprintf("[telephony]\nbackend = %q\n[telephony.sip]\n%s\n", tc.backend, subst.Replace(tc.sip)))
+			cfg, err := loadConfig(path)
+			if tc.wantErr != "" {
+				want := "config: " + path + ": 1 problem(s):\n  " + subst.Replace(tc.wantErr)
+				if err == nil || err.Error() != want {
+					t.Fatalf("error %q\nwant  %q", err, want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := cfg.telephonyOptions()
+			if o.SIP.Username != tc.wantUser || o.SIP.Password != tc.wantPass {
+				t.Fatalf("options username, password = %q, %q; want %q, %q", o.SIP.Username, o.SIP.Password, tc.wantUser, tc.wantPass)
+			}
+			var out, errb bytes.Buffer
+			if rc := run([]string{"config", "-c", path}, nil, &out, &errb); rc != 0 {
+				t.Fatalf("config: rc %d: %s", rc, errb.String())
+			}
+			if tc.content != nil && strings.Contains(out.String(), "s3cret") {
+				t.Fatalf("config prints the password:\n%s", out.String())
+			}
+			printed := "password_file = \"\""
+			if strings.Contains(tc.sip, "password_file") {
+				printed = fmt.Sprintf("password_file = %q", pw)
+			}
+			if !strings.Contains(out.String(), fmt.Sprintf("\n    username = %q\n    %s\n", tc.wantUser, printed)) {
+				t.Fatalf("config output lacks username and %s:\n%s", printed, out.String())
+			}
+			again, err := loadConfig(writeConfig(t, strings.SplitN(out.String(), "\n", 2)[1]))
+			if err != nil {
+				t.Fatalf("printed config does not load: %v", err)
+			}
+			if got := again.telephonyOptions().SIP; got.Username != tc.wantUser || got.Password != tc.wantPass {
+				t.Fatalf("round trip: username, password = %q, %q", got.Username, got.Password)
+			}
+		})
+	}
+}
+
+// TestSIPPasswordFileReread: every load (SIGHUP runs one) reads the file
+// again; a file that went away fails the load, so reload keeps the running
+// configuration.
+func TestSIPPasswordFileReread(t *testing.T) {
+	pw := filepath.Join(t.TempDir(), "sip-password")
+	path := writeConfig(t, fmt.Sprintf("[telephony]\nbackend = \"sip\"\n[telephony.sip]\nusername = \"vpim-gw\"\npassword_file = %q\n", pw))
+	for _, p := range []string{"first\n", "second\n"} {
+		if err := os.WriteFile(pw, []byte(p), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := loadConfig(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := cfg.telephonyOptions().SIP.Password, strings.TrimSuffix(p, "\n"); got != want {
+			t.Fatalf("password %q, want %q", got, want)
+		}
+	}
+	if err := os.Remove(pw); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("config: %s: 1 problem(s):\n  telephony.sip.password_file: open %s: no such file or directory", path, pw)
+	if _, err := loadConfig(path); err == nil || err.Error() != want {
+		t.Fatalf("error %q\nwant  %q", err, want)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -156,19 +156,10 @@ func serve(cf commonFlags, cfg Config, log *slog.Logger) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-hup:
-				reload(cf, cfg.Milter.Listen, f, log)
-			}
-		}
-	}()
+	var worker *telephony.Bridge
 	var workerDone chan error
 	if bridge != nil && bridge.Spool != nil && cfg.Telephony.Backend != "spool" {
-		worker, err := telephony.New(cfg.telephonyOptions(), bridge.Spool, log.With("component", "bridge"))
+		worker, err = telephony.New(cfg.telephonyOptions(), bridge.Spool, log.With("component", "bridge"))
 		if err != nil {
 			return err
 		}
@@ -176,6 +167,16 @@ func serve(cf commonFlags, cfg Config, log *slog.Logger) error {
 		go func() { workerDone <- worker.Run(ctx) }()
 		log.Info("telephony bridge worker running", "backend", cfg.Telephony.Backend, "spool", cfg.Telephony.SpoolDir)
 	}
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				reload(cf, cfg.Milter.Listen, f, bridge, worker, log)
+			}
+		}
+	}()
 	err = f.Serve(ctx, ln)
 	cancel()
 	if workerDone != nil {
@@ -209,8 +210,10 @@ func newBridge(cfg *Config, durable bool) (*milter.SpoolBridge, error) {
 }
 
 // reload re-reads the configuration on SIGHUP. An invalid file keeps the
-// running configuration.
-func reload(cf commonFlags, listen string, f *milter.Filter, log *slog.Logger) {
+// running configuration. The telephony hand-off (bridge, nil if none) and
+// worker keep their options, except the SIP credentials: the password file
+// is read again, so a rotated password needs no restart.
+func reload(cf commonFlags, listen string, f *milter.Filter, bridge *milter.SpoolBridge, worker *telephony.Bridge, log *slog.Logger) {
 	cfg, err := cf.load()
 	if err != nil {
 		log.Error("reload failed, keeping the running configuration", "config", cf.config, "error", err)
@@ -223,6 +226,9 @@ func reload(cf commonFlags, listen string, f *milter.Filter, log *slog.Logger) {
 	}
 	mopts, err := cfg.milterOptions()
 	if err == nil {
+		if bridge != nil {
+			mopts.Bridge = bridge // as in serve: without it voice mail would be refused after a reload
+		}
 		err = f.Reload(mopts, engine)
 	}
 	if err != nil {
@@ -231,6 +237,13 @@ func reload(cf commonFlags, listen string, f *milter.Filter, log *slog.Logger) {
 	}
 	if cfg.Milter.Listen != listen {
 		log.Warn("milter.listen changed: restart to listen on the new address", "running", listen, "configured", cfg.Milter.Listen)
+	}
+	if worker != nil && cfg.Telephony.Backend == telephony.BackendSIP {
+		if err := worker.SetSIPCredentials(cfg.Telephony.SIP.Username, cfg.Telephony.SIP.password); err != nil {
+			log.Warn("telephony.sip credentials not applied: restart to change the back-end", "error", err)
+		} else {
+			log.Info("telephony.sip credentials applied", "username", cfg.Telephony.SIP.Username)
+		}
 	}
 	log.Info("configuration reloaded", "config", cf.config)
 }
