@@ -29,22 +29,33 @@ DATA sign80<>+0(SB)/8, $0x0080008000800080
 DATA sign80<>+8(SB)/8, $0x0080008000800080
 GLOBL sign80<>(SB), RODATA|NOPTR, $16
 
+// SIGNMAG leaves x >> 15 (0 or -1 per sample) in m and x ^ m (the
+// one's-complement magnitude, as ITU-T G.711 takes it) in x.
+#define SIGNMAG(x, m) \
+	MOVO x, m; \
+	PSRAW $15, m; \
+	PXOR m, x
+
+// FLOATBITS widens the 8 non-negative words of x to dwords (low four in x,
+// high four in hi) and replaces each with bits(float32(v)) >> 19:
+// (exponent << 4) | the 4 bits after the leading one.
+#define FLOATBITS(x, hi) \
+	MOVO x, hi; \
+	PUNPCKLWL X15, x; \
+	PUNPCKHWL X15, hi; \
+	CVTPL2PS x, x; \
+	CVTPL2PS hi, hi; \
+	PSRLL $19, x; \
+	PSRLL $19, hi
+
 // ULAW8 encodes the 8 samples in register x (clobbering t1, t2, t3) into
 // 8 words of x. Constants: Z zero, X10 33, X11 0x1FFF, X12 2239, X13 0x80.
 #define ULAW8(x, t1, t2, t3) \
-	MOVO x, t1; \
-	PSRAW $15, t1; \
-	PXOR t1, x; \
+	SIGNMAG(x, t1); \
 	PSRAW $2, x; \
 	PADDW X10, x; \
 	PMINSW X11, x; \
-	MOVO x, t2; \
-	PUNPCKLWL X15, x; \
-	PUNPCKHWL X15, t2; \
-	CVTPL2PS x, x; \
-	CVTPL2PS t2, t2; \
-	PSRLL $19, x; \
-	PSRLL $19, t2; \
+	FLOATBITS(x, t2); \
 	MOVO X12, t3; \
 	PSUBL x, t3; \
 	MOVO X12, x; \
@@ -106,18 +117,10 @@ GLOBL alaw55<>(SB), RODATA|NOPTR, $16
 // ALAW8: as ULAW8 for A-law. Constants: Z zero, X10 15, X11 2080,
 // X12 0x55, X13 0x80.
 #define ALAW8(x, t1, t2, t3) \
-	MOVO x, t1; \
-	PSRAW $15, t1; \
-	PXOR t1, x; \
+	SIGNMAG(x, t1); \
 	PSRAW $4, x; \
 	MOVO x, t3; \
-	MOVO x, t2; \
-	PUNPCKLWL X15, x; \
-	PUNPCKHWL X15, t2; \
-	CVTPL2PS x, x; \
-	CVTPL2PS t2, t2; \
-	PSRLL $19, x; \
-	PSRLL $19, t2; \
+	FLOATBITS(x, t2); \
 	PSUBL X11, x; \
 	PSUBL X11, t2; \
 	PACKSSLW t2, x; \
