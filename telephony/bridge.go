@@ -35,6 +35,7 @@ type Bridge struct {
 	spool   *Spool
 	backend Backend
 	log     *slog.Logger
+	metrics *Metrics // from Options.Metrics; nil counts nothing
 	now     func() time.Time
 	// pruneEvery is the time between two Spool.Prune runs (the first is at
 	// start); defaultPruneEvery, shorter in tests.
@@ -90,8 +91,8 @@ func newBridge(opts Options, spool *Spool, be Backend, log *slog.Logger) *Bridge
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Bridge{opts: opts, spool: spool, backend: be, log: log.With("component", "telephony"), now: time.Now,
-		pruneEvery: defaultPruneEvery}
+	return &Bridge{opts: opts, spool: spool, backend: be, log: log.With("component", "telephony"), metrics: opts.Metrics,
+		now: time.Now, pruneEvery: defaultPruneEvery}
 }
 
 // Run processes the spool until ctx is done, then waits for the calls in
@@ -137,6 +138,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 		for _, id := range damaged {
 			// Unreadable metadata: no call, no DSN possible; keep it for the admin.
 			if err := b.spool.file(&Job{ID: id}, dirNew, dirFailed); err == nil {
+				b.metrics.jobFinished(finishedDamaged)
 				b.log.Error("damaged job moved to failed/", "job", id)
 			}
 		}
@@ -153,6 +155,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 				<-sem
 				continue // another worker won, or the job vanished
 			}
+			b.metrics.jobClaimed()
 			inflight[j.ID] = true
 			wg.Add(1)
 			go func(j *Job) {
@@ -204,7 +207,7 @@ func (b *Bridge) process(ctx context.Context, j *Job) {
 	if j.Final == nil {
 		actx, cancel := context.WithTimeout(ctx, b.opts.AttemptTimeout)
 		start := b.now()
-		err := b.backend.Deliver(actx, j)
+		err := b.metrics.call(func() error { return b.backend.Deliver(actx, j) })
 		cancel()
 		end := b.now()
 		if ctx.Err() != nil {
@@ -221,6 +224,7 @@ func (b *Bridge) process(ctx context.Context, j *Job) {
 			a.Outcome, a.Status, a.Diagnostic = de.Outcome, de.Status, sanitizeDiagnostic(de.Diagnostic)
 		}
 		j.History = append(j.History, a)
+		b.metrics.attempt(a.Outcome)
 		log.Info("attempt", "n", j.Attempts, "outcome", a.Outcome, "status", a.Status, "diag", a.Diagnostic)
 		switch {
 		case err == nil || !IsTemporary(err):
@@ -278,7 +282,9 @@ func (b *Bridge) delayNotice(ctx context.Context, j *Job, a Attempt, now time.Ti
 	}
 	msg := buildDSN(dsnInput{opts: b.opts.DSN, job: j, now: now, boundary: "dsn-" + randomToken(),
 		msgID: fmt.Sprintf("%s.delay.dsn@%s", j.ID, sanitizeAddr(b.opts.DSN.ReportingMTA)), delayed: &a})
-	if err := sendDSN(ctx, b.opts.DSN, j.Meta.Sender, msg); err != nil {
+	err := sendDSN(ctx, b.opts.DSN, j.Meta.Sender, msg)
+	b.metrics.dsnSubmitted(dsnActionDelayed, err)
+	if err != nil {
 		j.DelayDSN = "failed: " + sanitizeDiagnostic(err.Error())
 		log.Warn("delay dsn; tried again after the next attempt", "err", err, "attempts", j.Attempts)
 		return
@@ -301,6 +307,11 @@ func (b *Bridge) finish(ctx context.Context, j *Job, log *slog.Logger) {
 			msg := buildDSN(dsnInput{opts: b.opts.DSN, job: j, now: now, boundary: "dsn-" + randomToken(),
 				msgID: fmt.Sprintf("%s.dsn@%s", j.ID, sanitizeAddr(b.opts.DSN.ReportingMTA))})
 			err := sendDSN(ctx, b.opts.DSN, j.Meta.Sender, msg)
+			if j.Final.Outcome == OutcomeDelivered {
+				b.metrics.dsnSubmitted(dsnActionDelivered, err)
+			} else {
+				b.metrics.dsnSubmitted(dsnActionFailed, err)
+			}
 			j.DSNAttempts++
 			if err != nil {
 				j.DSN = "failed: " + sanitizeDiagnostic(err.Error())
@@ -323,14 +334,18 @@ func (b *Bridge) finish(ctx context.Context, j *Job, log *slog.Logger) {
 			log.Error("save job", "err", err)
 		}
 	}
-	to := dirFailed
-	if j.Final.Outcome == OutcomeDelivered {
-		to = dirDone
+	to, outcome := dirFailed, finishedFailed
+	switch j.Final.Outcome {
+	case OutcomeDelivered:
+		to, outcome = dirDone, finishedDone
+	case OutcomeExpired:
+		outcome = finishedExpired
 	}
 	if err := b.spool.file(j, dirActive, to); err != nil {
 		log.Error("file job", "err", err)
 		return
 	}
+	b.metrics.jobFinished(outcome)
 	log.Info("job final", "outcome", j.Final.Outcome, "status", j.Final.Status, "dsn", j.DSN, "attempts", j.Attempts)
 }
 
@@ -356,6 +371,7 @@ func (b *Bridge) pruneLoop(ctx context.Context) {
 // prune runs Spool.Prune once and logs one line with the counts.
 func (b *Bridge) prune() {
 	done, failed, err := b.spool.Prune(b.now(), b.opts.KeepDone, b.opts.KeepFailed)
+	b.metrics.prunedJobs(done, failed)
 	switch {
 	case err != nil:
 		b.log.Error("prune spool", "done", done, "failed", failed, "err", err)

@@ -61,6 +61,15 @@
 // touches tmp/, new/ or active/. With backend = "spool" no worker runs and
 // nothing is pruned: done/ and failed/ belong to the external bridge.
 //
+// # Metrics
+//
+// With Options.Metrics set (NewMetrics), the worker counts claims, attempts
+// by result, jobs filed by outcome, DSNs sent and failed by action, and
+// pruned jobs; the calls in progress and the jobs per state directory are
+// read when scraped. Metrics.Collect writes them as the vpim_bridge_*
+// Prometheus families (README.md lists them). The counters start at zero
+// with the process, as Prometheus counters do.
+//
 // # At-least-once
 //
 // A job is never lost: when the daemon starts, every job left in active/

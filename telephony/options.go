@@ -74,6 +74,9 @@ type Options struct {
 	AllowedSenders []string
 	// DSN configures delivery status notifications.
 	DSN DSNOptions
+	// Metrics, if not nil, counts what the worker does (see Metrics). It is
+	// not a configuration key: cmd sets it when metrics.listen is on.
+	Metrics *Metrics
 }
 
 // SIPOptions configures the SIP back-end ([telephony.sip]).

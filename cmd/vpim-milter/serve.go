@@ -17,6 +17,7 @@ import (
 
 	gomilter "github.com/d--j/go-milter"
 
+	"github.com/vpim-milter/vpim-milter/internal/promtext"
 	"github.com/vpim-milter/vpim-milter/milter"
 	"github.com/vpim-milter/vpim-milter/profile"
 	"github.com/vpim-milter/vpim-milter/telephony"
@@ -102,14 +103,16 @@ func runServe(args []string, stderr io.Writer) int {
 	log := newLogger(cfg.Log, stderr)
 	// go-milter's one global hook (STYLE.md rule 6): its warnings go to slog.
 	gomilter.LogWarning = func(format string, v ...any) { log.Warn("go-milter: " + fmt.Sprintf(format, v...)) }
-	if err := serve(cf, cfg, log); err != nil {
+	if err := serve(context.Background(), cf, cfg, log); err != nil {
 		log.Error("fatal", "error", err)
 		return 1
 	}
 	return 0
 }
 
-func serve(cf commonFlags, cfg Config, log *slog.Logger) error {
+// serve runs the milter (and the bridge worker) until SIGTERM, SIGINT or
+// the end of ctx.
+func serve(ctx context.Context, cf commonFlags, cfg Config, log *slog.Logger) error {
 	engine, err := newEngine(&cfg)
 	if err != nil {
 		return err
@@ -119,19 +122,14 @@ func serve(cf commonFlags, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	var metrics *milter.Metrics
-	var metricsSrv *http.Server
+	var metricsLn net.Listener // served once the worker, if any, is built
 	if cfg.Metrics.Listen != "" {
 		metrics = milter.NewMetrics()
-		ln, err := net.Listen("tcp", cfg.Metrics.Listen)
+		metricsLn, err = net.Listen("tcp", cfg.Metrics.Listen)
 		if err != nil {
 			return fmt.Errorf("metrics: %w", err)
 		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", metrics)
-		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = metricsSrv.Serve(ln) }()
-		defer metricsSrv.Close()
-		log.Info("metrics listening", "addr", ln.Addr().String())
+		defer metricsLn.Close()
 	}
 	bridge, err := newBridge(&cfg, true)
 	if err != nil {
@@ -151,21 +149,33 @@ func serve(cf commonFlags, cfg Config, log *slog.Logger) error {
 	log.Info("vpim-milter listening", "listen", cfg.Milter.Listen, "addr", ln.Addr().String(), "config", cf.config,
 		"default_target", cfg.Profile.DefaultTarget, "version", versionString())
 
-	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	ctx, cancel := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer cancel()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	var worker *telephony.Bridge
 	var workerDone chan error
+	var bridgeMetrics *telephony.Metrics
 	if bridge != nil && bridge.Spool != nil && cfg.Telephony.Backend != "spool" {
-		worker, err = telephony.New(cfg.telephonyOptions(), bridge.Spool, log.With("component", "bridge"))
+		topts := cfg.telephonyOptions()
+		if metrics != nil {
+			bridgeMetrics = telephony.NewMetrics(bridge.Spool)
+			topts.Metrics = bridgeMetrics
+		}
+		worker, err = telephony.New(topts, bridge.Spool, log.With("component", "bridge"))
 		if err != nil {
 			return err
 		}
 		workerDone = make(chan error, 1)
 		go func() { workerDone <- worker.Run(ctx) }()
 		log.Info("telephony bridge worker running", "backend", cfg.Telephony.Backend, "spool", cfg.Telephony.SpoolDir)
+	}
+	if metricsLn != nil {
+		srv := &http.Server{Handler: metricsHandler(metrics, bridgeMetrics), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = srv.Serve(metricsLn) }()
+		defer srv.Close()
+		log.Info("metrics listening", "addr", metricsLn.Addr().String())
 	}
 	go func() {
 		for {
@@ -186,6 +196,19 @@ func serve(cf commonFlags, cfg Config, log *slog.Logger) error {
 	}
 	log.Info("vpim-milter stopped")
 	return err
+}
+
+// metricsHandler serves /metrics: the milter's families and, when the bridge
+// worker runs (bridge not nil), the bridge's vpim_bridge_* families, as one
+// exposition sorted by family name.
+func metricsHandler(m *milter.Metrics, bridge *telephony.Metrics) http.Handler {
+	collectors := []promtext.Collector{m}
+	if bridge != nil {
+		collectors = append(collectors, bridge)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promtext.Handler(collectors...))
+	return mux
 }
 
 // newBridge builds the hand-off to the telephony spool when gateway domains
