@@ -177,9 +177,11 @@ func (f *Filter) sessionDelta(d int) {
 // Serve accepts MTA connections on ln until ctx is cancelled, then stops
 // accepting and waits up to DrainTimeout for open sessions before closing
 // them (their transactions then get the MTA's milter_default_action).
+// Every connection is read through a frameGuard, which closes it on a
+// packet go-milter cannot take, whatever listener ln is.
 func (f *Filter) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
-	go func() { errc <- f.server.Serve(ln) }()
+	go func() { errc <- f.server.Serve(guardListener{ln}) }()
 	select {
 	case err := <-errc:
 		if errors.Is(err, gomilter.ErrServerClosed) {

@@ -3,6 +3,7 @@ package milter_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"log/slog"
@@ -289,7 +290,116 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-func countFDs(t *testing.T) int {
+// TestMalformedPackets sends, after a valid negotiation, packets that
+// go-milter v0.10.2 would panic on in its connection goroutine, taking the
+// daemon down (found by FuzzSession; the fuzzer's inputs are in
+// testdata/fuzz/FuzzSession), and next to them well-formed neighbours. The
+// milter must answer exactly the well-formed commands, then end the
+// connection, close the session and go on serving.
+func TestMalformedPackets(t *testing.T) {
+	mail := packet('M', cstr("<a@example.org>"))
+	rcpt := packet('R', cstr("<b@example.net>"))
+	cat := func(p ...[]byte) []byte { return bytes.Join(p, nil) }
+	tests := []struct {
+		name    string
+		in      []byte
+		replies string // command codes of the milter's reply packets
+	}{
+		{"empty packet first", []byte{0, 0, 0, 0}, "O"},
+		{"empty packet after RCPT", cat(mail, rcpt, []byte{0, 0, 0, 0}), "Oc"},
+		{"MAIL without NUL", packet('M', []byte("<a@example.org>")), "O"},
+		{"MAIL without data", packet('M'), "O"},
+		{"RCPT without NUL", cat(mail, packet('R', []byte("<b@example.net>"))), "O"},
+		{"CONNECT without NUL", packet('C', []byte("host")), "O"},
+		{"CONNECT without family", packet('C', cstr("host")), "O"},
+		{"CONNECT with family", packet('C', cstr("host"), []byte("U")), "Oc"},
+		{"CONNECT tcp4", packet('C', cstr("host"), []byte{'4', 0, 25}, cstr("192.0.2.1")), "Oc"},
+		{"macros for MAIL without NUL", cat(packet('D', []byte("Mi")), mail, rcpt), "Oc"},
+		{"fast path", cat(mail, rcpt, packet('L', cstr("Subject"), cstr("x")), packet('N')), "Oca"},
+		// SMFIC_QUIT_NC starts a new SMTP session on the same connection;
+		// it used to count one more open session each time.
+		{"QUIT_NC", cat(packet('K'), mail, rcpt, packet('K'), packet('K'), mail, rcpt), "Occ"},
+	}
+	// Protocol v6 with all actions, offering every protocol step the
+	// milter asks to skip, as Postfix does.
+	neg := optneg(6, uint32(gomilter.AllClientSupportedActionMasks), 0x1fffff)
+	// The milter's reads end anywhere in a packet; one byte per read is
+	// the worst case for the guard's bookkeeping.
+	for _, srv := range []struct {
+		name string
+		wrap func(net.Listener) net.Listener
+	}{{"whole reads", nil}, {"one byte per read", oneByteReads}} {
+		f, _, addr := serveFilter(t, "inet:0@127.0.0.1", milter.Options{TempDir: t.TempDir()}, srv.wrap)
+		for _, tc := range tests {
+			t.Run(srv.name+"/"+tc.name, func(t *testing.T) {
+				malformedCase(t, f, addr, append(neg, tc.in...), tc.replies)
+			})
+		}
+	}
+}
+
+// malformedCase sends in, checks the codes of the reply packets against
+// want, that the session ends, and that a normal transaction goes through.
+func malformedCase(t *testing.T, f *milter.Filter, addr string, in []byte, want string) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write(in); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.(*net.TCPConn).CloseWrite()
+	out, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("reading the replies: %v (the milter must end the connection)", err)
+	}
+	var got []byte
+	for len(out) >= 5 {
+		n := binary.BigEndian.Uint32(out)
+		if n == 0 || uint32(len(out)-4) < n {
+			break
+		}
+		got = append(got, out[4])
+		out = out[4+n:]
+	}
+	if string(got) != want || len(out) != 0 {
+		t.Errorf("replies: got %q and %d stray bytes, want %q", got, len(out), want)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for f.Sessions() != 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if n := f.Sessions(); n != 0 {
+		t.Errorf("%d sessions open after the connection ended, want 0", n)
+	}
+	mods, act := send(t, addr, txn{rcpts: []string{"b@example.net"}, header: [][2]string{{"X-Test-Action", "add-header"}}, body: "ok\r\n"})
+	wantMods, wantAct := `AddHeader "X-Test-Added" " yes"`, normalizeAct("accept")
+	if strings.Join(mods, "\n") != wantMods || act != wantAct {
+		t.Errorf("next transaction: got %q %q, want [%s] %q", mods, act, wantMods, wantAct)
+	}
+}
+
+// oneByteReads makes every read of an accepted connection return at most one byte.
+func oneByteReads(ln net.Listener) net.Listener { return oneByteListener{ln} }
+
+type oneByteListener struct{ net.Listener }
+
+func (l oneByteListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return oneByteConn{c}, nil
+}
+
+type oneByteConn struct{ net.Conn }
+
+func (c oneByteConn) Read(b []byte) (int, error) { return c.Conn.Read(b[:min(len(b), 1)]) }
+
+func countFDs(t testing.TB) int {
 	t.Helper()
 	ents, err := os.ReadDir("/proc/self/fd")
 	if err != nil {

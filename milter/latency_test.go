@@ -21,17 +21,28 @@ import (
 // returns the network and address to dial.
 func serveOn(tb testing.TB, spec string) (string, string) {
 	tb.Helper()
+	_, network, addr := serveFilter(tb, spec, milter.Options{TempDir: tb.TempDir()}, nil)
+	return network, addr
+}
+
+// serveFilter is serveOn with options and, unless wrap is nil, the
+// listener wrapped by it; it also returns the filter.
+func serveFilter(tb testing.TB, spec string, opts milter.Options, wrap func(net.Listener) net.Listener) (*milter.Filter, string, string) {
+	tb.Helper()
 	addr, err := milter.ParseAddress(spec)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	f, err := milter.New(milter.Options{TempDir: tb.TempDir()}, testengine.Engine{}, slog.New(slog.DiscardHandler), nil)
+	f, err := milter.New(opts, testengine.Engine{}, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	ln, err := milter.Listen(addr, milter.SocketOptions{})
 	if err != nil {
 		tb.Fatal(err)
+	}
+	if wrap != nil {
+		ln = wrap(ln)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -41,7 +52,7 @@ func serveOn(tb testing.TB, spec string) (string, string) {
 	if addr.Network == "unix" {
 		network = "unix"
 	}
-	return network, ln.Addr().String()
+	return f, network, ln.Addr().String()
 }
 
 // oneTransaction runs a pass-through transaction the way an MTA does: the

@@ -2,6 +2,7 @@ package milter
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -90,7 +91,7 @@ func Listen(addr Address, so SocketOptions) (net.Listener, error) {
 		if err != nil {
 			return nil, fmt.Errorf("milter: listen %s: %w", addr, err)
 		}
-		return guardListener{quickAckListener{ln.(*net.TCPListener)}}, nil
+		return quickAckListener{ln.(*net.TCPListener)}, nil
 	}
 	if _, err := os.Lstat(addr.Addr); err == nil {
 		if c, err := net.Dial("unix", addr.Addr); err == nil {
@@ -123,7 +124,7 @@ func Listen(addr Address, so SocketOptions) (net.Listener, error) {
 			return nil, fmt.Errorf("milter: socket group %q: %w", so.Group, err)
 		}
 	}
-	return guardListener{ln}, nil
+	return ln, nil
 }
 
 func lookupGroup(name string) (int, error) {
@@ -174,7 +175,8 @@ func setQuickAck(fd uintptr) {
 // to 512 MiB, before reading it; the guard closes such connections first.
 const MaxPacket = 1<<20 + 1024
 
-// guardListener wraps every accepted connection in a frameGuard.
+// guardListener wraps every accepted connection in a frameGuard. Filter.Serve
+// puts it around every listener, so no byte reaches go-milter unchecked.
 type guardListener struct{ net.Listener }
 
 func (l guardListener) Accept() (net.Conn, error) {
@@ -188,9 +190,19 @@ func (l guardListener) Accept() (net.Conn, error) {
 // errPacketTooLarge ends a connection whose packet claims more than MaxPacket bytes.
 var errPacketTooLarge = errors.New("milter: packet length exceeds the limit")
 
+// errMalformedPacket ends a connection whose packet go-milter cannot parse
+// without crashing the daemon.
+var errMalformedPacket = errors.New("milter: malformed packet")
+
 // frameGuard follows the milter framing (4-byte big-endian length, then
-// that many bytes) in the byte stream and fails the read that would hand a
-// too-large length to the protocol library.
+// that many bytes: the command byte and its data) in the byte stream and
+// fails the read that would hand go-milter a packet it cannot take: a
+// length over MaxPacket, or a packet its parser would panic on (check). A
+// panic there is in go-milter's connection goroutine, out of reach of any
+// recover of ours, and takes the whole daemon down. After a failed read
+// every further read fails too; go-milter then closes the connection and
+// the MTA applies its milter_default_action, as for any broken milter
+// connection.
 //
 // It also buffers reads: go-milter reads each packet with two calls (length,
 // then data), and an MTA sends many small packets at once (header fields
@@ -198,10 +210,14 @@ var errPacketTooLarge = errors.New("milter: packet length exceeds the limit")
 type frameGuard struct {
 	net.Conn
 	br      *bufio.Reader
+	err     error // why the stream was refused; sticky
 	hdr     [4]byte
 	nhdr    int    // bytes of the length field seen
 	left    uint32 // payload bytes still to pass
 	packets int    // complete packets passed
+	cmd     byte   // command byte of the current packet
+	seen    uint32 // payload bytes of the current packet passed, command byte included
+	nulAt   uint32 // payload offset of the first NUL after the command byte; 0: none yet
 }
 
 // NegotiationTimeout is how long a new connection may take to send its
@@ -220,13 +236,20 @@ func (g *frameGuard) SetReadDeadline(t time.Time) error {
 }
 
 func (g *frameGuard) Read(b []byte) (int, error) {
+	if g.err != nil {
+		return 0, g.err
+	}
 	n, err := g.br.Read(b)
 	for i := 0; i < n; {
 		if g.left > 0 {
-			skip := min(uint32(n-i), g.left)
-			g.left -= skip
-			i += int(skip)
+			k := min(uint32(n-i), g.left)
+			g.inspect(b[i : i+int(k)])
+			g.left -= k
+			i += int(k)
 			if g.left == 0 {
+				if g.err = g.check(); g.err != nil {
+					return 0, g.err
+				}
 				g.packets++
 			}
 			continue
@@ -237,13 +260,55 @@ func (g *frameGuard) Read(b []byte) (int, error) {
 		if g.nhdr == 4 {
 			g.nhdr = 0
 			g.left = uint32(g.hdr[0])<<24 | uint32(g.hdr[1])<<16 | uint32(g.hdr[2])<<8 | uint32(g.hdr[3])
-			if g.left > MaxPacket {
-				return 0, errPacketTooLarge
+			g.cmd, g.seen, g.nulAt = 0, 0, 0
+			switch {
+			case g.left > MaxPacket:
+				g.err = errPacketTooLarge
+			case g.left == 0:
+				// go-milter reads the command byte of an empty packet
+				// out of range (internal/wire ReadPacket).
+				g.err = fmt.Errorf("%w: empty packet", errMalformedPacket)
 			}
-			if g.left == 0 {
-				g.packets++
+			if g.err != nil {
+				return 0, g.err
 			}
 		}
 	}
 	return n, err
+}
+
+// inspect notes what check needs to know of p, the next payload bytes of
+// the current packet.
+func (g *frameGuard) inspect(p []byte) {
+	if g.seen == 0 {
+		g.cmd = p[0]
+	}
+	if g.nulAt == 0 && (g.cmd == 'C' || g.cmd == 'M' || g.cmd == 'R') {
+		from := 0
+		if g.seen == 0 {
+			from = 1 // the command byte
+		}
+		if k := bytes.IndexByte(p[from:], 0); k >= 0 {
+			g.nulAt = g.seen + uint32(from+k)
+		}
+	}
+	g.seen += uint32(len(p))
+}
+
+// check refuses a complete packet that go-milter v0.10.2 would panic on
+// (session.go processMsg): it slices past the end of SMFIC_CONNECT,
+// SMFIC_MAIL and SMFIC_RCPT data whose first string has no NUL, and reads
+// the family byte of SMFIC_CONNECT without checking it is there. libmilter
+// refuses these packets too; no MTA sends them.
+func (g *frameGuard) check() error {
+	switch g.cmd {
+	case 'C', 'M', 'R':
+		if g.nulAt == 0 {
+			return fmt.Errorf("%w: %q command without a NUL-terminated string", errMalformedPacket, g.cmd)
+		}
+		if g.cmd == 'C' && g.nulAt+1 >= g.seen {
+			return fmt.Errorf("%w: connect command without a protocol family", errMalformedPacket)
+		}
+	}
+	return nil
 }

@@ -18,12 +18,20 @@ type session struct {
 	f         *Filter
 	leadSpace bool
 	tx        *transaction
+	counted   bool // in f's session count; Cleanup takes it out
 }
 
 var _ gomilter.Milter = (*session)(nil)
 
+// NewConnection runs once the connection is negotiated, and again on each
+// SMFIC_QUIT_NC, when the MTA reuses the connection for a new SMTP client.
 func (s *session) NewConnection(m gomilter.Modifier) error {
-	s.f.sessionDelta(1)
+	s.tx.close()
+	s.tx = nil
+	if !s.counted {
+		s.counted = true
+		s.f.sessionDelta(1)
+	}
 	return nil
 }
 
@@ -132,7 +140,10 @@ func (s *session) Unknown(cmd string, m gomilter.Modifier) (*gomilter.Response, 
 func (s *session) Cleanup(m gomilter.Modifier) {
 	s.tx.close()
 	s.tx = nil
-	s.f.sessionDelta(-1)
+	if s.counted {
+		s.counted = false
+		s.f.sessionDelta(-1)
+	}
 }
 
 // done logs the transaction, counts it and frees its resources.
