@@ -178,6 +178,41 @@ func TestSampleConfigDocumentsEveryKey(t *testing.T) {
 	}
 }
 
+// loadWant loads the config at path. With wantErr "" it must load and is
+// returned; otherwise loading must fail with exactly "config: <path>: " +
+// wantErr, and loadWant returns false.
+func loadWant(t *testing.T, path, wantErr string) (Config, bool) {
+	t.Helper()
+	cfg, err := loadConfig(path)
+	if wantErr != "" {
+		want := "config: " + path + ": " + wantErr
+		if err == nil || err.Error() != want {
+			t.Fatalf("error %q\nwant  %q", err, want)
+		}
+		return Config{}, false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, true
+}
+
+// printAndReload runs `vpim-milter config -c path` and loads its output
+// (after the first, comment line) back: the printed text and the reloaded
+// config.
+func printAndReload(t *testing.T, path string) (string, Config) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if rc := run([]string{"config", "-c", path}, nil, &out, &errb); rc != 0 {
+		t.Fatalf("config: rc %d: %s", rc, errb.String())
+	}
+	again, err := loadConfig(writeConfig(t, strings.SplitN(out.String(), "\n", 2)[1]))
+	if err != nil {
+		t.Fatalf("printed config does not load: %v", err)
+	}
+	return out.String(), again
+}
+
 func tcompareTelephonyKeep(t *testing.T, got, want TelephonyConfig) {
 	t.Helper()
 	if got.KeepDone != want.KeepDone || got.KeepFailed != want.KeepFailed {
@@ -214,31 +249,17 @@ func TestTelephonyRetention(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeConfig(t, "[telephony]\n"+tc.toml+"\n")
-			cfg, err := loadConfig(path)
-			if tc.wantErr != "" {
-				want := "config: " + path + ": " + tc.wantErr
-				if err == nil || err.Error() != want {
-					t.Fatalf("error %q\nwant  %q", err, want)
-				}
+			cfg, ok := loadWant(t, path, tc.wantErr)
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			o := cfg.telephonyOptions()
 			if o.KeepDone != tc.wantDone || o.KeepFailed != tc.wantFailed {
 				t.Fatalf("options keep %v, %v; want %v, %v", o.KeepDone, o.KeepFailed, tc.wantDone, tc.wantFailed)
 			}
-			var out, errb bytes.Buffer
-			if rc := run([]string{"config", "-c", path}, nil, &out, &errb); rc != 0 {
-				t.Fatalf("config: rc %d: %s", rc, errb.String())
-			}
-			if !strings.Contains(out.String(), "\n  attempt_timeout = \"10m0s\"\n  "+tc.printed+"\n") {
-				t.Fatalf("config output lacks %q:\n%s", tc.printed, out.String())
-			}
-			again, err := loadConfig(writeConfig(t, strings.SplitN(out.String(), "\n", 2)[1]))
-			if err != nil {
-				t.Fatalf("printed config does not load: %v", err)
+			out, again := printAndReload(t, path)
+			if !strings.Contains(out, "\n  attempt_timeout = \"10m0s\"\n  "+tc.printed+"\n") {
+				t.Fatalf("config output lacks %q:\n%s", tc.printed, out)
 			}
 			tcompareTelephonyKeep(t, again.Telephony, cfg.Telephony)
 		})
@@ -266,30 +287,16 @@ func TestDSNDelayAfter(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeConfig(t, "[dsn]\n"+tc.toml+"\n")
-			cfg, err := loadConfig(path)
-			if tc.wantErr != "" {
-				want := "config: " + path + ": " + tc.wantErr
-				if err == nil || err.Error() != want {
-					t.Fatalf("error %q\nwant  %q", err, want)
-				}
+			cfg, ok := loadWant(t, path, tc.wantErr)
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got := cfg.telephonyOptions().DSN.DelayAfter; got != tc.want {
 				t.Fatalf("options delay_after %v, want %v", got, tc.want)
 			}
-			var out, errb bytes.Buffer
-			if rc := run([]string{"config", "-c", path}, nil, &out, &errb); rc != 0 {
-				t.Fatalf("config: rc %d: %s", rc, errb.String())
-			}
-			if !strings.Contains(out.String(), "\n  disable = false\n  "+tc.printed+"\n") {
-				t.Fatalf("config output lacks %q:\n%s", tc.printed, out.String())
-			}
-			again, err := loadConfig(writeConfig(t, strings.SplitN(out.String(), "\n", 2)[1]))
-			if err != nil {
-				t.Fatalf("printed config does not load: %v", err)
+			out, again := printAndReload(t, path)
+			if !strings.Contains(out, "\n  disable = false\n  "+tc.printed+"\n") {
+				t.Fatalf("config output lacks %q:\n%s", tc.printed, out)
 			}
 			if again.DSN != cfg.DSN {
 				t.Fatalf("round trip changed [dsn]: %+v, want %+v", again.DSN, cfg.DSN)
@@ -343,38 +350,28 @@ func TestSIPPasswordFile(t *testing.T) {
 			}
 			subst := strings.NewReplacer("@PW@", pw, "@DIR@", dir)
 			path := writeConfig(t, fmt.Sprintf("[telephony]\nbackend = %q\n[telephony.sip]\n%s\n", tc.backend, subst.Replace(tc.sip)))
-			cfg, err := loadConfig(path)
+			wantErr := ""
 			if tc.wantErr != "" {
-				want := "config: " + path + ": 1 problem(s):\n  " + subst.Replace(tc.wantErr)
-				if err == nil || err.Error() != want {
-					t.Fatalf("error %q\nwant  %q", err, want)
-				}
-				return
+				wantErr = "1 problem(s):\n  " + subst.Replace(tc.wantErr)
 			}
-			if err != nil {
-				t.Fatal(err)
+			cfg, ok := loadWant(t, path, wantErr)
+			if !ok {
+				return
 			}
 			o := cfg.telephonyOptions()
 			if o.SIP.Username != tc.wantUser || o.SIP.Password != tc.wantPass {
 				t.Fatalf("options username, password = %q, %q; want %q, %q", o.SIP.Username, o.SIP.Password, tc.wantUser, tc.wantPass)
 			}
-			var out, errb bytes.Buffer
-			if rc := run([]string{"config", "-c", path}, nil, &out, &errb); rc != 0 {
-				t.Fatalf("config: rc %d: %s", rc, errb.String())
-			}
-			if tc.content != nil && strings.Contains(out.String(), "s3cret") {
-				t.Fatalf("config prints the password:\n%s", out.String())
+			out, again := printAndReload(t, path)
+			if tc.content != nil && strings.Contains(out, "s3cret") {
+				t.Fatalf("config prints the password:\n%s", out)
 			}
 			printed := "password_file = \"\""
 			if strings.Contains(tc.sip, "password_file") {
 				printed = fmt.Sprintf("password_file = %q", pw)
 			}
-			if !strings.Contains(out.String(), fmt.Sprintf("\n    username = %q\n    %s\n", tc.wantUser, printed)) {
-				t.Fatalf("config output lacks username and %s:\n%s", printed, out.String())
-			}
-			again, err := loadConfig(writeConfig(t, strings.SplitN(out.String(), "\n", 2)[1]))
-			if err != nil {
-				t.Fatalf("printed config does not load: %v", err)
+			if !strings.Contains(out, fmt.Sprintf("\n    username = %q\n    %s\n", tc.wantUser, printed)) {
+				t.Fatalf("config output lacks username and %s:\n%s", printed, out)
 			}
 			if got := again.telephonyOptions().SIP; got.Username != tc.wantUser || got.Password != tc.wantPass {
 				t.Fatalf("round trip: username, password = %q, %q", got.Username, got.Password)
