@@ -13,6 +13,8 @@ import (
 
 	"github.com/vpim-milter/vpim-milter/codec/au"
 	"github.com/vpim-milter/vpim-milter/codec/wav"
+
+	"github.com/vpim-milter/vpim-milter/codec/internal/audiotest"
 )
 
 // tone returns n samples of a 440 Hz + 1250 Hz mix as PCM16LE.
@@ -251,7 +253,7 @@ func TestReaderSniffOverride(t *testing.T) {
 // TestSoxInterop checks that sox reads the files we write and decodes them
 // to exactly the samples our own reader produces.
 func TestSoxInterop(t *testing.T) {
-	sox := needTool(t, "sox", "sox")
+	sox := audiotest.Tool(t, "sox", "sox")
 	pcm := tone(4321)
 	dir := t.TempDir()
 	for _, f := range []Format{WAVULaw, WAVALaw, WAVPCM16, WAVGSM, AU} {

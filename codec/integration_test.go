@@ -12,6 +12,8 @@ import (
 
 	"github.com/vpim-milter/vpim-milter/codec/g726"
 	"github.com/vpim-milter/vpim-milter/codec/wav"
+
+	"github.com/vpim-milter/vpim-milter/codec/internal/audiotest"
 )
 
 // TestResampleAndDownmix decodes a 44.1 kHz stereo WAV (through
@@ -46,7 +48,7 @@ func TestResampleAndDownmix(t *testing.T) {
 
 // TestMP3Input decodes an MP3 made by sox (libsox-fmt-mp3) with sniffing.
 func TestMP3Input(t *testing.T) {
-	sox := needTool(t, "sox", "sox")
+	sox := audiotest.Tool(t, "sox", "sox")
 	dir := t.TempDir()
 	mp3 := filepath.Join(dir, "x.mp3")
 	cmd := exec.Command(sox, "-n", "-r", "16000", "-c", "1", mp3, "synth", "2", "sine", "440")
@@ -83,7 +85,7 @@ func TestMP3Input(t *testing.T) {
 // ITU-exact) decode it: the result must match ours closely, which it
 // cannot with the wrong nibble order (about 0.3 dB).
 func TestAUG721NibbleOrder(t *testing.T) {
-	sox := needTool(t, "sox", "sox")
+	sox := audiotest.Tool(t, "sox", "sox")
 	pcm := tone(8000)
 	var codes bytes.Buffer
 	if _, err := Transcode(&codes, G726_32, bytes.NewReader(pcm), PCM16); err != nil {

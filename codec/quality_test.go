@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
+
+	"github.com/vpim-milter/vpim-milter/codec/internal/audiotest"
 )
 
 // snrDB returns the SNR and the segmental SNR of deg against ref, with
@@ -50,54 +49,6 @@ func snrDB(ref, deg []int16) (snr, seg float64) {
 	return snr, seg
 }
 
-// needTool skips (or fails under CI=true) when an external program is missing.
-func needTool(t testing.TB, name, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true (apt-get install %s)", name, pkg)
-		}
-		t.Skipf("%s not installed (apt-get install %s)", name, pkg)
-	}
-	return p
-}
-
-const speechText = "The quick brown fox jumps over the lazy dog. Please call me back at your earliest convenience, " +
-	"my number is five five five, one two three four. This is a voice mail message for the accounts department. " +
-	"We need to reschedule Thursday's meeting to Friday at three thirty in the afternoon. Thank you, goodbye."
-
-// speech generates seconds of 8 kHz mono PCM16LE speech with espeak-ng and
-// sox (two voices, as recipes/audio/make_signals.sh, but without dither
-// so the signal is the same on every run) in a temp dir.
-func speech(t testing.TB, seconds int) []byte {
-	t.Helper()
-	espeak := needTool(t, "espeak-ng", "espeak-ng")
-	sox := needTool(t, "sox", "sox")
-	dir := t.TempDir()
-	run := func(name string, args ...string) {
-		t.Helper()
-		if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
-			t.Fatalf("%s %v: %v\n%s", name, args, err, out)
-		}
-	}
-	a, b := filepath.Join(dir, "a.wav"), filepath.Join(dir, "b.wav")
-	run(espeak, "-v", "en-us", "-s", "150", "-w", a, speechText)
-	run(espeak, "-v", "en-gb+f3", "-s", "140", "-p", "70", "-w", b, speechText)
-	seg := filepath.Join(dir, "seg.raw")
-	run(sox, "-D", a, b, "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw", seg, "rate", "-v", "pad", "0", "0.3", "norm", "-3")
-	one, err := os.ReadFile(seg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := seconds * 8000 * 2
-	out := make([]byte, 0, want)
-	for len(out) < want {
-		out = append(out, one[:min(len(one), want-len(out))]...)
-	}
-	return out
-}
-
 func encodeDecode(t *testing.T, f Format, pcm []byte) []byte {
 	t.Helper()
 	var enc bytes.Buffer
@@ -115,7 +66,7 @@ func encodeDecode(t *testing.T, f Format, pcm []byte) []byte {
 // SNR >= 21.0 dB and segmental SNR >= 23.0 dB, µ-law SNR >= 37.0 dB, on
 // 60 s of generated speech.
 func TestSpeechQuality(t *testing.T) {
-	pcm := speech(t, 60)
+	pcm := audiotest.Speech(t, 60)
 	ref := samplesOf(pcm)
 	for _, tc := range []struct {
 		f           Format

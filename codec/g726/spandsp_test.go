@@ -10,25 +10,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
-)
 
-// needTool skips (or fails under CI=true) when an external program is missing.
-func needTool(t testing.TB, name, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true (apt-get install %s)", name, pkg)
-		}
-		t.Skipf("%s not installed (apt-get install %s)", name, pkg)
-	}
-	return p
-}
+	"github.com/vpim-milter/vpim-milter/codec/internal/audiotest"
+)
 
 // buildRef compiles contrib/codec/g726ref.c against libspandsp.
 func buildRef(t testing.TB) string {
 	t.Helper()
-	cc := needTool(t, "cc", "gcc")
+	cc := audiotest.Tool(t, "cc", "gcc")
 	src := filepath.Join(repoRoot(t), "contrib", "codec", "g726ref.c")
 	bin := filepath.Join(t.TempDir(), "g726ref")
 	out, err := exec.Command(cc, "-O2", "-o", bin, src, "-lspandsp").CombinedOutput()
@@ -39,40 +28,6 @@ func buildRef(t testing.TB) string {
 		t.Skipf("libspandsp reference tool does not build (apt-get install libspandsp-dev): %v", err)
 	}
 	return bin
-}
-
-const speechText = "The quick brown fox jumps over the lazy dog. Please call me back at your earliest convenience, " +
-	"my number is five five five, one two three four. This is a voice mail message for the accounts department. " +
-	"We need to reschedule Thursday's meeting to Friday at three thirty in the afternoon. Thank you, goodbye."
-
-// speech generates seconds of 8 kHz mono s16le speech with espeak-ng and
-// sox (two voices, as recipes/audio/make_signals.sh).
-func speech(t testing.TB, seconds int) []byte {
-	t.Helper()
-	espeak := needTool(t, "espeak-ng", "espeak-ng")
-	sox := needTool(t, "sox", "sox")
-	dir := t.TempDir()
-	run := func(name string, args ...string) {
-		t.Helper()
-		if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
-			t.Fatalf("%s %v: %v\n%s", name, args, err, out)
-		}
-	}
-	a, b := filepath.Join(dir, "a.wav"), filepath.Join(dir, "b.wav")
-	run(espeak, "-v", "en-us", "-s", "150", "-w", a, speechText)
-	run(espeak, "-v", "en-gb+f3", "-s", "140", "-p", "70", "-w", b, speechText)
-	seg := filepath.Join(dir, "seg.raw")
-	run(sox, "-D", a, b, "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw", seg, "rate", "-v", "pad", "0", "0.3", "norm", "-3")
-	one, err := os.ReadFile(seg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := seconds * 8000 * 2
-	out := make([]byte, 0, want)
-	for len(out) < want {
-		out = append(out, one[:min(len(one), want-len(out))]...)
-	}
-	return out
 }
 
 func runRef(t *testing.T, bin string, in []byte, args ...string) []byte {
@@ -123,7 +78,7 @@ func TestSpandspBitstream(t *testing.T) {
 		}
 		long, short = n, n
 	}
-	pcmLong := speech(t, long)
+	pcmLong := audiotest.Speech(t, long)
 	pcmShort := pcmLong[:min(len(pcmLong), short*16000)]
 	for _, r := range []Rate{Rate16, Rate24, Rate32, Rate40} {
 		for _, p := range []Packing{PackRFC3551, PackAAL2} {

@@ -10,21 +10,9 @@ import (
 	"path/filepath"
 	"testing"
 	"testing/iotest"
-)
 
-// needTools skips the test when an external tool is missing, except under
-// CI=true where the tools are required.
-func needTools(t testing.TB, tools ...string) {
-	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s is required under CI=true (apt-get install -y sox libgsm-tools espeak-ng): %v", tool, err)
-			}
-			t.Skipf("%s not installed: %v", tool, err)
-		}
-	}
-}
+	"github.com/vpim-milter/vpim-milter/codec/internal/audiotest"
+)
 
 func run(t testing.TB, name string, args ...string) []byte {
 	t.Helper()
@@ -81,7 +69,7 @@ type corpus struct {
 
 func makeCorpus(t *testing.T) []corpus {
 	t.Helper()
-	needTools(t, "espeak-ng", "sox", "toast")
+	audiotest.Tools(t, "espeak-ng", "sox", "toast")
 	dir := t.TempDir()
 	a, b, ab := filepath.Join(dir, "a.wav"), filepath.Join(dir, "b.wav"), filepath.Join(dir, "ab.wav")
 	run(t, "espeak-ng", "-v", "en-us", "-s", "150", "-w", a,
@@ -374,7 +362,7 @@ func BenchmarkGSMEncode(b *testing.B) {
 // TestRandomFramesMatchLibgsm decodes pseudo-random raw frames (every
 // parameter value, including out-of-range LTP lags) with toast and with us.
 func TestRandomFramesMatchLibgsm(t *testing.T) {
-	needTools(t, "toast")
+	audiotest.Tools(t, "toast")
 	const frames = 3000
 	in := make([]byte, frames*FrameSize)
 	x := uint32(12345)

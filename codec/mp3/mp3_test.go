@@ -11,29 +11,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/vpim-milter/vpim-milter/codec/internal/audiotest"
 )
-
-// needTools skips the test when an external tool is missing, except under
-// CI=true where the tools are required.
-func needTools(t testing.TB, tools ...string) {
-	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s is required under CI=true (apt-get install -y sox espeak-ng lame ffmpeg): %v", tool, err)
-			}
-			t.Skipf("%s not installed: %v", tool, err)
-		}
-	}
-}
-
-func run(t testing.TB, name string, args ...string) {
-	t.Helper()
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %q: %v\n%s", name, args, err, out)
-	}
-}
 
 // pcm converts interleaved PCM16LE to per-channel float slices.
 func pcm(b []byte, channels int) [][]float64 {
@@ -81,10 +61,10 @@ func align(ref, deg []float64, maxLag int) (lag int, snr float64) {
 // checks that the decoded MP3 lines up with the source sample for sample
 // and has the same length.
 func TestAlignment(t *testing.T) {
-	needTools(t, "espeak-ng", "sox", "lame", "ffmpeg")
+	audiotest.Tools(t, "espeak-ng", "sox", "lame", "ffmpeg")
 	dir := t.TempDir()
 	speech := filepath.Join(dir, "speech.wav")
-	run(t, "espeak-ng", "-v", "en-us", "-s", "150", "-w", speech,
+	audiotest.Run(t, "espeak-ng", "-v", "en-us", "-s", "150", "-w", speech,
 		"Please call me back at your earliest convenience, my number is five five five, one two three four.")
 	tests := []struct {
 		name     string
@@ -93,13 +73,13 @@ func TestAlignment(t *testing.T) {
 		minSNR   float64
 		wantErr  error // go-mp3 cannot decode the stream
 	}{
-		{"lame-44k-stereo", 44100, 2, func(in, out string) { run(t, "lame", "--quiet", "-b", "128", in, out) }, 20, nil},
-		{"lame-22k-mono", 22050, 1, func(in, out string) { run(t, "lame", "--quiet", "-b", "64", "-m", "m", in, out) }, 20, nil},
-		{"lame-8k-mono", 8000, 1, func(in, out string) { run(t, "lame", "--quiet", "-b", "32", "-m", "m", in, out) }, 15, ErrFormat}, // MPEG-2.5: unsupported by go-mp3
+		{"lame-44k-stereo", 44100, 2, func(in, out string) { audiotest.Run(t, "lame", "--quiet", "-b", "128", in, out) }, 20, nil},
+		{"lame-22k-mono", 22050, 1, func(in, out string) { audiotest.Run(t, "lame", "--quiet", "-b", "64", "-m", "m", in, out) }, 20, nil},
+		{"lame-8k-mono", 8000, 1, func(in, out string) { audiotest.Run(t, "lame", "--quiet", "-b", "32", "-m", "m", in, out) }, 15, ErrFormat}, // MPEG-2.5: unsupported by go-mp3
 		{"ffmpeg-48k-stereo", 48000, 2, func(in, out string) {
-			run(t, "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", in, "-c:a", "libmp3lame", "-b:a", "128k", out)
+			audiotest.Run(t, "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", in, "-c:a", "libmp3lame", "-b:a", "128k", out)
 		}, 20, nil},
-		{"lame-vbr-44k-stereo", 44100, 2, func(in, out string) { run(t, "lame", "--quiet", "-V", "2", in, out) }, 20, nil},
+		{"lame-vbr-44k-stereo", 44100, 2, func(in, out string) { audiotest.Run(t, "lame", "--quiet", "-V", "2", in, out) }, 20, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -108,11 +88,11 @@ func TestAlignment(t *testing.T) {
 			mp3 := filepath.Join(dir, tc.name+".mp3")
 			// Stereo sources get a 10 ms shifted right channel so a channel swap shows.
 			if tc.ch == 2 {
-				run(t, "sox", speech, "-r", strconv.Itoa(tc.rate), "-c", "2", "-b", "16", src, "rate", "-v", "remix", "1", "1", "delay", "0", "0.01", "norm", "-3")
+				audiotest.Run(t, "sox", speech, "-r", strconv.Itoa(tc.rate), "-c", "2", "-b", "16", src, "rate", "-v", "remix", "1", "1", "delay", "0", "0.01", "norm", "-3")
 			} else {
-				run(t, "sox", speech, "-r", strconv.Itoa(tc.rate), "-c", "1", "-b", "16", src, "rate", "-v", "norm", "-3")
+				audiotest.Run(t, "sox", speech, "-r", strconv.Itoa(tc.rate), "-c", "1", "-b", "16", src, "rate", "-v", "norm", "-3")
 			}
-			run(t, "sox", src, "-t", "raw", raw)
+			audiotest.Run(t, "sox", src, "-t", "raw", raw)
 			tc.encode(src, mp3)
 			f, err := os.Open(mp3)
 			if err != nil {
@@ -275,7 +255,7 @@ func zeroCrossings(x []float64) int {
 // the LAME gapless tag): same length, lag 0 and a high SNR show that go-mp3
 // decodes correctly and that both trim identically.
 func TestMatchesFFmpeg(t *testing.T) {
-	needTools(t, "ffmpeg")
+	audiotest.Tools(t, "ffmpeg")
 	out, err := exec.Command("ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error",
 		"-i", "testdata/tone44k.mp3", "-f", "s16le", "-").Output()
 	if err != nil {

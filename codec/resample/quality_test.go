@@ -6,46 +6,24 @@ import (
 	"math"
 	"math/cmplx"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/vpim-milter/vpim-milter/codec/internal/audiotest"
 )
-
-// needTools skips the test when an external tool is missing, except under
-// CI=true where the tools are required.
-func needTools(t testing.TB, tools ...string) {
-	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s is required under CI=true (apt-get install -y sox espeak-ng): %v", tool, err)
-			}
-			t.Skipf("%s not installed: %v", tool, err)
-		}
-	}
-}
-
-// run executes a command and fails the test with its output on error.
-func run(t testing.TB, name string, args ...string) {
-	t.Helper()
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %q: %v\n%s", name, args, err, out)
-	}
-}
 
 // speech makes the project's own test speech with espeak-ng: a 22.05 kHz
 // mono WAV of two voices (the same recipe as recipes/audio/make_signals.sh).
 func speech(t testing.TB, dir string) string {
 	t.Helper()
-	needTools(t, "espeak-ng", "sox")
+	audiotest.Tools(t, "espeak-ng", "sox")
 	a, b, ab := filepath.Join(dir, "a.wav"), filepath.Join(dir, "b.wav"), filepath.Join(dir, "ab.wav")
-	run(t, "espeak-ng", "-v", "en-us", "-s", "150", "-w", a,
+	audiotest.Run(t, "espeak-ng", "-v", "en-us", "-s", "150", "-w", a,
 		"The quick brown fox jumps over the lazy dog. Please call me back at your earliest convenience, my number is five five five, one two three four.")
-	run(t, "espeak-ng", "-v", "en-gb+f3", "-s", "140", "-p", "70", "-w", b,
+	audiotest.Run(t, "espeak-ng", "-v", "en-gb+f3", "-s", "140", "-p", "70", "-w", b,
 		"This is a voice mail message for the accounts department. We need to reschedule Thursday's meeting to Friday at three thirty.")
-	run(t, "sox", a, b, "-r", "22050", ab, "pad", "0", "0.3")
+	audiotest.Run(t, "sox", a, b, "-r", "22050", ab, "pad", "0", "0.3")
 	return ab
 }
 
@@ -165,9 +143,9 @@ func TestAgainstSox(t *testing.T) {
 			in := filepath.Join(dir, filepathName(tc.rate, tc.channels)+".wav")
 			ref := filepath.Join(dir, filepathName(tc.rate, tc.channels)+".ref.raw")
 			raw := filepath.Join(dir, filepathName(tc.rate, tc.channels)+".raw")
-			run(t, "sox", src, "-r", itoa(tc.rate), "-c", itoa(tc.channels), "-b", "16", in, "rate", "-v", "norm", "-3")
-			run(t, "sox", in, "-t", "raw", raw)
-			run(t, "sox", "-D", in, "-t", "raw", "-e", "signed", "-b", "16", ref, "remix", "-", "rate", "-v", "8000")
+			audiotest.Run(t, "sox", src, "-r", itoa(tc.rate), "-c", itoa(tc.channels), "-b", "16", in, "rate", "-v", "norm", "-3")
+			audiotest.Run(t, "sox", in, "-t", "raw", raw)
+			audiotest.Run(t, "sox", "-D", in, "-t", "raw", "-e", "signed", "-b", "16", ref, "remix", "-", "rate", "-v", "8000")
 			inBytes, err := os.ReadFile(raw)
 			if err != nil {
 				t.Fatal(err)
