@@ -9,6 +9,9 @@ import (
 	"github.com/vpim-milter/vpim-milter/codec/g711"
 )
 
+// predict (zz_generated_predict.go) is written from fmult below.
+//go:generate go run gen.go
+
 // ErrBadRate is returned for a bit rate other than 16, 24, 32 or 40 kbit/s.
 var ErrBadRate = errors.New("g726: unsupported bit rate")
 
@@ -200,21 +203,26 @@ func abs(x int) int {
 	return x
 }
 
-// fmult multiplies a predictor coefficient by a signal in the G.726
-// floating point format (ITU-T G.726 block FMULT). The predictor below
-// carries an inlined copy of this body (it runs eight times per sample);
-// this function is the readable reference the tests compare it with.
-func fmult(an, srn int16) int {
-	// |an|; an never exceeds 13 bits in magnitude (a coefficient >> 2)
-	sm := int32(an) >> 31
-	anmag := uint32((int32(an)^sm)-sm) & 0x1FFF
-	l := bits.Len32(anmag)                         // anexp + 6
-	anmant := anmag<<6>>uint(l) | (anmag-1)>>31<<5 // 32 when an == 0
-	wanmant := (anmant*uint32(srn&0x3F) + 0x30) >> 4
-	// wanexp = l - 6 + exp(srn) - 13; the shift left by wanexp (or right
-	// by -wanexp) is one right shift of wanmant<<19.
-	r := int(wanmant<<19>>uint(38-l-int(srn>>6&0xF))) & 0x7FFF
-	m := int(an^srn) >> 31
+// fmult is FMULT (ITU-T G.726): the product of a predictor coefficient an
+// (A or B shifted right by two, so at most 13 bits in magnitude) and a
+// signal srn in the G.726 floating point format (sign in bit 15, 4-bit
+// exponent SRNEXP, 6-bit mantissa SRNMANT), as a 16-bit value. at is
+// anTab(), which holds the part that depends on |an| alone.
+//
+// This is the only definition of FMULT in the codec. predict, in
+// zz_generated_predict.go, is this body written out eight times by
+// internal/predictgen (go generate; the package comment there says why
+// predict does not call fmult). The tests check fmult against refFmult,
+// FMULT as the Sun/spandsp reference code writes it, on every input the
+// coder can produce.
+func fmult(at *[8192]uint16, an, srn int16) int {
+	m := int(an^srn) >> 31 // -1 when the product is negative
+	sm := an >> 15
+	e := uint(at[uint16((an^sm)-sm)&0x1FFF]) // ANMANT, 38-(ANEXP+6) for |an|
+	// WANMANT = (ANMANT*SRNMANT + 48) >> 4 and WANEXP = ANEXP + SRNEXP - 13;
+	// WANMANT shifted left by WANEXP (right by -WANEXP when negative) is
+	// WANMANT<<19 shifted right by 19-WANEXP = 38-(ANEXP+6)-SRNEXP > 0.
+	r := int(((e&0xFF)*uint(srn&0x3F)+0x30)>>4<<19>>((e>>8-uint(srn>>6&0xF))&63)) & 0x7FFF
 	return (r ^ m) - m
 }
 
@@ -228,107 +236,11 @@ func buildAnTab() *[8192]uint16 {
 	var t [8192]uint16
 	for anmag := range t {
 		u := uint32(anmag)
-		l := bits.Len32(u)
+		l := bits.Len32(u)                     // ANEXP + 6
 		anmant := u<<6>>uint(l) | (u-1)>>31<<5 // 32 when anmag == 0
 		t[anmag] = uint16(anmant | uint32(38-l)<<8)
 	}
 	return &t
-}
-
-// fmultTab is fmult with the coefficient half taken from anTab. predict
-// carries eight inlined copies of its body (the compiler does not inline
-// it); TestPredict checks them against the reference FMULT.
-func fmultTab(an, srn int16) int {
-	sm := int32(an) >> 31
-	e := uint32(anTab()[uint32((int32(an)^sm)-sm)&0x1FFF])
-	wanmant := ((e&0xFF)*uint32(srn&0x3F) + 0x30) >> 4
-	r := int(uint64(wanmant)<<19>>((e>>8-uint32(srn>>6&0xF))&63)) & 0x7FFF
-	m := int(an^srn) >> 31
-	return (r ^ m) - m
-}
-
-// predict computes SEZI and SEI (ITU-T G.726 blocks FMULT and ACCUM):
-// the six-zero part and the full signal estimate, both 16-bit. The eight
-// FMULT products are written out (each block is fmultTab's body) because
-// this is the hottest code of the codec.
-func (s *State) predict() (sezi, sei int16) {
-	at := s.t.an
-	acc := 0
-	{
-		an, srn := s.b[0]>>2, s.dq[0]
-		sm := int32(an) >> 31
-		e := uint32(at[uint32((int32(an)^sm)-sm)&0x1FFF])
-		wanmant := ((e&0xFF)*uint32(srn&0x3F) + 0x30) >> 4
-		r := int(uint64(wanmant)<<19>>((e>>8-uint32(srn>>6&0xF))&63)) & 0x7FFF
-		m := int(an^srn) >> 31
-		acc += (r ^ m) - m
-	}
-	{
-		an, srn := s.b[1]>>2, s.dq[1]
-		sm := int32(an) >> 31
-		e := uint32(at[uint32((int32(an)^sm)-sm)&0x1FFF])
-		wanmant := ((e&0xFF)*uint32(srn&0x3F) + 0x30) >> 4
-		r := int(uint64(wanmant)<<19>>((e>>8-uint32(srn>>6&0xF))&63)) & 0x7FFF
-		m := int(an^srn) >> 31
-		acc += (r ^ m) - m
-	}
-	{
-		an, srn := s.b[2]>>2, s.dq[2]
-		sm := int32(an) >> 31
-		e := uint32(at[uint32((int32(an)^sm)-sm)&0x1FFF])
-		wanmant := ((e&0xFF)*uint32(srn&0x3F) + 0x30) >> 4
-		r := int(uint64(wanmant)<<19>>((e>>8-uint32(srn>>6&0xF))&63)) & 0x7FFF
-		m := int(an^srn) >> 31
-		acc += (r ^ m) - m
-	}
-	{
-		an, srn := s.b[3]>>2, s.dq[3]
-		sm := int32(an) >> 31
-		e := uint32(at[uint32((int32(an)^sm)-sm)&0x1FFF])
-		wanmant := ((e&0xFF)*uint32(srn&0x3F) + 0x30) >> 4
-		r := int(uint64(wanmant)<<19>>((e>>8-uint32(srn>>6&0xF))&63)) & 0x7FFF
-		m := int(an^srn) >> 31
-		acc += (r ^ m) - m
-	}
-	{
-		an, srn := s.b[4]>>2, s.dq[4]
-		sm := int32(an) >> 31
-		e := uint32(at[uint32((int32(an)^sm)-sm)&0x1FFF])
-		wanmant := ((e&0xFF)*uint32(srn&0x3F) + 0x30) >> 4
-		r := int(uint64(wanmant)<<19>>((e>>8-uint32(srn>>6&0xF))&63)) & 0x7FFF
-		m := int(an^srn) >> 31
-		acc += (r ^ m) - m
-	}
-	{
-		an, srn := s.b[5]>>2, s.dq[5]
-		sm := int32(an) >> 31
-		e := uint32(at[uint32((int32(an)^sm)-sm)&0x1FFF])
-		wanmant := ((e&0xFF)*uint32(srn&0x3F) + 0x30) >> 4
-		r := int(uint64(wanmant)<<19>>((e>>8-uint32(srn>>6&0xF))&63)) & 0x7FFF
-		m := int(an^srn) >> 31
-		acc += (r ^ m) - m
-	}
-	sezi = int16(acc)
-	acc = int(sezi)
-	{
-		an, srn := s.a[1]>>2, s.sr[1]
-		sm := int32(an) >> 31
-		e := uint32(at[uint32((int32(an)^sm)-sm)&0x1FFF])
-		wanmant := ((e&0xFF)*uint32(srn&0x3F) + 0x30) >> 4
-		r := int(uint64(wanmant)<<19>>((e>>8-uint32(srn>>6&0xF))&63)) & 0x7FFF
-		m := int(an^srn) >> 31
-		acc += (r ^ m) - m
-	}
-	{
-		an, srn := s.a[0]>>2, s.sr[0]
-		sm := int32(an) >> 31
-		e := uint32(at[uint32((int32(an)^sm)-sm)&0x1FFF])
-		wanmant := ((e&0xFF)*uint32(srn&0x3F) + 0x30) >> 4
-		r := int(uint64(wanmant)<<19>>((e>>8-uint32(srn>>6&0xF))&63)) & 0x7FFF
-		m := int(an^srn) >> 31
-		acc += (r ^ m) - m
-	}
-	return sezi, int16(acc)
 }
 
 // stepSize computes Y (ITU-T G.726 block MIX).
