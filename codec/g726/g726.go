@@ -375,8 +375,11 @@ func (s *State) update(y, wi, fi, dq, sr, dqsez int) {
 		if s.bits == 5 {
 			shift = 9
 		}
-		// The sign test is branch-free: m is 0 when dq and DQ(k-i) have
-		// the same sign (add 128) and -1 otherwise (subtract 128).
+		// UGBn is +128 when DQ and DQ(k-n) have the same sign (m = 0),
+		// -128 otherwise (m = -1), and 0 when DQ is 0: the second loop
+		// is the first without that term. One loop with the term masked
+		// to 0 executes about 24 more instructions per sample (cachegrind,
+		// BenchmarkG726Encode and BenchmarkG726Decode, go1.26.8 amd64).
 		if mag != 0 {
 			for i := range s.b {
 				bi := int(s.b[i])

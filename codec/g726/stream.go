@@ -108,7 +108,11 @@ func (e *Encoder) Write(p []byte) (int, error) {
 		p = p[1:]
 	}
 	if e.packing == PackRFC3551 {
-		// The common case with the bit accumulator in locals.
+		// The common case: push's PackRFC3551 branch written out with
+		// the bit accumulator in locals instead of fields of e, which
+		// the loop would otherwise load and store for every sample.
+		// push still packs a carried half sample and PackAAL2;
+		// TestPacking and TestEncoderSplitWrites check both paths.
 		acc, nacc, nb, nout := e.acc, e.nacc, e.st.bits, e.nout
 		for len(p) >= 2 {
 			code := uint32(e.st.encode(int(int16(uint16(p[0])|uint16(p[1])<<8)) >> 2))
