@@ -23,6 +23,7 @@ deps:
 	bash contrib/test-deps.sh
 
 check:
+	bash tools/check-tree.sh
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
@@ -43,5 +44,7 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# Build outputs only (the list .gitignore names); test and bench runs clean up after themselves.
 clean:
-	rm -f vpim-milter integration.log
+	rm -f vpim-milter cmd/vpim-milter/vpim-milter integration.log
+	rm -f gsmdec gsmenc resample8k smtpload g726ref *.test *.prof cover.out coverage.out
