@@ -20,7 +20,7 @@ run: build
 test: deps check unit race integration
 
 deps:
-	bash contrib/test-deps.sh
+	bash tools/test-deps.sh
 
 check:
 	bash tools/check-tree.sh
@@ -36,10 +36,10 @@ race:
 	$(GO) test -count=1 -race ./milter/... ./cmd/...
 
 integration:
-	$(GO) test -count=1 -tags integration -timeout 40m ./integration/ ./contrib/...
+	$(GO) test -count=1 -tags integration -timeout 40m ./integration/...
 
 fuzz:
-	bash contrib/fuzz.sh $(FUZZTIME)
+	bash tools/fuzz/fuzz.sh $(FUZZTIME)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -41,7 +41,7 @@ func freeUDPTCPPort(t *testing.T) int {
 }
 
 // startBaresip runs baresip as an auto-answering, recording callee for
-// user on a loopback port, from the templates in contrib/telephony/baresip.
+// user on a loopback port, from the templates in integration/sip/baresip.
 func startBaresip(t *testing.T, user string) (port int, dir string) {
 	t.Helper()
 	need(t, "baresip")
@@ -51,7 +51,7 @@ func startBaresip(t *testing.T, user string) (port int, dir string) {
 	subst := strings.NewReplacer("@SIP_PORT@", fmt.Sprint(port), "@RTP_PORTS@", fmt.Sprintf("%d-%d", rtp, rtp+9),
 		"@SND_PATH@", dir, "@CTRL_PORT@", fmt.Sprint(freePort(t)), "@USER@", user, "@CODECS@", "PCMU")
 	for _, f := range []string{"config", "accounts"} {
-		b, err := os.ReadFile(filepath.Join(repoRoot(t), "contrib", "telephony", "baresip", f))
+		b, err := os.ReadFile(filepath.Join(repoRoot(t), "integration", "sip", "baresip", f))
 		if err != nil {
 			t.Fatal(err)
 		}

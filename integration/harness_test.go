@@ -59,7 +59,7 @@ func freePort(t testing.TB) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// mta is one private MTA instance started by a contrib harness.
+// mta is one private MTA instance started by an integration/mta harness.
 type mta struct {
 	name    string
 	harness string
@@ -71,7 +71,7 @@ type mta struct {
 // mtaKind describes how to start one kind of MTA.
 type mtaKind struct {
 	name       string
-	harness    string // path below contrib/
+	harness    string // path below integration/mta/
 	portEnv    string
 	sinkEnv    string
 	milterAddr func(port int) string // milter address in the harness's MILTER form
@@ -88,7 +88,7 @@ var kinds = []mtaKind{
 func startMTA(t *testing.T, k mtaKind, milterPort int) *mta {
 	t.Helper()
 	need(t, k.tools...)
-	h := filepath.Join(repoRoot(t), "contrib", k.harness)
+	h := filepath.Join(repoRoot(t), "integration", "mta", k.harness)
 	dir := worldDir(t)
 	port, sink := freePort(t), freePort(t)
 	env := append(os.Environ(), fmt.Sprintf("%s=%d", k.portEnv, port), fmt.Sprintf("%s=%d", k.sinkEnv, sink),

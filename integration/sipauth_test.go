@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// startSipp runs a UAS scenario from contrib/telephony/sipp on 127.0.0.1:port
+// startSipp runs a UAS scenario from integration/sip/sipp on 127.0.0.1:port
 // and returns its exit code channel; the process group is killed when the
 // test ends.
 func startSipp(t *testing.T, scenario string, port int, args ...string) <-chan int {
@@ -22,7 +22,7 @@ func startSipp(t *testing.T, scenario string, port int, args ...string) <-chan i
 	dir := t.TempDir()
 	var out bytes.Buffer
 	lw := &lockedWriter{w: &out}
-	cmd := exec.Command("sipp", append([]string{"-sf", filepath.Join(repoRoot(t), "contrib/telephony/sipp", scenario),
+	cmd := exec.Command("sipp", append([]string{"-sf", filepath.Join(repoRoot(t), "integration/sip/sipp", scenario),
 		"-i", "127.0.0.1", "-p", fmt.Sprint(port), "-mi", "127.0.0.1", "-mp", fmt.Sprint(freeUDPTCPPort(t)),
 		"-nostdin", "-timeout", "60s"}, args...)...)
 	cmd.Dir = dir

@@ -73,11 +73,11 @@ func TestExecBackendTimeout(t *testing.T) {
 }
 
 // TestExecBridgeContribScript runs the whole bridge with backend = "exec"
-// and the contrib example script.
+// and the example script for operators (contrib/telephony/exec-example.sh).
 func TestExecBridgeContribScript(t *testing.T) {
 	script := repoPath("contrib/telephony/exec-example.sh")
 	if _, err := os.Stat(script); err != nil {
-		t.Fatalf("contrib script: %v", err)
+		t.Fatalf("example script: %v", err)
 	}
 	s, err := OpenSpool(t.TempDir())
 	tcheck(t, err, "spool")

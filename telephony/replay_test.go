@@ -22,7 +22,7 @@ func TestSIPReplayDTMF(t *testing.T) {
 	subst := strings.NewReplacer("@SIP_PORT@", fmt.Sprint(sipPort), "@RTP_PORTS@", fmt.Sprintf("%d-%d", rtp, rtp+9),
 		"@SND_PATH@", dir, "@CTRL_PORT@", fmt.Sprint(ctrlPort), "@USER@", user, "@CODECS@", "PCMA")
 	for _, f := range []string{"config", "accounts"} {
-		b, err := os.ReadFile(repoPath("contrib/telephony/baresip/" + f))
+		b, err := os.ReadFile(repoPath("integration/sip/baresip/" + f))
 		tcheck(t, err, "baresip template")
 		tcheck(t, os.WriteFile(filepath.Join(dir, f), []byte(subst.Replace(string(b))), 0o644), "write "+f)
 	}

@@ -71,11 +71,11 @@ func waitLog(t *testing.T, path, s string, d time.Duration) {
 	t.Fatalf("%q not in %s after %v:\n%s", s, path, d, tail(string(b), 2000))
 }
 
-// startSipp runs a sipp UAS scenario from contrib/telephony/sipp on
+// startSipp runs a sipp UAS scenario from integration/sip/sipp on
 // 127.0.0.1:port and returns a channel with its exit code.
 func startSipp(t *testing.T, scenario string, port int, extra ...string) <-chan int {
 	t.Helper()
-	sf := repoPath("contrib/telephony/sipp/" + scenario)
+	sf := repoPath("integration/sip/sipp/" + scenario)
 	if _, err := os.Stat(sf); err != nil {
 		t.Fatalf("scenario: %v", err)
 	}
@@ -557,7 +557,7 @@ func baresipRecording(t *testing.T, codec string) {
 	subst := strings.NewReplacer("@SIP_PORT@", fmt.Sprint(sipPort), "@RTP_PORTS@", fmt.Sprintf("%d-%d", rtp, rtp+9),
 		"@SND_PATH@", dir, "@CTRL_PORT@", fmt.Sprint(ctrlPort), "@USER@", user, "@CODECS@", codec)
 	for _, f := range []string{"config", "accounts"} {
-		b, err := os.ReadFile(repoPath("contrib/telephony/baresip/" + f))
+		b, err := os.ReadFile(repoPath("integration/sip/baresip/" + f))
 		tcheck(t, err, "baresip template")
 		tcheck(t, os.WriteFile(filepath.Join(dir, f), []byte(subst.Replace(string(b))), 0o644), "write "+f)
 	}

@@ -26,7 +26,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-bash contrib/postfix/harness.sh install
-if [ -f contrib/sendmail/harness.sh ]; then bash contrib/sendmail/harness.sh install; fi
+bash integration/mta/postfix/harness.sh install
+bash integration/mta/sendmail/harness.sh install
 go mod download
 echo "test-deps: ready" >&2

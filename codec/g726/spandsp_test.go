@@ -14,11 +14,11 @@ import (
 	"github.com/vpim-milter/vpim-milter/codec/internal/audiotest"
 )
 
-// buildRef compiles contrib/codec/g726ref.c against libspandsp.
+// buildRef compiles tools/bench/codec/ref/g726ref.c against libspandsp.
 func buildRef(t testing.TB) string {
 	t.Helper()
 	cc := audiotest.Tool(t, "cc", "gcc")
-	src := filepath.Join(repoRoot(t), "contrib", "codec", "g726ref.c")
+	src := filepath.Join(repoRoot(t), "tools", "bench", "codec", "ref", "g726ref.c")
 	bin := filepath.Join(t.TempDir(), "g726ref")
 	out, err := exec.Command(cc, "-O2", "-o", bin, src, "-lspandsp").CombinedOutput()
 	if err != nil {

@@ -2,7 +2,7 @@
 -- the X-Test-Action header of the lead's test engine (milter/testengine), each case in its
 -- own SMTP transaction on its own connection, then two cases on one connection.
 --
---   MILTER_PORT=8895 miltertest -s contrib/miltertest/actions.lua
+--   MILTER_PORT=8895 miltertest -s integration/miltertest/actions.lua
 --
 --   add-header     -> SMFIR_ADDHEADER (or INSHEADER) X-Test-Added: yes
 --   change-header  -> SMFIR_CHGHEADER Subject: changed

@@ -4,7 +4,7 @@
 // run every script against it over TCP and a unix socket. They need miltertest
 // (apt-get install -y miltertest) and the build tag "integration":
 //
-//	go test -tags integration ./contrib/miltertest/
+//	go test -tags integration ./integration/miltertest/
 //
 // Without miltertest they skip, except under CI=true, where they fail.
 package miltertest

@@ -2,7 +2,7 @@
 -- {daemon_name} and j at connect, {i}, {auth_type}, {auth_authen} and {mail_addr} at MAIL,
 -- {rcpt_addr} at RCPT.
 --
---   MILTER_PORT=8895 miltertest -s contrib/miltertest/macros.lua
+--   MILTER_PORT=8895 miltertest -s integration/miltertest/macros.lua
 --
 -- Checks: every step still gets its normal reply with macros present; an authenticated
 -- message without X-Test-Action passes unmodified, and so does a second transaction on the

@@ -1,7 +1,7 @@
 -- negotiate.lua: milter option negotiation with vpim-milter (protocol 6, as Postfix with
 -- milter_protocol = 6 and Sendmail 8.14+ offer it).
 --
---   MILTER_PORT=8895 miltertest -s contrib/miltertest/negotiate.lua
+--   MILTER_PORT=8895 miltertest -s integration/miltertest/negotiate.lua
 --
 -- Checks: negotiation succeeds with libmilter's defaults (all actions and steps offered);
 -- the filter requests exactly the actions vpim-milter needs to rewrite voice mail and hand

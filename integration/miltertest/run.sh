@@ -2,8 +2,8 @@
 # run.sh [SCRIPT.lua...]: run the miltertest scripts of this directory (default: all of
 # negotiate.lua macros.lua actions.lua) against a running milter and report each result.
 #
-#   MILTER_PORT=8895 contrib/miltertest/run.sh           # inet:8895@127.0.0.1
-#   MILTER_SOCK=unix:/run/vpim-milter/milter.sock contrib/miltertest/run.sh actions.lua
+#   MILTER_PORT=8895 integration/miltertest/run.sh           # inet:8895@127.0.0.1
+#   MILTER_SOCK=unix:/run/vpim-milter/milter.sock integration/miltertest/run.sh actions.lua
 #
 # actions.lua and the last transaction of macros.lua need a filter that runs the test engine
 # (milter/testengine: X-Test-Action); negotiate.lua and the rest of macros.lua pass against

@@ -2,7 +2,7 @@
 # milterctl.sh: helpers for bench.sh and crash.sh (sourced, not run): start and stop one
 # vpim-milter process by PID on a config this file writes, and small timing helpers.
 #
-# Needs: VPIM_MILTER (binary), HERE (this directory). Sets MILTER_PID.
+# Needs: VPIM_MILTER (binary). Sets MILTER_PID.
 # Optional: MILTER_LOG_LEVEL (debug|info|warn|error) for the milter's [log] level.
 
 MILTER_PID=""
@@ -21,7 +21,7 @@ listening() {
 # ensure_binary: build vpim-milter from this checkout if $VPIM_MILTER does not exist
 ensure_binary() {
   [ -x "$VPIM_MILTER" ] && return 0
-  local root; root=$(cd "$HERE/../.." && pwd)
+  local root; root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
   echo "building $VPIM_MILTER from $root" >&2
   (cd "$root" && CGO_ENABLED=0 go build -trimpath -o "$VPIM_MILTER" ./cmd/vpim-milter)
 }

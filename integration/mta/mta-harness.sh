@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# mta-harness.sh: the part of contrib/postfix/harness.sh and contrib/sendmail/harness.sh that
+# mta-harness.sh: the part of postfix/harness.sh and sendmail/harness.sh (beside this file) that
 # does not depend on the MTA (sourced, not run): logging, PID and port checks, the smtp-sink
 # every instance relays to, the up/down/wait-empty/status commands and the argument parsing.
 #

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# fuzz.sh [FUZZTIME]: run every fuzz target of the module for FUZZTIME each
+# tools/fuzz/fuzz.sh [FUZZTIME]: run every fuzz target of the module for FUZZTIME each
 # (default 30s; the acceptance runs used 10m). Crashers land in the
 # package's testdata/fuzz/<Target>/ and make the script fail.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 t=${1:-30s}
 fail=0
 for pkg in $(go list ./...); do

@@ -12,7 +12,7 @@ import (
 
 // Tool returns the path of the external tool name, from Debian package
 // pkg. A missing tool skips the test, or fails it under CI=true, where
-// every tool is required (contrib/test-deps.sh installs them).
+// every tool is required (tools/test-deps.sh installs them).
 func Tool(t testing.TB, name, pkg string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)

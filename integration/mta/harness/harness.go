@@ -1,6 +1,6 @@
 //go:build integration
 
-package harnesstest
+package harness
 
 import (
 	"bufio"
@@ -20,7 +20,7 @@ import (
 type Harness struct {
 	// Name is the MTA as messages spell it: "Postfix".
 	Name string
-	// Dir is the harness's directory below the module root, for messages: "contrib/postfix".
+	// Dir is the harness's directory below the module root, for messages: "integration/mta/postfix".
 	Dir string
 	// Tools are the programs the harness needs, on PATH or as absolute paths.
 	Tools []string

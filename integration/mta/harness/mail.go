@@ -1,6 +1,6 @@
 //go:build integration
 
-package harnesstest
+package harness
 
 import (
 	"errors"

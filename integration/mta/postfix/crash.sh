@@ -23,6 +23,7 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../../.." && pwd)
 N=${1:-2000}
 MODE=${CRASH_MODE:-tcp}
 SESSIONS=${CRASH_SESSIONS:-10}
@@ -32,8 +33,8 @@ SIZE=${CRASH_SIZE:-2048}
 VPIM_MILTER=${VPIM_MILTER:-/tmp/vpim-milter}
 MPORT=${CRASH_MILTER_PORT:-8996}
 export PF_SMTP_PORT=${PF_SMTP_PORT:-2725} PF_SINK_PORT=${PF_SINK_PORT:-2726} PF_REINJECT_PORT=${PF_REINJECT_PORT:-2729}
-# shellcheck source=milterctl.sh
-. "$HERE/milterctl.sh"
+# shellcheck source=../milterctl.sh
+. "$HERE/../milterctl.sh"
 
 BASE=${CRASH_DIR:-$(mktemp -d /tmp/vpim-crash.XXXXXX)}
 mkdir -p "$BASE"
@@ -54,8 +55,7 @@ fail() { echo "crash: FAIL: $*" >&2; KEEP=1; echo "crash: logs kept in $BASE" >&
 
 "$HERE/harness.sh" install
 ensure_binary
-ROOT=$(cd "$HERE/../.." && pwd)
-(cd "$ROOT" && go build -o "$BASE/smtpload" ./contrib/postfix/smtpload) || fail "cannot build smtpload"
+(cd "$ROOT" && go build -o "$BASE/smtpload" ./integration/mta/smtpload) || fail "cannot build smtpload"
 
 case $MODE in
   tcp) LISTEN="inet:$MPORT@127.0.0.1" PFMILTER="inet:127.0.0.1:$MPORT" ;;

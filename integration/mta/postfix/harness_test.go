@@ -12,13 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpim-milter/vpim-milter/contrib/internal/harnesstest"
+	"github.com/vpim-milter/vpim-milter/integration/mta/harness"
 )
 
 // postfix is harness.sh in this directory; up sets all three of its ports.
-var postfix = &harnesstest.Harness{
+var postfix = &harness.Harness{
 	Name:    "Postfix",
-	Dir:     "contrib/postfix",
+	Dir:     "integration/mta/postfix",
 	Tools:   []string{"postconf", "postfix", "/usr/sbin/smtp-sink", "script"},
 	PortEnv: []string{"PF_SMTP_PORT", "PF_SINK_PORT", "PF_REINJECT_PORT"},
 }
@@ -81,7 +81,7 @@ func TestUpDown(t *testing.T) {
 // re-injection listener of master.cf.snippet does not use milters at all.
 func TestSnippetsMilterDown(t *testing.T) {
 	t.Parallel()
-	port := harnesstest.FreePort(t)                             // nothing listens there
+	port := harness.FreePort(t)                             // nothing listens there
 	in := postfix.Up(t, fmt.Sprintf("inet:%d@127.0.0.1", port)) // Sendmail form, converted by the harness
 	out, err := exec.Command("postconf", "-c", in.Vars["CONF_DIR"], "-n").Output()
 	if err != nil {
@@ -93,7 +93,7 @@ func TestSnippetsMilterDown(t *testing.T) {
 			got[k] = v
 		}
 	}
-	snippet, err := os.ReadFile("main.cf.snippet")
+	snippet, err := os.ReadFile("../../../contrib/postfix/main.cf.snippet")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,11 +140,11 @@ func TestSnippetsMilterDown(t *testing.T) {
 		t.Errorf("master.cf %s = %q, want no_milters from master.cf.snippet", svc, g)
 	}
 
-	code, msg := harnesstest.Send(t, in.Vars["SMTP_PORT"], "down1", "user@vm.example.net")
+	code, msg := harness.Send(t, in.Vars["SMTP_PORT"], "down1", "user@vm.example.net")
 	if code != 451 || !strings.HasPrefix(msg, "4.7.1 ") {
 		t.Errorf("milter down: %d %s, want 451 4.7.1", code, msg)
 	}
-	if code, msg := harnesstest.Send(t, in.Vars["REINJECT_PORT"], "reinject1", "user@vm.example.net"); code != 250 {
+	if code, msg := harness.Send(t, in.Vars["REINJECT_PORT"], "reinject1", "user@vm.example.net"); code != 250 {
 		t.Errorf("re-injection listener: %d %s, want 250", code, msg)
 	}
 	in.WaitSink(t, "reinject1")

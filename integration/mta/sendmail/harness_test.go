@@ -9,13 +9,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vpim-milter/vpim-milter/contrib/internal/harnesstest"
+	"github.com/vpim-milter/vpim-milter/integration/mta/harness"
 )
 
 // sendmail is harness.sh in this directory, on the unpacked Sendmail of harness.sh install.
-var sendmail = &harnesstest.Harness{
+var sendmail = &harness.Harness{
 	Name:    "Sendmail",
-	Dir:     "contrib/sendmail",
+	Dir:     "integration/mta/sendmail",
 	Tools:   []string{"/opt/sendmail-x/usr/libexec/sendmail/sendmail", "/usr/sbin/smtp-sink", "m4"},
 	PortEnv: []string{"SM_SMTP_PORT", "SM_SINK_PORT"},
 }
@@ -31,7 +31,7 @@ func TestRelayToSink(t *testing.T) {
 // milter that is down into 451 4.3.2 for the client.
 func TestSnippetAndMilterDown(t *testing.T) {
 	t.Parallel()
-	port := harnesstest.FreePort(t)
+	port := harness.FreePort(t)
 	in := sendmail.Up(t, fmt.Sprintf("inet:127.0.0.1:%d", port)) // Postfix form, converted
 	if want := fmt.Sprintf("inet:%d@127.0.0.1", port); in.Vars["MILTER"] != want {
 		t.Errorf("MILTER = %q, want %q", in.Vars["MILTER"], want)
@@ -40,7 +40,7 @@ func TestSnippetAndMilterDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	snippet, err := os.ReadFile("sendmail.mc.snippet")
+	snippet, err := os.ReadFile("../../../contrib/sendmail/sendmail.mc.snippet")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestSnippetAndMilterDown(t *testing.T) {
 	if x := fmt.Sprintf("Xvpim-milter, S=inet:%d@127.0.0.1, F=T, T=C:10s;S:30s;R:60s;E:5m\n", port); !strings.Contains(string(cf), x) {
 		t.Errorf("sendmail.cf lacks %q", x)
 	}
-	code, msg := harnesstest.Send(t, in.Vars["SMTP_PORT"], "down1", "user@vm.example.net")
+	code, msg := harness.Send(t, in.Vars["SMTP_PORT"], "down1", "user@vm.example.net")
 	if code != 451 || !strings.HasPrefix(msg, "4.3.2 ") {
 		t.Errorf("milter down: %d %s, want 451 4.3.2", code, msg)
 	}

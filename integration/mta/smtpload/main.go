@@ -1,5 +1,5 @@
 // Command smtpload sends numbered test messages over SMTP and checks where they ended up.
-// contrib/postfix/crash.sh uses it to prove that a milter crash loses and duplicates nothing:
+// integration/mta/postfix/crash.sh uses it to prove that a milter crash loses and duplicates nothing:
 // smtp-source reports no per-message result, smtpload does.
 //
 //	smtpload send -addr 127.0.0.1:2525 -n 2000 -s 10 -run RUNID -ids accepted.txt

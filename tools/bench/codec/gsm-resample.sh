@@ -13,19 +13,19 @@
 # a shared, loaded machine), and ratio = theirs/ours (>= 1.0: we are faster).
 #
 # Needs: go, sox, libgsm-tools (toast), espeak-ng, /usr/bin/time (package time).
-# Usage: contrib/codec-b/bench.sh [workdir]     (default /tmp/codec-b-bench)
+# Usage: tools/bench/codec/gsm-resample.sh [workdir]     (default /tmp/gsm-resample-bench)
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-W=${1:-/tmp/codec-b-bench}
+ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
+W=${1:-/tmp/gsm-resample-bench}
 RUNS=${RUNS:-7}
 mkdir -p "$W"
 for t in sox toast espeak-ng /usr/bin/time go; do
 	command -v "$t" >/dev/null || { echo "bench.sh: $t not installed" >&2; exit 2; }
 done
 cd "$ROOT"
-go build -o "$W/gsmdec" ./contrib/codec-b/gsmdec
-go build -o "$W/gsmenc" ./contrib/codec-b/gsmenc
-go build -o "$W/resample8k" ./contrib/codec-b/resample8k
+go build -o "$W/gsmdec" ./tools/bench/codec/gsmdec
+go build -o "$W/gsmenc" ./tools/bench/codec/gsmenc
+go build -o "$W/resample8k" ./tools/bench/codec/resample8k
 cd "$W"
 if [ ! -s s600_441st.raw ]; then
 	TEXT="The quick brown fox jumps over the lazy dog. Please call me back at your earliest convenience, \

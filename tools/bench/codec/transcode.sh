@@ -3,7 +3,7 @@
 # against the reference tools, on 10 minutes of generated 8 kHz speech
 # (issue 4, acceptance point 3).
 #
-# usage: contrib/codec/bench.sh [RUNS]        RUNS per case, default 5 (median is reported)
+# usage: tools/bench/codec/transcode.sh [RUNS]        RUNS per case, default 5 (median is reported)
 # needs: go, cc, libspandsp-dev, sox (+ libsox-fmt-all), espeak-ng, /usr/bin/time (package time)
 #
 # Prints one row per case: median wall time (including process start) and
@@ -14,16 +14,16 @@
 # RSS of the same command on a 1-second file (the baseline).
 set -euo pipefail
 RUNS=${1:-5}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 for t in go cc sox espeak-ng /usr/bin/time; do
 	command -v "$t" >/dev/null || { echo "bench.sh: $t not found" >&2; exit 2; }
 done
 
-echo "building vpim-milter and the libspandsp reference (contrib/codec/g726ref.c)..."
+echo "building vpim-milter and the libspandsp reference (tools/bench/codec/ref/g726ref.c)..."
 (cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -o "$W/vpim-milter" ./cmd/vpim-milter) # as `make build`
-cc -O2 -o "$W/g726ref" "$ROOT/contrib/codec/g726ref.c" -lspandsp
+cc -O2 -o "$W/g726ref" "$ROOT/tools/bench/codec/ref/g726ref.c" -lspandsp
 V="$W/vpim-milter"
 REF="$W/g726ref"
 

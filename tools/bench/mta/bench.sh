@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # bench.sh [N]: end-to-end throughput of Postfix with and without vpim-milter.
 #
-# Pushes N messages (default 2000) with smtp-source through a private Postfix (harness.sh)
-# in three modes, alternating them for BENCH_ROUNDS rounds so that a machine that slows down
-# during the run hurts every mode alike:
+# Pushes N messages (default 2000) with smtp-source through a private Postfix
+# (integration/mta/postfix/harness.sh) in three modes, alternating them for BENCH_ROUNDS
+# rounds so that a machine that slows down during the run hurts every mode alike:
 #   none   no milter
 #   tcp    vpim-milter pass-through on inet:PORT@127.0.0.1
 #   unix   vpim-milter pass-through on a unix socket
@@ -29,7 +29,8 @@
 # Loopback only; every process started here is stopped by PID, also on Ctrl-C.
 set -euo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# the private Postfix (harness.sh) and the milter start/stop helpers of the integration tests
+MTA=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../integration/mta" && pwd)
 N=${1:-2000}
 ROUNDS=${BENCH_ROUNDS:-3}
 SESSIONS=${BENCH_SESSIONS:-10}
@@ -40,8 +41,8 @@ ENFORCE=${BENCH_ENFORCE:-0}
 VPIM_MILTER=${VPIM_MILTER:-/tmp/vpim-milter}
 MPORT=${BENCH_MILTER_PORT:-8995}
 export PF_SMTP_PORT=${PF_SMTP_PORT:-2625} PF_SINK_PORT=${PF_SINK_PORT:-2626} PF_REINJECT_PORT=${PF_REINJECT_PORT:-2629}
-# shellcheck source=milterctl.sh
-. "$HERE/milterctl.sh"
+# shellcheck source=../../../integration/mta/milterctl.sh
+. "$MTA/milterctl.sh"
 
 BASE=${BENCH_DIR:-$(mktemp -d /tmp/vpim-bench.XXXXXX)}
 mkdir -p "$BASE"
@@ -50,13 +51,13 @@ PFDIR=""
 
 cleanup() {
   milter_stop TERM
-  [ -n "$PFDIR" ] && "$HERE/harness.sh" down "$PFDIR" >/dev/null 2>&1 || true
+  [ -n "$PFDIR" ] && "$MTA/postfix/harness.sh" down "$PFDIR" >/dev/null 2>&1 || true
   if [ "${BENCH_KEEP:-0}" != 1 ] && [ -z "${BENCH_DIR:-}" ]; then rm -rf "$BASE"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-"$HERE/harness.sh" install
+"$MTA/postfix/harness.sh" install
 ensure_binary
 command -v smtp-source >/dev/null || { echo "smtp-source missing" >&2; exit 1; }
 
@@ -73,7 +74,7 @@ run() {
     *) echo "unknown mode $mode" >&2; return 1 ;;
   esac
   PFDIR=$dir/pf
-  MILTER=$milter "$HERE/harness.sh" up "$PFDIR" >"$dir/harness.env" 2>"$dir/harness.log" ||
+  MILTER=$milter "$MTA/postfix/harness.sh" up "$PFDIR" >"$dir/harness.env" 2>"$dir/harness.log" ||
     { cat "$dir/harness.log" >&2; return 1; }
   t0=$(now)
   # one message per connection (smtp-source's default), like independent clients
@@ -93,14 +94,14 @@ run() {
     echo "  milter-reject lines in $PFDIR/maillog: $(grep -c milter-reject "$PFDIR/maillog" || true)" >&2
     grep -E 'warning: milter' "$PFDIR/maillog" | head -3 | sed 's/^/    /' >&2 || true
   fi
-  "$HERE/harness.sh" wait-empty "$PFDIR" 30 || true
+  "$MTA/postfix/harness.sh" wait-empty "$PFDIR" 30 || true
   # CPU the milter used for the whole run (user + system), in ms per message
   local cpu="-"
   if [ -n "$MILTER_PID" ] && [ -r "/proc/$MILTER_PID/stat" ]; then
     cpu=$(awk -v tck="$(getconf CLK_TCK)" -v n="$N" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) * 1000 / tck / n }' \
       "/proc/$MILTER_PID/stat")
   fi
-  "$HERE/harness.sh" down "$PFDIR" >/dev/null 2>&1 || true
+  "$MTA/postfix/harness.sh" down "$PFDIR" >/dev/null 2>&1 || true
   PFDIR=""
   milter_stop TERM
   local secs; secs=$(elapsed "$t0" "$t1")

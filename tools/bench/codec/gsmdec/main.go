@@ -1,6 +1,6 @@
 // Command gsmdec decodes GSM 06.10 (raw .gsm, or the data chunk of a WAV49
 // file) from stdin to raw PCM16LE on stdout. It exists to time the codec/gsm
-// package as a whole process against sox and toast (contrib/codec-b/bench.sh).
+// package as a whole process against sox and toast (tools/bench/codec/gsm-resample.sh).
 //
 // Usage: gsmdec [-wav49] < in > out.s16
 package main

@@ -1,6 +1,6 @@
 // Command gsmenc encodes raw PCM16LE 8 kHz mono from stdin to GSM 06.10 on
 // stdout (raw .gsm, or bare WAV49 blocks with -wav49). It exists to compare
-// codec/gsm with toast bit for bit and to time it (contrib/codec-b/bench.sh).
+// codec/gsm with toast bit for bit and to time it (tools/bench/codec/gsm-resample.sh).
 //
 // Usage: gsmenc [-wav49] < in.s16 > out.gsm
 package main

@@ -1,6 +1,6 @@
 /*
  * g726ref.c - libspandsp G.726 as a stdin/stdout filter, the reference
- * for vpim-milter's codec/g726 bitstream tests and contrib/codec/bench.sh.
+ * for vpim-milter's codec/g726 bitstream tests and tools/bench/codec/transcode.sh.
  *
  * build: cc -O2 -o g726ref g726ref.c -lspandsp      (Debian: libspandsp-dev)
  * usage: g726ref enc|dec RATE right|left < in > out

@@ -1,6 +1,6 @@
 // Command resample8k converts raw interleaved PCM16LE from stdin to 8 kHz
 // mono PCM16LE on stdout with codec/resample. It exists to time the package
-// as a whole process against "sox rate -v" (contrib/codec-b/bench.sh).
+// as a whole process against "sox rate -v" (tools/bench/codec/gsm-resample.sh).
 //
 // Usage: resample8k -rate 44100 -channels 2 < in.s16 > out.s16
 package main
