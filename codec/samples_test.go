@@ -12,34 +12,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// samplesDir returns ../shared/samples beside the repository (skip when
-// missing, fail under CI=true).
-func samplesDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		if filepath.Dir(dir) == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = filepath.Dir(dir)
-	}
-	d := filepath.Join(dir, "..", "shared", "samples")
-	if _, err := os.Stat(d); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("third-party samples missing at %s (CI=true requires ../shared beside the checkout)", d)
-		}
-		t.Skipf("samples not found at %s", d)
-	}
-	return d
-}
+	"github.com/vpim-milter/vpim-milter/internal/shareddata"
+)
 
 // audioParts returns the decoded bodies of the audio/* parts of a message.
 func audioParts(t *testing.T, path string) [][]byte {
@@ -110,7 +85,7 @@ func (l *lineJoiner) Read(p []byte) (int, error) {
 // checks format and length, and with sox installed that the samples are
 // identical to sox's decoding.
 func TestRealSamples(t *testing.T) {
-	dir := samplesDir(t)
+	dir := shareddata.Path(t, "samples")
 	for _, tc := range []struct {
 		file    string
 		format  Format

@@ -7,21 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// samplesDir is ../shared/samples beside the checkout (third-party data,
-// used in place).
-func samplesDir(t *testing.T) string {
-	t.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "samples")
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing: CI must have ../shared beside the checkout", dir)
-		}
-		t.Skipf("%s is missing", dir)
-	}
-	return dir
-}
+	"github.com/vpim-milter/vpim-milter/internal/shareddata"
+)
 
 // TestSamplesCLI runs every public sample through `check --json` and
 // `rewrite` (the DESIGN.md contract) and checks the profile DIGEST
@@ -29,7 +17,7 @@ func samplesDir(t *testing.T) string {
 // the rewritten message through `check` again: a rewrite must be complete,
 // so the second pass changes nothing.
 func TestSamplesCLI(t *testing.T) {
-	dir := samplesDir(t)
+	dir := shareddata.Path(t, "samples")
 	tests := []struct {
 		file    string
 		profile string

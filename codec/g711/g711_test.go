@@ -9,40 +9,9 @@ import (
 	"path/filepath"
 	"testing"
 	"testing/iotest"
-)
 
-// vectorDir returns ../shared/vectors/itu-stl/<sub> relative to the
-// repository root (found by walking up to go.mod), or $VPIM_VECTORS/<sub>.
-// It skips when the vectors are missing, except under CI=true.
-func vectorDir(t *testing.T, sub string) string {
-	t.Helper()
-	base := os.Getenv("VPIM_VECTORS")
-	if base == "" {
-		dir, err := os.Getwd()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				break
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				t.Fatal("go.mod not found above the test directory")
-			}
-			dir = parent
-		}
-		base = filepath.Join(dir, "..", "shared", "vectors", "itu-stl")
-	}
-	d := filepath.Join(base, sub)
-	if _, err := os.Stat(d); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("ITU-T STL vectors missing at %s (CI=true requires ../shared/vectors/itu-stl beside the checkout): %v", d, err)
-		}
-		t.Skipf("ITU-T STL vectors not found at %s", d)
-	}
-	return d
-}
+	"github.com/vpim-milter/vpim-milter/internal/shareddata"
+)
 
 // readWords reads an STL file of 16-bit little-endian words.
 func readWords(t *testing.T, path string) []uint16 {
@@ -61,7 +30,7 @@ func readWords(t *testing.T, path string) []uint16 {
 // TestSTLSweep checks all 65536 linear inputs against the ITU-T STL G.711
 // sweep (encode, decode, and encode+decode) for both laws.
 func TestSTLSweep(t *testing.T) {
-	dir := vectorDir(t, "g711")
+	dir := shareddata.Path(t, "vectors/itu-stl/g711")
 	src := readWords(t, filepath.Join(dir, "sweep.src"))
 	if len(src) != 65536 {
 		t.Fatalf("sweep.src has %d words, want 65536", len(src))

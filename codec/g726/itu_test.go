@@ -5,26 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-)
 
-// vectorDir returns ../shared/vectors/itu-stl/<sub> relative to the
-// repository root (found by walking up to go.mod), or $VPIM_VECTORS/<sub>.
-// It skips when the vectors are missing, except under CI=true.
-func vectorDir(t testing.TB, sub string) string {
-	t.Helper()
-	base := os.Getenv("VPIM_VECTORS")
-	if base == "" {
-		base = filepath.Join(repoRoot(t), "..", "shared", "vectors", "itu-stl")
-	}
-	d := filepath.Join(base, sub)
-	if _, err := os.Stat(d); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("ITU-T STL vectors missing at %s (CI=true requires ../shared/vectors/itu-stl beside the checkout): %v", d, err)
-		}
-		t.Skipf("ITU-T STL vectors not found at %s", d)
-	}
-	return d
-}
+	"github.com/vpim-milter/vpim-milter/internal/shareddata"
+)
 
 func repoRoot(t testing.TB) string {
 	t.Helper()
@@ -82,7 +65,7 @@ func compare(t *testing.T, got, want []byte) {
 // cross-law decode for the normal and overload sequences, and the
 // decoder-only "i" sequence.
 func TestITUReset(t *testing.T) {
-	dir := vectorDir(t, "g726")
+	dir := shareddata.Path(t, "vectors/itu-stl/g726")
 	count := 0
 	for _, rate := range []Rate{Rate16, Rate24, Rate32, Rate40} {
 		for _, law := range []byte{'m', 'a'} {

@@ -81,7 +81,7 @@ func TestUpDown(t *testing.T) {
 // re-injection listener of master.cf.snippet does not use milters at all.
 func TestSnippetsMilterDown(t *testing.T) {
 	t.Parallel()
-	port := harness.FreePort(t)                             // nothing listens there
+	port := harness.FreePort(t)                                 // nothing listens there
 	in := postfix.Up(t, fmt.Sprintf("inet:%d@127.0.0.1", port)) // Sendmail form, converted by the harness
 	out, err := exec.Command("postconf", "-c", in.Vars["CONF_DIR"], "-n").Output()
 	if err != nil {
