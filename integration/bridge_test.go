@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vpim-milter/vpim-milter/codec"
+	"github.com/vpim-milter/vpim-milter/integration/harness"
 )
 
 // ulawMessage is a plain IVM-style voice message with a raw µ-law part.
@@ -50,7 +51,7 @@ func TestBridgeThroughPostfix(t *testing.T) {
 	played := filepath.Join(dir, "played.wav")
 	script := filepath.Join(dir, "play.sh")
 	os.WriteFile(script, []byte("#!/bin/sh\ncp \"$1/audio.wav\" "+played+"\necho played\nexit 0\n"), 0o755)
-	d := startDaemon(t, 0, fmt.Sprintf(`
+	d := startDaemon(t, fmt.Sprintf(`
 [profile]
 default_target = "ivm"
 [telephony]
@@ -64,15 +65,15 @@ command = %q
 [dsn]
 disable = true
 `, spool, script))
-	m := startMTA(t, kinds[0], d.port)
+	m := startMTA(t, harness.Postfix(), d.port)
 
 	voice := "VOICE=+3940226338@voice.example.com"
 	msg, ulaw := ulawMessage(t, "bridge1", voice+", ordinary@example.net", 2)
-	if code, text := m.send(t, "caller@example.org", []string{voice, "ordinary@example.net"}, msg); code != 250 {
+	if code, text := m.Submit(t, "caller@example.org", []string{voice, "ordinary@example.net"}, msg); code != 250 {
 		t.Fatalf("send: %d %s\n%s", code, text, d.logString())
 	}
-	got := m.waitDelivered(t, 1, 30*time.Second)
-	if rc := strings.Join(got[0].rcpts, ","); rc != "ordinary@example.net" {
+	got := m.WaitDelivered(t, 1, 30*time.Second)
+	if rc := strings.Join(got[0].Rcpts, ","); rc != "ordinary@example.net" {
 		t.Errorf("MTA delivered to %q, want only ordinary@example.net", rc)
 	}
 	// The worker plays the job through the exec back-end.
@@ -128,9 +129,9 @@ disable = true
 
 	t.Run("only voice recipients", func(t *testing.T) {
 		// Every recipient leaves MTA delivery: the MTA drops its copy, no bounce.
-		before := len(readSink(t, m.vars["SINK_DIR"]))
+		before := len(m.Delivered(t))
 		msg2, _ := ulawMessage(t, "bridge3", voice, 1)
-		if code, text := m.send(t, "caller@example.org", []string{voice}, msg2); code != 250 {
+		if code, text := m.Submit(t, "caller@example.org", []string{voice}, msg2); code != 250 {
 			t.Fatalf("send: %d %s", code, text)
 		}
 		deadline := time.Now().Add(20 * time.Second)
@@ -145,18 +146,18 @@ disable = true
 			time.Sleep(100 * time.Millisecond)
 		}
 		time.Sleep(2 * time.Second)
-		if n := len(readSink(t, m.vars["SINK_DIR"])); n != before {
+		if n := len(m.Delivered(t)); n != before {
 			t.Errorf("%d messages reached the sink (a copy or a bounce), want %d", n, before)
 		}
 	})
 	t.Run("refused number", func(t *testing.T) {
-		code, text := m.send(t, "caller@example.org", []string{"VOICE=+19005551212@voice.example.com"}, msg)
+		code, text := m.Submit(t, "caller@example.org", []string{"VOICE=+19005551212@voice.example.com"}, msg)
 		if code != 550 || !strings.HasPrefix(text, "5.7.1 ") {
 			t.Errorf("reply %d %q, want 550 5.7.1", code, text)
 		}
 	})
 	t.Run("sender not allowed", func(t *testing.T) {
-		code, text := m.send(t, "stranger@elsewhere.test", []string{voice}, msg)
+		code, text := m.Submit(t, "stranger@elsewhere.test", []string{voice}, msg)
 		if code != 550 || !strings.HasPrefix(text, "5.7.1 ") {
 			t.Errorf("reply %d %q, want 550 5.7.1", code, text)
 		}
@@ -168,7 +169,7 @@ disable = true
 func TestBridgeSpoolFailureTempfails(t *testing.T) {
 	dir := t.TempDir()
 	spool := filepath.Join(dir, "spool")
-	d := startDaemon(t, 0, fmt.Sprintf(`
+	d := startDaemon(t, fmt.Sprintf(`
 [telephony]
 gateway_domains = ["voice.example.com"]
 allowed_senders = ["*"]
@@ -182,15 +183,15 @@ spool_dir = %q
 	if err := os.WriteFile(filepath.Join(spool, "new"), []byte("not a directory"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	m := startMTA(t, kinds[0], d.port)
+	m := startMTA(t, harness.Postfix(), d.port)
 	voice := "VOICE=+3940226338@voice.example.com"
 	msg, _ := ulawMessage(t, "bridge2", voice, 1)
-	code, text := m.send(t, "caller@example.org", []string{voice, "ordinary@example.net"}, msg)
+	code, text := m.Submit(t, "caller@example.org", []string{voice, "ordinary@example.net"}, msg)
 	if code != 451 || !strings.HasPrefix(text, "4.3.0 ") {
 		t.Errorf("reply %d %q, want 451 4.3.0", code, text)
 	}
 	time.Sleep(time.Second)
-	if n := len(readSink(t, m.vars["SINK_DIR"])); n != 0 {
+	if n := len(m.Delivered(t)); n != 0 {
 		t.Errorf("%d messages delivered, want none", n)
 	}
 }

@@ -8,9 +8,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,92 +16,25 @@ import (
 
 	"github.com/vpim-milter/vpim-milter/codec"
 	"github.com/vpim-milter/vpim-milter/codec/g711"
+	"github.com/vpim-milter/vpim-milter/integration/harness"
+	"github.com/vpim-milter/vpim-milter/integration/siptest"
+	"github.com/vpim-milter/vpim-milter/internal/testport"
 )
 
-// freeUDPTCPPort is a loopback port free for both UDP and TCP (SIP uses both).
-func freeUDPTCPPort(t *testing.T) int {
+// recording returns the samples of the n-th finished recording of callee (a WAV file of
+// 8 kHz s16: libsndfile writes a plain 44-byte header).
+func recording(t *testing.T, callee *siptest.Baresip, n int) []int16 {
 	t.Helper()
-	for i := 0; i < 50; i++ {
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := c.LocalAddr().(*net.UDPAddr).Port
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		c.Close()
-		if err == nil {
-			l.Close()
-			return port
-		}
-	}
-	t.Fatal("no free port")
-	return 0
-}
-
-// startBaresip runs baresip as an auto-answering, recording callee for
-// user on a loopback port, from the templates in integration/sip/baresip.
-func startBaresip(t *testing.T, user string) (port int, dir string) {
-	t.Helper()
-	need(t, "baresip")
-	dir = worldDir(t)
-	port = freeUDPTCPPort(t)
-	rtp := freeUDPTCPPort(t)
-	subst := strings.NewReplacer("@SIP_PORT@", fmt.Sprint(port), "@RTP_PORTS@", fmt.Sprintf("%d-%d", rtp, rtp+9),
-		"@SND_PATH@", dir, "@CTRL_PORT@", fmt.Sprint(freePort(t)), "@USER@", user, "@CODECS@", "PCMU")
-	for _, f := range []string{"config", "accounts"} {
-		b, err := os.ReadFile(filepath.Join(repoRoot(t), "integration", "sip", "baresip", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, f), []byte(subst.Replace(string(b))), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var out lockedWriter
-	out.w = &bytes.Buffer{}
-	cmd := exec.Command("baresip", "-f", dir)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
+	b, err := os.ReadFile(callee.WaitRecording(t, n, 60*time.Second))
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		out.mu.Lock()
-		ready := strings.Contains(out.w.(*bytes.Buffer).String(), "baresip is ready")
-		out.mu.Unlock()
-		if ready {
-			return port, dir
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("baresip did not start")
-		}
-		time.Sleep(50 * time.Millisecond)
+	pcm := b[44:]
+	s := make([]int16, len(pcm)/2)
+	for i := range s {
+		s[i] = int16(binary.LittleEndian.Uint16(pcm[2*i:]))
 	}
-}
-
-// waitRecording returns the samples of the n-th finished call recording.
-func waitRecording(t *testing.T, dir string, n int) []int16 {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		files, _ := filepath.Glob(filepath.Join(dir, "dump-*-dec.wav"))
-		if len(files) >= n {
-			b, err := os.ReadFile(files[n-1])
-			// libsndfile finalises the RIFF size when the call ends.
-			if err == nil && len(b) > 44 && int(binary.LittleEndian.Uint32(b[4:])) == len(b)-8 {
-				pcm := b[44:]
-				s := make([]int16, len(pcm)/2)
-				for i := range s {
-					s[i] = int16(binary.LittleEndian.Uint16(pcm[2*i:]))
-				}
-				return s
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("no recording #%d in %s", n, dir)
-	return nil
+	return s
 }
 
 // align finds where ref starts in rec (searching the first 2 s) and returns
@@ -183,8 +114,9 @@ func b64(b []byte) string {
 // (audio/32KADPCM) and an Asterisk-style GSM WAV49 attachment.
 func TestCallThroughPostfix(t *testing.T) {
 	const number = "+3940226338"
-	sipPort, recDir := startBaresip(t, number)
-	d := startDaemon(t, 0, fmt.Sprintf(`
+	callee := siptest.StartBaresip(t, number, "PCMU")
+	sipListen := testport.Reserve(t, 1) // the daemon's own SIP port
+	d := startDaemon(t, fmt.Sprintf(`
 [telephony]
 gateway_domains = ["voice.example.com"]
 allowed_senders = ["*"]
@@ -198,8 +130,8 @@ listen = "127.0.0.1:%d"
 codecs = ["PCMU"]
 [dsn]
 disable = true
-`, filepath.Join(t.TempDir(), "spool"), sipPort, freeUDPTCPPort(t)))
-	m := startMTA(t, kinds[0], d.port)
+`, filepath.Join(t.TempDir(), "spool"), callee.SIPPort, sipListen.Port(0)), sipListen)
+	m := startMTA(t, harness.Postfix(), d.port)
 	voice := "VOICE=" + number + "@voice.example.com"
 
 	cases := []struct {
@@ -222,17 +154,17 @@ disable = true
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			before := len(readSink(t, m.vars["SINK_DIR"]))
-			if code, text := m.send(t, "caller@example.org", []string{voice, "ordinary@example.net"}, c.msg(c.audio)); code != 250 {
+			before := len(m.Delivered(t))
+			if code, text := m.Submit(t, "caller@example.org", []string{voice, "ordinary@example.net"}, c.msg(c.audio)); code != 250 {
 				t.Fatalf("send: %d %s\n%s", code, text, d.logString())
 			}
-			msgs := m.waitDelivered(t, before+1, 30*time.Second)
+			msgs := m.WaitDelivered(t, before+1, 30*time.Second)
 			for _, x := range msgs[before:] {
-				if strings.Join(x.rcpts, ",") != "ordinary@example.net" {
-					t.Errorf("MTA delivered to %v, want only ordinary@example.net", x.rcpts)
+				if strings.Join(x.Rcpts, ",") != "ordinary@example.net" {
+					t.Errorf("MTA delivered to %v, want only ordinary@example.net", x.Rcpts)
 				}
 			}
-			rec := waitRecording(t, recDir, i+1)
+			rec := recording(t, callee, i+1)
 			src := pcmOf(t, c.audio, c.fmt)
 			ref := make([]int16, len(src))
 			for k, v := range src {

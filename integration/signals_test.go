@@ -60,7 +60,7 @@ func milterVerdict(t *testing.T, port int, rcpt, msg string) string {
 // TestReload: SIGHUP applies a valid new configuration and keeps the
 // running one when the new file is invalid.
 func TestReload(t *testing.T) {
-	d := startDaemon(t, 0, voiceConfig)
+	d := startDaemon(t, voiceConfig)
 	cfg := filepath.Join(filepath.Dir(d.cmd.Args[3]), "vpim-milter.toml")
 	private := vpim2Message(t, "hup", "ann@ivm.example.org", "Private", 1)
 	if got := milterVerdict(t, d.port, "ann@ivm.example.org", private); !strings.Contains(got, "550 5.6.0") {
@@ -97,7 +97,7 @@ func TestReload(t *testing.T) {
 // TestDrain: SIGTERM lets an open session finish within drain_timeout and
 // the process exits 0.
 func TestDrain(t *testing.T) {
-	d := startDaemon(t, 0, "drain_timeout = \"5s\"\n")
+	d := startDaemon(t, "drain_timeout = \"5s\"\n")
 	c := gomilter.NewClient("tcp", fmt.Sprintf("127.0.0.1:%d", d.port), gomilter.WithActions(gomilter.AllClientSupportedActionMasks))
 	s, err := c.Session(nil)
 	if err != nil {
@@ -116,12 +116,10 @@ func TestDrain(t *testing.T) {
 		t.Errorf("open session during drain: %v %v, want accept", a, err)
 	}
 	s.Close()
-	done := make(chan error, 1)
-	go func() { done <- d.cmd.Wait() }()
 	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("exit: %v\n%s", err, d.logString())
+	case <-d.exited:
+		if d.err != nil {
+			t.Errorf("exit: %v\n%s", d.err, d.logString())
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatalf("daemon did not exit after SIGTERM:\n%s", d.logString())

@@ -3,53 +3,17 @@
 package integration
 
 import (
-	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-)
 
-// startSipp runs a UAS scenario from integration/sip/sipp on 127.0.0.1:port
-// and returns its exit code channel; the process group is killed when the
-// test ends.
-func startSipp(t *testing.T, scenario string, port int, args ...string) <-chan int {
-	t.Helper()
-	dir := t.TempDir()
-	var out bytes.Buffer
-	lw := &lockedWriter{w: &out}
-	cmd := exec.Command("sipp", append([]string{"-sf", filepath.Join(repoRoot(t), "integration/sip/sipp", scenario),
-		"-i", "127.0.0.1", "-p", fmt.Sprint(port), "-mi", "127.0.0.1", "-mp", fmt.Sprint(freeUDPTCPPort(t)),
-		"-nostdin", "-timeout", "60s"}, args...)...)
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = lw, lw
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	rc := make(chan int, 1)
-	exited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		rc <- cmd.ProcessState.ExitCode()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
-		if t.Failed() {
-			lw.mu.Lock()
-			t.Logf("sipp output:\n%s", tail(out.String(), 3000))
-			lw.mu.Unlock()
-		}
-	})
-	time.Sleep(300 * time.Millisecond) // let sipp bind
-	return rc
-}
+	"github.com/vpim-milter/vpim-milter/integration/siptest"
+	"github.com/vpim-milter/vpim-milter/internal/testport"
+)
 
 // TestSIPPasswordRotation: the daemon calls a trunk that wants digest
 // authentication (sipp uas-digest-auth.xml). With a wrong password in
@@ -57,16 +21,15 @@ func startSipp(t *testing.T, scenario string, port int, args ...string) <-chan i
 // the file is fixed, SIGHUP hands the new password to the running worker
 // and the next call is answered. The password never reaches the log.
 func TestSIPPasswordRotation(t *testing.T) {
-	need(t, "sipp")
 	const wrong, right = "wr0ng-Pa55", "s3cret pass"
-	sipPort := freeUDPTCPPort(t)
-	rc := startSipp(t, "uas-digest-auth.xml", sipPort, "-m", "2")
+	trunk := siptest.StartSipp(t, "uas-digest-auth.xml", "-m", "2")
+	sipListen := testport.Reserve(t, 1) // the daemon's own SIP port
 	dir := t.TempDir()
 	pw := filepath.Join(dir, "sip-password")
 	if err := os.WriteFile(pw, []byte(wrong+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	d := startDaemon(t, 0, fmt.Sprintf(`
+	d := startDaemon(t, fmt.Sprintf(`
 [telephony]
 gateway_domains = ["voice.example.com"]
 allowed_senders = ["*"]
@@ -82,7 +45,7 @@ username = "vpim-gw"
 password_file = %q
 [dsn]
 disable = true
-`, filepath.Join(dir, "spool"), sipPort, freeUDPTCPPort(t), pw))
+`, filepath.Join(dir, "spool"), trunk.Port, sipListen.Port(0), pw), sipListen)
 	waitLog := func(s string) {
 		t.Helper()
 		deadline := time.Now().Add(20 * time.Second)
@@ -111,7 +74,7 @@ disable = true
 	send("rot2")
 	waitLog(`n=1 outcome=delivered status=2.0.0`)
 	select {
-	case code := <-rc:
+	case code := <-trunk.Exit:
 		if code != 0 {
 			t.Fatalf("sipp exit code %d, want 0 (both calls as scripted)", code)
 		}

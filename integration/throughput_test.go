@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/vpim-milter/vpim-milter/integration/harness"
 )
 
 // TestBridgeThroughput measures (VPIM_BENCH=1 only; it takes a minute) how
@@ -25,7 +27,7 @@ func TestBridgeThroughput(t *testing.T) {
 	if n == 0 {
 		n = 1000
 	}
-	d := startDaemon(t, 0, fmt.Sprintf(`
+	d := startDaemon(t, fmt.Sprintf(`
 [profile]
 default_target = "passthrough"
 [telephony]
@@ -34,7 +36,7 @@ allowed_senders = ["*"]
 outdial_allow = ["+39"]
 spool_dir = %q
 `, filepath.Join(t.TempDir(), "spool")))
-	m := startMTA(t, kinds[0], d.port)
+	m := startMTA(t, harness.Postfix(), d.port)
 	run := func(rcpts ...string) float64 {
 		rcpt := rcpts[0]
 		msg, _ := ulawMessage(t, "bench", rcpt, 1)
@@ -46,7 +48,7 @@ spool_dir = %q
 			go func() {
 				defer wg.Done()
 				for next.Add(1) <= int64(n) {
-					if code, _ := m.send(t, "caller@example.org", rcpts, msg); code != 250 {
+					if code, _ := m.Submit(t, "caller@example.org", rcpts, msg); code != 250 {
 						bad.Add(1)
 					}
 				}
@@ -67,7 +69,7 @@ spool_dir = %q
 			bridge = append(bridge, run("VOICE=+3940226338@voice.example.com"))
 		}
 		if os.Getenv("VPIM_BENCH_LOG") == "1" {
-			t.Log(tail(d.logString(), 6))
+			t.Log(harness.Tail(d.logString(), 6))
 		}
 		t.Logf("round %d: passthrough %.1f msgs/s, bridge %.1f msgs/s, ratio %.2f", round+1, pass[round], bridge[round], bridge[round]/pass[round])
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vpim-milter/vpim-milter/codec"
+	"github.com/vpim-milter/vpim-milter/integration/harness"
 )
 
 // speechLike is n samples of a 8 kHz PCM16LE signal with a voice-like
@@ -94,30 +95,30 @@ voice_domains = ["vm.example.com"]
 // destination that cannot keep it private is refused with 550 5.6.0 and the
 // client sees that text; a privacy-capable VPIM v2 peer receives it.
 func TestVoiceThroughPostfix(t *testing.T) {
-	d := startDaemon(t, 0, voiceConfig)
-	m := startMTA(t, kinds[0], d.port)
+	d := startDaemon(t, voiceConfig)
+	m := startMTA(t, harness.Postfix(), d.port)
 
 	t.Run("vpim2 to ivm", func(t *testing.T) {
 		msg := vpim2Message(t, "conv1", "\"Ann\" <ann@ivm.example.org>, bob@ivm.example.org", "", 3)
-		if code, text := m.send(t, "12145551212@vm.example.com", []string{"ann@ivm.example.org", "bob@ivm.example.org"}, msg); code != 250 {
+		if code, text := m.Submit(t, "12145551212@vm.example.com", []string{"ann@ivm.example.org", "bob@ivm.example.org"}, msg); code != 250 {
 			t.Fatalf("send: %d %s\n%s", code, text, d.log)
 		}
-		got := m.waitDelivered(t, 1, 30*time.Second)[0]
-		mt, params, err := mime.ParseMediaType(got.header.Get("Content-Type"))
+		got := m.WaitDelivered(t, 1, 30*time.Second)[0]
+		mt, params, err := mime.ParseMediaType(got.Header.Get("Content-Type"))
 		if err != nil || mt != "multipart/mixed" {
-			t.Errorf("Content-Type = %q (%v), want multipart/mixed", got.header.Get("Content-Type"), err)
+			t.Errorf("Content-Type = %q (%v), want multipart/mixed", got.Header.Get("Content-Type"), err)
 		}
-		if v := got.header.Get("Message-Context"); strings.ToLower(strings.TrimSpace(v)) != "voice-message" {
+		if v := got.Header.Get("Message-Context"); strings.ToLower(strings.TrimSpace(v)) != "voice-message" {
 			t.Errorf("Message-Context = %q, want voice-message", v)
 		}
-		if n := len(got.header.Values("To")); n != 1 {
+		if n := len(got.Header.Values("To")); n != 1 {
 			t.Errorf("%d To fields, want 1", n)
 		}
-		if id := got.header.Get("Message-Id"); !strings.HasPrefix(id, "<") || !strings.HasSuffix(id, ">") {
+		if id := got.Header.Get("Message-Id"); !strings.HasPrefix(id, "<") || !strings.HasSuffix(id, ">") {
 			t.Errorf("Message-ID %q is not bracketed", id)
 		}
 		// The voice part is µ-law audio/basic now (RFC 4239 IVM).
-		mr := multipart.NewReader(strings.NewReader(got.body), params["boundary"])
+		mr := multipart.NewReader(strings.NewReader(got.Body), params["boundary"])
 		var types []string
 		for {
 			p, err := mr.NextPart()
@@ -135,30 +136,30 @@ func TestVoiceThroughPostfix(t *testing.T) {
 		if len(types) == 0 || !strings.HasPrefix(types[0], "audio/basic") {
 			t.Errorf("parts %q, want an audio/basic voice part", types)
 		}
-		if _, err := mail.ParseAddress(got.header.Get("From")); err != nil {
+		if _, err := mail.ParseAddress(got.Header.Get("From")); err != nil {
 			t.Errorf("From unparsable: %v", err)
 		}
 	})
 	t.Run("private to ivm refused", func(t *testing.T) {
 		msg := vpim2Message(t, "priv1", "ann@ivm.example.org", "Private", 1)
-		code, text := m.send(t, "12145551212@vm.example.com", []string{"ann@ivm.example.org"}, msg)
+		code, text := m.Submit(t, "12145551212@vm.example.com", []string{"ann@ivm.example.org"}, msg)
 		if code != 550 || !strings.HasPrefix(text, "5.6.0 ") || !strings.Contains(strings.ToLower(text), "priva") {
 			t.Errorf("reply %d %q, want 550 5.6.0 with the privacy text", code, text)
 		}
 	})
 	t.Run("private to privacy-capable vpim2 peer", func(t *testing.T) {
-		before := len(readSink(t, m.vars["SINK_DIR"]))
+		before := len(m.Delivered(t))
 		msg := vpim2Message(t, "priv2", "2722@vm.example.net", "Private", 1)
-		if code, text := m.send(t, "12145551212@vm.example.com", []string{"2722@vm.example.net"}, msg); code != 250 {
+		if code, text := m.Submit(t, "12145551212@vm.example.com", []string{"2722@vm.example.net"}, msg); code != 250 {
 			t.Fatalf("send: %d %s", code, text)
 		}
-		msgs := m.waitDelivered(t, before+1, 30*time.Second)
+		msgs := m.WaitDelivered(t, before+1, 30*time.Second)
 		found := false
 		for _, x := range msgs {
-			if strings.Contains(x.raw, "priv2@vm.example.com") {
+			if strings.Contains(x.Raw, "priv2@vm.example.com") {
 				found = true
-				if x.header.Get("Sensitivity") != "Private" {
-					t.Errorf("Sensitivity = %q, want Private", x.header.Get("Sensitivity"))
+				if x.Header.Get("Sensitivity") != "Private" {
+					t.Errorf("Sensitivity = %q, want Private", x.Header.Get("Sensitivity"))
 				}
 			}
 		}
@@ -167,7 +168,7 @@ func TestVoiceThroughPostfix(t *testing.T) {
 		}
 	})
 	t.Run("non-mail-user refused at RCPT", func(t *testing.T) {
-		code, text := m.send(t, "a@example.org", []string{"non-mail-user@vm.example.com"}, "Subject: x\n\nx\n")
+		code, text := m.Submit(t, "a@example.org", []string{"non-mail-user@vm.example.com"}, "Subject: x\n\nx\n")
 		if code != 550 || !strings.HasPrefix(text, "5.1.1 ") {
 			t.Errorf("reply %d %q, want 550 5.1.1", code, text)
 		}

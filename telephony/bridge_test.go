@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vpim-milter/vpim-milter/internal/testport"
 )
 
 // scripted is a fake back-end returning a scripted error per call (the
@@ -152,7 +154,8 @@ func TestBridgeOutcomes(t *testing.T) {
 // calling again.
 func TestBridgeDSNRetry(t *testing.T) {
 	t.Parallel()
-	port := freePort(t, "tcp")
+	down := testport.Reserve(t, 1) // held: a connection is refused until Release
+	port := down.Port(0)
 	s, err := OpenSpool(t.TempDir())
 	tcheck(t, err, "spool")
 	id, err := s.Enqueue(testMeta(), bytes.NewReader(pcmRamp(80)), 80)
@@ -162,6 +165,7 @@ func TestBridgeDSNRetry(t *testing.T) {
 	opts.Retry = []time.Duration{300 * time.Millisecond}
 	startBridge(t, opts, s, be)
 	time.Sleep(100 * time.Millisecond)
+	down.Release()
 	ln := listenOn(t, port)
 	sink := serveSink(t, ln)
 	m := sink.next(t, 5*time.Second)

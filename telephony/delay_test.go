@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vpim-milter/vpim-milter/internal/testport"
 )
 
 // fakeClock is the time of a spool and a bridge under test; only the test
@@ -191,7 +193,7 @@ func TestDelayDSNOnceAcrossRestarts(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 
 	// Daemon 1: the local MTA refuses connections.
-	down := "127.0.0.1:" + itoa(freePort(t, "tcp"))
+	down := "127.0.0.1:" + itoa(testport.Reserve(t, 1).Port(0)) // held: connections are refused
 	s, b := openDelayBridge(t, dir, clock, delayOpts(down), be, log)
 	id, err := s.Enqueue(testMeta(), bytes.NewReader(pcmRamp(80)), 80)
 	tcheck(t, err, "enqueue")

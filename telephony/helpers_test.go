@@ -65,21 +65,6 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 }
 
-// freePort returns a free port on 127.0.0.1 for the given network.
-func freePort(t *testing.T, network string) int {
-	t.Helper()
-	if network == "udp" {
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
-		tcheck(t, err, "listen udp")
-		defer c.Close()
-		return c.LocalAddr().(*net.UDPAddr).Port
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	tcheck(t, err, "listen tcp")
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // smtpMsg is one message the test MTA received.
 type smtpMsg struct {
 	From string
@@ -99,21 +84,7 @@ func newSMTPSink(t *testing.T) *smtpSink {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	tcheck(t, err, "smtp listen")
-	s := &smtpSink{Addr: ln.Addr().String(), Msgs: make(chan smtpMsg, 100), ln: ln}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.wg.Add(1)
-			go func() { defer s.wg.Done(); s.serve(c) }()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); s.wg.Wait() })
-	return s
+	return serveSink(t, ln)
 }
 
 func (s *smtpSink) serve(c net.Conn) {
@@ -222,23 +193,4 @@ func serveSink(t *testing.T, ln net.Listener) *smtpSink {
 	}()
 	t.Cleanup(func() { ln.Close(); s.wg.Wait() })
 	return s
-}
-
-// freeSIPPort returns a port free for both UDP and TCP on 127.0.0.1
-// (baresip binds its sip_listen address on both).
-func freeSIPPort(t *testing.T) int {
-	t.Helper()
-	for i := 0; i < 50; i++ {
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
-		tcheck(t, err, "listen udp")
-		port := c.LocalAddr().(*net.UDPAddr).Port
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		c.Close()
-		if err == nil {
-			l.Close()
-			return port
-		}
-	}
-	t.Fatal("no port free for both UDP and TCP")
-	return 0
 }

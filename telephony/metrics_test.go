@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/vpim-milter/vpim-milter/internal/promtext"
+	"github.com/vpim-milter/vpim-milter/internal/testport"
 )
 
 // scrape writes m's families, checks that the Prometheus text parser reads
@@ -198,7 +199,7 @@ func TestBridgeMetrics(t *testing.T) {
 			// Five submissions (one per claim), then the job is filed anyway.
 			name: "MTA down for the DSN",
 			errs: []error{SIPStatusError(404, "Not Found")},
-			opts: func(o *Options, t *testing.T) { o.DSN.SMTPAddr = "127.0.0.1:" + itoa(freePort(t, "tcp")) },
+			opts: func(o *Options, t *testing.T) { o.DSN.SMTPAddr = "127.0.0.1:" + itoa(testport.Reserve(t, 1).Port(0)) },
 			want: map[string]float64{
 				`vpim_bridge_attempts_total{result="perm-failure"}`: 1,
 				`vpim_bridge_jobs_claimed_total`:                    5,

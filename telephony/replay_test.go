@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/vpim-milter/vpim-milter/integration/siptest"
 )
 
 // TestSIPReplayDTMF: baresip answers, sends DTMF "1" (RFC 4733) through its
@@ -17,17 +17,7 @@ func TestSIPReplayDTMF(t *testing.T) {
 	t.Parallel()
 	needTool(t, "baresip", "espeak-ng", "sox")
 	const user = "+3940226338"
-	dir := t.TempDir()
-	sipPort, ctrlPort, rtp := freeSIPPort(t), freePort(t, "tcp"), freePort(t, "udp")
-	subst := strings.NewReplacer("@SIP_PORT@", fmt.Sprint(sipPort), "@RTP_PORTS@", fmt.Sprintf("%d-%d", rtp, rtp+9),
-		"@SND_PATH@", dir, "@CTRL_PORT@", fmt.Sprint(ctrlPort), "@USER@", user, "@CODECS@", "PCMA")
-	for _, f := range []string{"config", "accounts"} {
-		b, err := os.ReadFile(repoPath("integration/sip/baresip/" + f))
-		tcheck(t, err, "baresip template")
-		tcheck(t, os.WriteFile(filepath.Join(dir, f), []byte(subst.Replace(string(b))), 0o644), "write "+f)
-	}
-	_, logPath := startProc(t, dir, "baresip", "-f", dir)
-	waitLog(t, logPath, "baresip is ready", 10*time.Second)
+	callee := siptest.StartBaresip(t, user, "PCMA")
 
 	pcm := speech(t, "Press one to replay.")
 	sink := newSMTPSink(t)
@@ -37,14 +27,14 @@ func TestSIPReplayDTMF(t *testing.T) {
 	meta.Number = user
 	id, err := s.Enqueue(meta, bytes.NewReader(pcm), int64(len(pcm)/2))
 	tcheck(t, err, "enqueue")
-	o := sipOpts(t, s.Dir(), sipPort, sink)
+	o := sipOpts(t, s.Dir(), callee.SIPPort, sink)
 	o.SIP.Replay, o.SIP.ReplayWait, o.SIP.MaxReplays = true, 2*time.Second, 1
 	startSIPBridge(t, o, s)
 
 	// Once the call is up (the dump exists), press 1.
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		if files, _ := filepath.Glob(filepath.Join(dir, "dump-*-dec.wav")); len(files) == 1 {
+		if files, _ := filepath.Glob(filepath.Join(callee.Dir, "dump-*-dec.wav")); len(files) == 1 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -53,7 +43,7 @@ func TestSIPReplayDTMF(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(500 * time.Millisecond)
-	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", ctrlPort), 5*time.Second)
+	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", callee.CtrlPort), 5*time.Second)
 	tcheck(t, err, "ctrl_tcp")
 	j := `{"command":"sndcode","params":"1"}`
 	fmt.Fprintf(c, "%d:%s,", len(j), j) // netstring
@@ -62,18 +52,7 @@ func TestSIPReplayDTMF(t *testing.T) {
 	state, job := waitFinal(t, s, id, 60*time.Second)
 	tcompare(t, state, "done", "state")
 	tcompare(t, job.Attempts, 1, "attempts")
-	var rec []int16
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		files, _ := filepath.Glob(filepath.Join(dir, "dump-*-dec.wav"))
-		if b, err := os.ReadFile(files[0]); err == nil && len(b) > 44 && int(uint32(b[4])|uint32(b[5])<<8|uint32(b[6])<<16|uint32(b[7])<<24) == len(b)-8 {
-			rec, _ = readWAVData(t, files[0])
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("recording not finished")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	rec, _ := readWAVData(t, callee.WaitRecording(t, 1, 10*time.Second))
 	src := pcmSamples(pcm)
 	ref := make([]int16, len(src))
 	for i, v := range src {

@@ -12,87 +12,23 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/vpim-milter/vpim-milter/integration/siptest"
+	"github.com/vpim-milter/vpim-milter/internal/testport"
 )
-
-// startProc starts a child process with output to a log file and kills it
-// (by PID, with its process group) when the test ends.
-func startProc(t *testing.T, dir, name string, args ...string) (<-chan int, string) {
-	t.Helper()
-	logPath := filepath.Join(dir, filepath.Base(name)+".log")
-	logf, err := os.Create(logPath)
-	tcheck(t, err, "log file")
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	tcheck(t, cmd.Start(), "start "+name)
-	exited := make(chan struct{})
-	rc := make(chan int, 1)
-	go func() {
-		cmd.Wait()
-		logf.Close()
-		rc <- cmd.ProcessState.ExitCode()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("%s log:\n%s", name, tail(string(b), 3000))
-		}
-	})
-	return rc, logPath
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
-}
-
-// waitLog waits until the log file contains s.
-func waitLog(t *testing.T, path, s string, d time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if b, _ := os.ReadFile(path); bytes.Contains(b, []byte(s)) {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	b, _ := os.ReadFile(path)
-	t.Fatalf("%q not in %s after %v:\n%s", s, path, d, tail(string(b), 2000))
-}
-
-// startSipp runs a sipp UAS scenario from integration/sip/sipp on
-// 127.0.0.1:port and returns a channel with its exit code.
-func startSipp(t *testing.T, scenario string, port int, extra ...string) <-chan int {
-	t.Helper()
-	sf := repoPath("integration/sip/sipp/" + scenario)
-	if _, err := os.Stat(sf); err != nil {
-		t.Fatalf("scenario: %v", err)
-	}
-	dir := t.TempDir()
-	args := append([]string{"-sf", sf, "-i", "127.0.0.1", "-p", fmt.Sprint(port), "-nostdin", "-trace_err",
-		"-mi", "127.0.0.1", "-mp", fmt.Sprint(freePort(t, "udp")), "-timeout", "60s"}, extra...)
-	rc, _ := startProc(t, dir, "sipp", args...)
-	time.Sleep(300 * time.Millisecond) // let sipp bind
-	return rc
-}
 
 // sipOpts returns bridge options for the SIP back-end against 127.0.0.1:port.
 func sipOpts(t *testing.T, dir string, port int, sink *smtpSink) Options {
 	o := fastOpts(sink)
 	o.SpoolDir = dir
 	o.Backend = BackendSIP
-	o.SIP = SIPOptions{Trunk: fmt.Sprintf("sip:127.0.0.1:%d", port), Listen: fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp")),
+	listen := testport.Reserve(t, 1)
+	listen.Release() // for the bridge, which binds it when it starts
+	o.SIP = SIPOptions{Trunk: fmt.Sprintf("sip:127.0.0.1:%d", port), Listen: fmt.Sprintf("127.0.0.1:%d", listen.Port(0)),
 		RingTimeout: 5 * time.Second}
 	o.Retry = []time.Duration{300 * time.Millisecond}
 	o.AttemptTimeout = 20 * time.Second
@@ -125,8 +61,8 @@ func startSIPBridgeLog(t *testing.T, o Options, s *Spool, log *slog.Logger) {
 func TestSIPBusyThenAnswer(t *testing.T) {
 	t.Parallel()
 	needTool(t, "sipp")
-	port := freePort(t, "udp")
-	rc := startSipp(t, "busy-then-answer.xml", port, "-m", "2")
+	sipp := siptest.StartSipp(t, "busy-then-answer.xml", "-m", "2")
+	port, rc := sipp.Port, sipp.Exit
 	sink := newSMTPSink(t)
 	s, err := OpenSpool(t.TempDir())
 	tcheck(t, err, "spool")
@@ -154,8 +90,7 @@ func TestSIPBusyThenAnswer(t *testing.T) {
 func TestSIPUnknownNumberDSN(t *testing.T) {
 	t.Parallel()
 	needTool(t, "sipp")
-	port := freePort(t, "udp")
-	startSipp(t, "uas-404.xml", port)
+	port := siptest.StartSipp(t, "uas-404.xml").Port
 	sink := newSMTPSink(t)
 	s, err := OpenSpool(t.TempDir())
 	tcheck(t, err, "spool")
@@ -179,8 +114,7 @@ func TestSIPUnknownNumberDSN(t *testing.T) {
 func TestSIPNoAnswerUntilExpiry(t *testing.T) {
 	t.Parallel()
 	needTool(t, "sipp")
-	port := freePort(t, "udp")
-	startSipp(t, "ring-no-answer.xml", port)
+	port := siptest.StartSipp(t, "ring-no-answer.xml").Port
 	sink := newSMTPSink(t)
 	s, err := OpenSpool(t.TempDir())
 	tcheck(t, err, "spool")
@@ -197,6 +131,8 @@ func TestSIPNoAnswerUntilExpiry(t *testing.T) {
 	}
 	for i, a := range j.History {
 		tcompare(t, a.Outcome, OutcomeNoAnswer, fmt.Sprintf("attempt %d", i+1))
+		// it rang: sipp answered 180 (without sipp, the INVITE times out instead)
+		tcompare(t, a.Diagnostic, "no answer (ring timeout)", fmt.Sprintf("attempt %d diagnostic", i+1))
 	}
 	tcompare(t, j.Final.Outcome, OutcomeExpired, "final")
 	m := sink.next(t, 5*time.Second)
@@ -234,8 +170,8 @@ func TestSIPDigestAuth(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			port := freePort(t, "udp")
-			rc := startSipp(t, "uas-digest-auth.xml", port, append([]string{"-m", "1"}, tc.sippArgs...)...)
+			sipp := siptest.StartSipp(t, "uas-digest-auth.xml", append([]string{"-m", "1"}, tc.sippArgs...)...)
+			port, rc := sipp.Port, sipp.Exit
 			sink := newSMTPSink(t)
 			s, err := OpenSpool(t.TempDir())
 			tcheck(t, err, "spool")
@@ -552,19 +488,8 @@ func TestSIPBaresipRecording(t *testing.T) {
 
 func baresipRecording(t *testing.T, codec string) {
 	const user = "+3940226338"
-	dir := t.TempDir()
-	sipPort, ctrlPort, rtp := freeSIPPort(t), freePort(t, "tcp"), freePort(t, "udp")
-	subst := strings.NewReplacer("@SIP_PORT@", fmt.Sprint(sipPort), "@RTP_PORTS@", fmt.Sprintf("%d-%d", rtp, rtp+9),
-		"@SND_PATH@", dir, "@CTRL_PORT@", fmt.Sprint(ctrlPort), "@USER@", user, "@CODECS@", codec)
-	for _, f := range []string{"config", "accounts"} {
-		b, err := os.ReadFile(repoPath("integration/sip/baresip/" + f))
-		tcheck(t, err, "baresip template")
-		tcheck(t, os.WriteFile(filepath.Join(dir, f), []byte(subst.Replace(string(b))), 0o644), "write "+f)
-	}
 	t0 := time.Now()
-	_, logPath := startProc(t, dir, "baresip", "-f", dir)
-	waitLog(t, logPath, "baresip is ready", 10*time.Second)
-
+	callee := siptest.StartBaresip(t, user, codec)
 	t.Logf("baresip ready after %v", time.Since(t0))
 	pcm := speech(t, "This is a voice message for the telephony bridge test.")
 	samples := int64(len(pcm) / 2)
@@ -576,31 +501,15 @@ func baresipRecording(t *testing.T, codec string) {
 	id, err := s.Enqueue(meta, bytes.NewReader(pcm), samples)
 	tcheck(t, err, "enqueue")
 	t.Logf("speech generated after %v", time.Since(t0))
-	startSIPBridge(t, sipOpts(t, s.Dir(), sipPort, sink), s)
+	startSIPBridge(t, sipOpts(t, s.Dir(), callee.SIPPort, sink), s)
 	state, j := waitFinal(t, s, id, 60*time.Second)
 	t.Logf("job final after %v", time.Since(t0))
 	tcompare(t, state, "done", "state")
 	tcompare(t, j.Attempts, 1, "attempts")
 
-	// baresip (libsndfile) finalises the dump's RIFF sizes when the call
-	// ends (our BYE): wait for a consistent header.
-	var rec []int16
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		files, _ := filepath.Glob(filepath.Join(dir, "dump-*-dec.wav"))
-		if len(files) == 1 {
-			if b, err := os.ReadFile(files[0]); err == nil && len(b) > 44 && int(binary.LittleEndian.Uint32(b[4:])) == len(b)-8 {
-				var rate int
-				rec, rate = readWAVData(t, files[0])
-				tcompare(t, rate, 8000, "recording rate")
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no finished recording in %s", dir)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	// baresip finalises the recording when the call ends (our BYE)
+	rec, rate := readWAVData(t, callee.WaitRecording(t, 1, 10*time.Second))
+	tcompare(t, rate, 8000, "recording rate")
 
 	t.Logf("recording complete after %v", time.Since(t0))
 	src := pcmSamples(pcm)

@@ -3,8 +3,11 @@
 package harness
 
 import (
+	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/smtp"
 	"net/textproto"
 	"os"
@@ -13,65 +16,109 @@ import (
 	"testing"
 )
 
-// MessageID is the Message-ID header value of the message Send sends with id.
-func MessageID(id string) string { return "<" + id + "@harness.test>" }
-
-// Send submits one message to 127.0.0.1:port and returns the reply code and text that
-// ended the transaction (250 "queued" when it was accepted).
-func Send(t testing.TB, port, id, rcpt string) (int, string) {
+// Submit submits msg (lines ending in \n; sent with CRLF) from from to rcpts over SMTP at
+// addr (host:port) and returns the reply code and text that ended the transaction: the
+// reply to DATA, or to the first command refused (250 "ok" when it was accepted).
+func Submit(t testing.TB, addr, from string, rcpts []string, msg string) (int, string) {
 	t.Helper()
-	c, err := smtp.Dial("127.0.0.1:" + port)
+	c, err := smtp.Dial(addr)
 	if err != nil {
-		t.Fatalf("dial: %v", err)
+		t.Fatalf("dial %s: %v", addr, err)
 	}
 	defer c.Close()
 	reply := func(err error) (int, string) {
+		t.Helper()
 		var te *textproto.Error
 		if errors.As(err, &te) {
 			return te.Code, te.Msg
 		}
-		t.Fatalf("smtp: %v", err)
+		t.Fatalf("smtp %s: %v", addr, err)
 		return 0, ""
 	}
 	if err := c.Hello("client.example.org"); err != nil {
 		return reply(err)
 	}
-	if err := c.Mail("sender@example.org"); err != nil {
+	if err := c.Mail(from); err != nil {
 		return reply(err)
 	}
-	if err := c.Rcpt(rcpt); err != nil {
-		return reply(err)
+	for _, r := range rcpts {
+		if err := c.Rcpt(r); err != nil {
+			return reply(err)
+		}
 	}
 	w, err := c.Data()
 	if err != nil {
 		return reply(err)
 	}
-	fmt.Fprintf(w, "From: sender@example.org\r\nTo: %s\r\nSubject: harness %s\r\nMessage-ID: %s\r\n\r\nbody %s\r\n", rcpt, id, MessageID(id), id)
+	if _, err := io.WriteString(w, strings.ReplaceAll(msg, "\n", "\r\n")); err != nil {
+		t.Fatal(err)
+	}
 	if err := w.Close(); err != nil {
 		return reply(err)
 	}
-	c.Quit()
-	return 250, "queued"
+	_ = c.Quit()
+	return 250, "ok"
+}
+
+// MessageID is the Message-ID header value of the message Send sends with id.
+func MessageID(id string) string { return "<" + id + "@harness.test>" }
+
+// Send submits a small message with Message-ID MessageID(id) from sender@example.org to
+// rcpt at 127.0.0.1:port; see Submit.
+func Send(t testing.TB, port, id, rcpt string) (int, string) {
+	t.Helper()
+	msg := fmt.Sprintf("From: sender@example.org\nTo: %s\nSubject: harness %s\nMessage-ID: %s\n\nbody %s\n", rcpt, id, MessageID(id), id)
+	return Submit(t, "127.0.0.1:"+port, "sender@example.org", []string{rcpt}, msg)
+}
+
+// Delivered is one message an instance's smtp-sink received.
+type Delivered struct {
+	File   string               // the sink's file
+	Rcpts  []string             // envelope recipients (the sink's X-Rcpt-Args lines)
+	Header textproto.MIMEHeader // the sink's X-* trace lines, then the message header
+	Raw    string               // the whole file, LF line ends
+	Body   string               // the message body
+}
+
+// ReadSink parses the smtp-sink dump files in dir: the sink's own X-* trace lines
+// (X-Rcpt-Args carries each recipient), then the message. A file whose header is not
+// complete yet (still being written) is left out.
+func ReadSink(t testing.TB, dir string) []Delivered {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	var out []Delivered
+	for _, e := range ents {
+		p := filepath.Join(dir, e.Name())
+		b, err := os.ReadFile(p)
+		if err != nil || !bytes.Contains(b, []byte("\n\n")) && !bytes.Contains(b, []byte("\r\n\r\n")) {
+			continue // still being written
+		}
+		raw := strings.ReplaceAll(string(b), "\r\n", "\n")
+		d := Delivered{File: p, Raw: raw}
+		hdr, body, _ := strings.Cut(raw, "\n\n")
+		// smtp-sink ends each dump with one newline of its own.
+		d.Body = strings.TrimSuffix(body, "\n")
+		tp := textproto.NewReader(bufio.NewReader(strings.NewReader(hdr + "\n\n")))
+		d.Header, _ = tp.ReadMIMEHeader()
+		for _, v := range d.Header.Values("X-Rcpt-Args") {
+			if f := strings.Fields(v); len(f) > 0 {
+				d.Rcpts = append(d.Rcpts, strings.Trim(f[0], "<>"))
+			}
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // SinkIDs returns the Message-IDs of the messages in the sink directory dir.
 func SinkIDs(t testing.TB, dir string) []string {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "*"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var ids []string
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(line, "Message-ID: "); ok {
-				ids = append(ids, strings.TrimSpace(v))
-			}
-		}
+	for _, d := range ReadSink(t, dir) {
+		ids = append(ids, d.Header.Values("Message-Id")...)
 	}
 	return ids
 }

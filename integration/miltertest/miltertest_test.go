@@ -5,60 +5,29 @@ package miltertest
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/vpim-milter/vpim-milter/integration/harness"
+	"github.com/vpim-milter/vpim-milter/internal/testport"
 	"github.com/vpim-milter/vpim-milter/milter"
 	"github.com/vpim-milter/vpim-milter/milter/testengine"
 	"github.com/vpim-milter/vpim-milter/profile"
 )
 
-func needMiltertest(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("miltertest"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("miltertest is missing (CI=true): apt-get install -y miltertest")
-		}
-		t.Skip("miltertest is missing: apt-get install -y miltertest")
-	}
-}
-
-// serve runs engine in process on addr ("inet:PORT@127.0.0.1" or "unix:/path").
-func serve(t *testing.T, engine milter.Engine, spec string) {
+// serve runs engine in process on spec ("inet:0@127.0.0.1": a free port, or "unix:/path")
+// and returns the TCP port.
+func serve(t *testing.T, engine milter.Engine, spec string) int {
 	t.Helper()
 	addr, err := milter.ParseAddress(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := milter.New(milter.Options{Listen: addr, TempDir: t.TempDir()}, engine,
-		slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := milter.Listen(addr, milter.SocketOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = f.Serve(ctx, ln); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	port, _ := harness.ServeMilter(t, engine, addr, milter.Options{})
+	return port
 }
 
 // run runs one script with the given environment and returns its output and exit status.
@@ -80,9 +49,8 @@ func run(t *testing.T, script string, env ...string) (string, int) {
 }
 
 func TestScriptsPass(t *testing.T) {
-	needMiltertest(t)
-	port := freePort(t)
-	serve(t, testengine.Engine{}, fmt.Sprintf("inet:%d@127.0.0.1", port))
+	harness.Need(t, "miltertest")
+	port := serve(t, testengine.Engine{}, "inet:0@127.0.0.1")
 	sock := filepath.Join(t.TempDir(), "milter.sock")
 	serve(t, testengine.Engine{}, "unix:"+sock)
 	for _, tc := range []struct {
@@ -126,15 +94,15 @@ func (ignoring) Evaluate(context.Context, *profile.Input) (*profile.Report, erro
 
 // The scripts can fail, and say why.
 func TestScriptsFail(t *testing.T) {
-	needMiltertest(t)
-	port := freePort(t)
-	serve(t, ignoring{}, fmt.Sprintf("inet:%d@127.0.0.1", port))
+	harness.Need(t, "miltertest")
+	port := serve(t, ignoring{}, "inet:0@127.0.0.1")
 	for _, tc := range []struct {
 		script, env, want string
 	}{
 		{"actions.lua", fmt.Sprintf("MILTER_PORT=%d", port), "FAIL: add-header: X-Test-Added: yes not added (got \"nil\")\n"},
 		{"macros.lua", fmt.Sprintf("MILTER_PORT=%d", port), "FAIL: transaction 3: X-Test-Added: yes not added (got \"nil\")\n"},
-		{"negotiate.lua", fmt.Sprintf("MILTER_PORT=%d", freePort(t)), "FAIL: cannot connect to the milter at inet:"},
+		// a held reserved port: nothing listens, the connection is refused
+		{"negotiate.lua", fmt.Sprintf("MILTER_PORT=%d", testport.Reserve(t, 1).Port(0)), "FAIL: cannot connect to the milter at inet:"},
 		{"negotiate.lua", "MILTER_PORT=", "FAIL: set MILTER_PORT"},
 	} {
 		t.Run(tc.script+"/"+tc.env, func(t *testing.T) {

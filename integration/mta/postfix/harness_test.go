@@ -12,21 +12,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpim-milter/vpim-milter/integration/mta/harness"
+	"github.com/vpim-milter/vpim-milter/integration/harness"
+	"github.com/vpim-milter/vpim-milter/internal/testport"
 )
-
-// postfix is harness.sh in this directory; up sets all three of its ports.
-var postfix = &harness.Harness{
-	Name:    "Postfix",
-	Dir:     "integration/mta/postfix",
-	Tools:   []string{"postconf", "postfix", "/usr/sbin/smtp-sink", "script"},
-	PortEnv: []string{"PF_SMTP_PORT", "PF_SINK_PORT", "PF_REINJECT_PORT"},
-}
 
 // up prints the layout; down stops master and sink by PID; status then reports both stopped.
 func TestUpDown(t *testing.T) {
 	t.Parallel()
-	in := postfix.Up(t, "")
+	in := harness.Postfix().Up(t, "")
 	want := map[string]string{
 		"SINK_DIR":  filepath.Join(in.Dir, "sink"),
 		"QUEUE_DIR": filepath.Join(in.Dir, "queue"),
@@ -81,8 +74,9 @@ func TestUpDown(t *testing.T) {
 // re-injection listener of master.cf.snippet does not use milters at all.
 func TestSnippetsMilterDown(t *testing.T) {
 	t.Parallel()
-	port := harness.FreePort(t)                                 // nothing listens there
-	in := postfix.Up(t, fmt.Sprintf("inet:%d@127.0.0.1", port)) // Sendmail form, converted by the harness
+	port := testport.Reserve(t, 1).Port(0) // held: nothing listens there
+	// the Sendmail form, converted by the harness
+	in := harness.Postfix().Up(t, fmt.Sprintf("inet:%d@127.0.0.1", port))
 	out, err := exec.Command("postconf", "-c", in.Vars["CONF_DIR"], "-n").Output()
 	if err != nil {
 		t.Fatal(err)
@@ -153,6 +147,6 @@ func TestSnippetsMilterDown(t *testing.T) {
 // Without a milter every domain is relayed to the sink, one file per message.
 func TestRelayToSink(t *testing.T) {
 	t.Parallel()
-	in := postfix.Up(t, "")
+	in := harness.Postfix().Up(t, "")
 	in.RelayToSink(t, map[string]string{"r1": "+15551234@vm.example.net", "r2": "user@legacy.example.net", "r3": "x@example.com"})
 }

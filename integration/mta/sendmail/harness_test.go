@@ -9,21 +9,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vpim-milter/vpim-milter/integration/mta/harness"
+	"github.com/vpim-milter/vpim-milter/integration/harness"
+	"github.com/vpim-milter/vpim-milter/internal/testport"
 )
-
-// sendmail is harness.sh in this directory, on the unpacked Sendmail of harness.sh install.
-var sendmail = &harness.Harness{
-	Name:    "Sendmail",
-	Dir:     "integration/mta/sendmail",
-	Tools:   []string{"/opt/sendmail-x/usr/libexec/sendmail/sendmail", "/usr/sbin/smtp-sink", "m4"},
-	PortEnv: []string{"SM_SMTP_PORT", "SM_SINK_PORT"},
-}
 
 // Without a milter, mail for any domain is relayed to the sink.
 func TestRelayToSink(t *testing.T) {
 	t.Parallel()
-	in := sendmail.Up(t, "")
+	in := harness.Sendmail().Up(t, "")
 	in.RelayToSink(t, map[string]string{"s1": "+15551234@vm.example.net", "s2": "user@example.com"})
 }
 
@@ -31,8 +24,9 @@ func TestRelayToSink(t *testing.T) {
 // milter that is down into 451 4.3.2 for the client.
 func TestSnippetAndMilterDown(t *testing.T) {
 	t.Parallel()
-	port := harness.FreePort(t)
-	in := sendmail.Up(t, fmt.Sprintf("inet:127.0.0.1:%d", port)) // Postfix form, converted
+	port := testport.Reserve(t, 1).Port(0) // held: nothing listens there
+	// the Postfix form, converted by the harness
+	in := harness.Sendmail().Up(t, fmt.Sprintf("inet:127.0.0.1:%d", port))
 	if want := fmt.Sprintf("inet:%d@127.0.0.1", port); in.Vars["MILTER"] != want {
 		t.Errorf("MILTER = %q, want %q", in.Vars["MILTER"], want)
 	}
