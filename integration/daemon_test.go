@@ -44,6 +44,15 @@ var buildOnce struct {
 	err  error
 }
 
+// TestMain removes the binary vpimBinary built (18 MB in /tmp per run otherwise).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildOnce.path != "" {
+		os.RemoveAll(filepath.Dir(buildOnce.path))
+	}
+	os.Exit(code)
+}
+
 func vpimBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
