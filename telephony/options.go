@@ -74,6 +74,9 @@ type Options struct {
 	AllowedSenders []string
 	// DSN configures delivery status notifications.
 	DSN DSNOptions
+	// TempDir is where the gateway decodes a message's voice before it
+	// writes the jobs ("" = os.TempDir()). cmd sets it from milter.temp_dir.
+	TempDir string
 	// Metrics, if not nil, counts what the worker does (see Metrics). It is
 	// not a configuration key: cmd sets it when metrics.listen is on.
 	Metrics *Metrics

@@ -113,7 +113,7 @@ func offline(cfg *Config, log *slog.Logger, from string, rcpts []string, in io.R
 	if err != nil {
 		return milter.Result{}, err
 	}
-	bridge, err := newBridge(cfg, false)
+	bridge, _, err := newBridge(cfg, false)
 	if err != nil {
 		return milter.Result{}, err
 	}

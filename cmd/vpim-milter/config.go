@@ -447,6 +447,7 @@ func (c *Config) telephonyOptions() telephony.Options {
 		OutdialAllow:   t.OutdialAllow,
 		OutdialDeny:    t.OutdialDeny,
 		AllowedSenders: t.AllowedSenders,
+		TempDir:        c.Milter.TempDir,
 		DSN: telephony.DSNOptions{SMTPAddr: c.DSN.SMTP, ReportingMTA: c.DSN.ReportingMTA, From: c.DSN.From,
 			Timeout: time.Duration(c.DSN.Timeout), Disable: c.DSN.Disable, DelayAfter: delayAfter(c.DSN.DelayAfter)},
 	}

@@ -131,7 +131,7 @@ func serve(ctx context.Context, cf commonFlags, cfg Config, log *slog.Logger) er
 		}
 		defer metricsLn.Close()
 	}
-	bridge, err := newBridge(&cfg, true)
+	bridge, spool, err := newBridge(&cfg, true)
 	if err != nil {
 		return err
 	}
@@ -157,13 +157,13 @@ func serve(ctx context.Context, cf commonFlags, cfg Config, log *slog.Logger) er
 	var worker *telephony.Bridge
 	var workerDone chan error
 	var bridgeMetrics *telephony.Metrics
-	if bridge != nil && bridge.Spool != nil && cfg.Telephony.Backend != "spool" {
+	if spool != nil && cfg.Telephony.Backend != "spool" {
 		topts := cfg.telephonyOptions()
 		if metrics != nil {
-			bridgeMetrics = telephony.NewMetrics(bridge.Spool)
+			bridgeMetrics = telephony.NewMetrics(spool)
 			topts.Metrics = bridgeMetrics
 		}
-		worker, err = telephony.New(topts, bridge.Spool, log.With("component", "bridge"))
+		worker, err = telephony.New(topts, spool, log.With("component", "bridge"))
 		if err != nil {
 			return err
 		}
@@ -214,29 +214,29 @@ func metricsHandler(m *milter.Metrics, bridge *telephony.Metrics) http.Handler {
 // newBridge builds the hand-off to the telephony spool when gateway domains
 // are configured (nil otherwise). Offline commands get a dry run: the
 // outdial policy applies, but no job is written.
-func newBridge(cfg *Config, durable bool) (*milter.SpoolBridge, error) {
+func newBridge(cfg *Config, durable bool) (*telephony.Gateway, *telephony.Spool, error) {
 	if len(cfg.Telephony.GatewayDomains) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
-	topts := cfg.telephonyOptions()
-	policy, err := telephony.NewPolicy(topts)
-	if err != nil {
-		return nil, err
-	}
-	b := &milter.SpoolBridge{Policy: policy, TempDir: cfg.Milter.TempDir}
+	var spool *telephony.Spool
 	if durable {
-		if b.Spool, err = telephony.OpenSpool(cfg.Telephony.SpoolDir); err != nil {
-			return nil, err
+		var err error
+		if spool, err = telephony.OpenSpool(cfg.Telephony.SpoolDir); err != nil {
+			return nil, nil, err
 		}
 	}
-	return b, nil
+	g, err := telephony.NewGateway(cfg.telephonyOptions(), spool)
+	if err != nil {
+		return nil, nil, err
+	}
+	return g, spool, nil
 }
 
 // reload re-reads the configuration on SIGHUP. An invalid file keeps the
 // running configuration. The telephony hand-off (bridge, nil if none) and
 // worker keep their options, except the SIP credentials: the password file
 // is read again, so a rotated password needs no restart.
-func reload(cf commonFlags, listen string, f *milter.Filter, bridge *milter.SpoolBridge, worker *telephony.Bridge, log *slog.Logger) {
+func reload(cf commonFlags, listen string, f *milter.Filter, bridge *telephony.Gateway, worker *telephony.Bridge, log *slog.Logger) {
 	cfg, err := cf.load()
 	if err != nil {
 		log.Error("reload failed, keeping the running configuration", "config", cf.config, "error", err)
