@@ -18,6 +18,8 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
+
+	"github.com/vpim-milter/vpim-milter/codec"
 )
 
 // Lead-in and tail of silence around the message: the far end's jitter
@@ -351,9 +353,9 @@ func (s *SIPBackend) play(ctx context.Context, d *diago.DialogClientSession, job
 			return err
 		}
 		r := io.MultiReader(
-			io.LimitReader(zeroReader{}, int64(sipLeadIn/time.Millisecond)*sampleRate/1000*2),
+			io.LimitReader(zeroReader{}, int64(sipLeadIn/time.Millisecond)*codec.Rate/1000*2),
 			io.LimitReader(f, samples*2),
-			io.LimitReader(zeroReader{}, int64(sipTail/time.Millisecond)*sampleRate/1000*2),
+			io.LimitReader(zeroReader{}, int64(sipTail/time.Millisecond)*codec.Rate/1000*2),
 		)
 		_, err = pb.Play(r, "audio/pcm")
 		f.Close()
