@@ -51,10 +51,10 @@ const defaultPruneEvery = time.Hour
 // waits for ctx (an external bridge consumes the spool). opts is validated
 // again here.
 func New(opts Options, spool *Spool, log *slog.Logger) (*Bridge, error) {
-	if err := opts.Validate(); err != nil {
-		return nil, err
-	}
 	opts = opts.WithDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, fmt.Errorf("telephony: invalid options: %w", err)
+	}
 	var be Backend
 	var err error
 	switch opts.Backend {
@@ -81,10 +81,11 @@ func NewWithBackend(opts Options, spool *Spool, be Backend, log *slog.Logger) (*
 	if opts.SpoolDir == "" {
 		opts.SpoolDir = spool.Dir()
 	}
+	opts = opts.WithDefaults()
 	if err := opts.Validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("telephony: invalid options: %w", err)
 	}
-	return newBridge(opts.WithDefaults(), spool, be, log), nil
+	return newBridge(opts, spool, be, log), nil
 }
 
 func newBridge(opts Options, spool *Spool, be Backend, log *slog.Logger) *Bridge {

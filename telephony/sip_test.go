@@ -347,8 +347,8 @@ func TestSIPCredentials(t *testing.T) {
 			} else {
 				tcompare(t, be.username+"/"+be.password, "old/old pass", "credentials kept")
 			}
-			o := Options{SpoolDir: "/s", Backend: BackendSIP, SIP: SIPOptions{Trunk: trunk, Username: tc.username, Password: tc.password}}
-			if want := strings.Replace(tc.want, "telephony: sip: username: ", "telephony: telephony.sip.username: ", 1); got(o.Validate()) != want {
+			o := Options{SpoolDir: "/s", Backend: BackendSIP, SIP: SIPOptions{Trunk: trunk, Username: tc.username, Password: tc.password}}.WithDefaults()
+			if want := strings.Replace(tc.want, "telephony: sip: username: ", "SIP.Username: ", 1); got(o.Validate()) != want {
 				t.Fatalf("Validate: got %v, want %s", o.Validate(), want)
 			}
 		})

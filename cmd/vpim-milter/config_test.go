@@ -133,11 +133,14 @@ func TestParseSize(t *testing.T) {
 	}
 }
 
-func ExampleConfig() {
-	cfg := defaultConfig()
-	o, _ := cfg.milterOptions()
-	println(o.Listen.String())
-	// The built-in listen address is inet:8895@127.0.0.1, i.e. tcp4:127.0.0.1:8895.
+// mustOptions maps cfg to the packages' options.
+func mustOptions(t *testing.T, cfg *Config) options {
+	t.Helper()
+	o, err := cfg.options()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
 }
 
 // TestSampleConfigDocumentsEveryKey: contrib/vpim-milter.toml loads, and
@@ -253,7 +256,7 @@ func TestTelephonyRetention(t *testing.T) {
 			if !ok {
 				return
 			}
-			o := cfg.telephonyOptions()
+			o := mustOptions(t, &cfg).telephony
 			if o.KeepDone != tc.wantDone || o.KeepFailed != tc.wantFailed {
 				t.Fatalf("options keep %v, %v; want %v, %v", o.KeepDone, o.KeepFailed, tc.wantDone, tc.wantFailed)
 			}
@@ -291,7 +294,7 @@ func TestDSNDelayAfter(t *testing.T) {
 			if !ok {
 				return
 			}
-			if got := cfg.telephonyOptions().DSN.DelayAfter; got != tc.want {
+			if got := mustOptions(t, &cfg).telephony.DSN.DelayAfter; got != tc.want {
 				t.Fatalf("options delay_after %v, want %v", got, tc.want)
 			}
 			out, again := printAndReload(t, path)
@@ -358,7 +361,7 @@ func TestSIPPasswordFile(t *testing.T) {
 			if !ok {
 				return
 			}
-			o := cfg.telephonyOptions()
+			o := mustOptions(t, &cfg).telephony
 			if o.SIP.Username != tc.wantUser || o.SIP.Password != tc.wantPass {
 				t.Fatalf("options username, password = %q, %q; want %q, %q", o.SIP.Username, o.SIP.Password, tc.wantUser, tc.wantPass)
 			}
@@ -373,7 +376,7 @@ func TestSIPPasswordFile(t *testing.T) {
 			if !strings.Contains(out, fmt.Sprintf("\n    username = %q\n    %s\n", tc.wantUser, printed)) {
 				t.Fatalf("config output lacks username and %s:\n%s", printed, out)
 			}
-			if got := again.telephonyOptions().SIP; got.Username != tc.wantUser || got.Password != tc.wantPass {
+			if got := mustOptions(t, &again).telephony.SIP; got.Username != tc.wantUser || got.Password != tc.wantPass {
 				t.Fatalf("round trip: username, password = %q, %q", got.Username, got.Password)
 			}
 		})
@@ -394,7 +397,7 @@ func TestSIPPasswordFileReread(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, want := cfg.telephonyOptions().SIP.Password, strings.TrimSuffix(p, "\n"); got != want {
+		if got, want := mustOptions(t, &cfg).telephony.SIP.Password, strings.TrimSuffix(p, "\n"); got != want {
 			t.Fatalf("password %q, want %q", got, want)
 		}
 	}

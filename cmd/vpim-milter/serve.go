@@ -17,6 +17,7 @@ import (
 
 	gomilter "github.com/d--j/go-milter"
 
+	"github.com/vpim-milter/vpim-milter/codec"
 	"github.com/vpim-milter/vpim-milter/internal/promtext"
 	"github.com/vpim-milter/vpim-milter/milter"
 	"github.com/vpim-milter/vpim-milter/profile"
@@ -48,14 +49,7 @@ func (c *commonFlags) load() (Config, error) {
 	if c.logLevel != "" {
 		cfg.Log.Level = c.logLevel
 	}
-	var errs []string
-	if !oneOf(cfg.Log.Format, "text", "json") {
-		errs = append(errs, fmt.Sprintf("--log-format %q: want text or json", cfg.Log.Format))
-	}
-	if _, err := parseLevel(cfg.Log.Level); err != nil {
-		errs = append(errs, "--log-level: "+err.Error())
-	}
-	if len(errs) > 0 {
+	if errs := cfg.Log.validate("--log-format", "--log-level"); len(errs) > 0 {
 		return cfg, errors.New(strings.Join(errs, "\n"))
 	}
 	return cfg, nil
@@ -78,9 +72,14 @@ func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// newEngine builds the profile engine for cfg.
-func newEngine(cfg *Config) (*profile.Engine, error) {
-	return profile.New(cfg.profileOptions())
+// newEngine builds the profile engine, with its transcoder, for o.
+func newEngine(o options) (*profile.Engine, error) {
+	tr, err := codec.NewTranscoder(o.codec)
+	if err != nil {
+		return nil, err
+	}
+	o.profile.Codec = tr
+	return profile.New(o.profile)
 }
 
 func runServe(args []string, stderr io.Writer) int {
@@ -113,14 +112,15 @@ func runServe(args []string, stderr io.Writer) int {
 // serve runs the milter (and the bridge worker) until SIGTERM, SIGINT or
 // the end of ctx.
 func serve(ctx context.Context, cf commonFlags, cfg Config, log *slog.Logger) error {
-	engine, err := newEngine(&cfg)
+	o, err := cfg.options()
 	if err != nil {
 		return err
 	}
-	mopts, err := cfg.milterOptions()
+	engine, err := newEngine(o)
 	if err != nil {
 		return err
 	}
+	mopts := o.milter
 	var metrics *milter.Metrics
 	var metricsLn net.Listener // served once the worker, if any, is built
 	if cfg.Metrics.Listen != "" {
@@ -131,7 +131,7 @@ func serve(ctx context.Context, cf commonFlags, cfg Config, log *slog.Logger) er
 		}
 		defer metricsLn.Close()
 	}
-	bridge, spool, err := newBridge(&cfg, true)
+	bridge, spool, err := newBridge(&cfg, o.telephony, true)
 	if err != nil {
 		return err
 	}
@@ -158,7 +158,7 @@ func serve(ctx context.Context, cf commonFlags, cfg Config, log *slog.Logger) er
 	var workerDone chan error
 	var bridgeMetrics *telephony.Metrics
 	if spool != nil && cfg.Telephony.Backend != "spool" {
-		topts := cfg.telephonyOptions()
+		topts := o.telephony
 		if metrics != nil {
 			bridgeMetrics = telephony.NewMetrics(spool)
 			topts.Metrics = bridgeMetrics
@@ -214,7 +214,7 @@ func metricsHandler(m *milter.Metrics, bridge *telephony.Metrics) http.Handler {
 // newBridge builds the hand-off to the telephony spool when gateway domains
 // are configured (nil otherwise). Offline commands get a dry run: the
 // outdial policy applies, but no job is written.
-func newBridge(cfg *Config, durable bool) (*telephony.Gateway, *telephony.Spool, error) {
+func newBridge(cfg *Config, topts telephony.Options, durable bool) (*telephony.Gateway, *telephony.Spool, error) {
 	if len(cfg.Telephony.GatewayDomains) == 0 {
 		return nil, nil, nil
 	}
@@ -225,7 +225,7 @@ func newBridge(cfg *Config, durable bool) (*telephony.Gateway, *telephony.Spool,
 			return nil, nil, err
 		}
 	}
-	g, err := telephony.NewGateway(cfg.telephonyOptions(), spool)
+	g, err := telephony.NewGateway(topts, spool)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -242,13 +242,18 @@ func reload(cf commonFlags, listen string, f *milter.Filter, bridge *telephony.G
 		log.Error("reload failed, keeping the running configuration", "config", cf.config, "error", err)
 		return
 	}
-	engine, err := newEngine(&cfg)
+	o, err := cfg.options()
 	if err != nil {
 		log.Error("reload failed, keeping the running configuration", "config", cf.config, "error", err)
 		return
 	}
-	mopts, err := cfg.milterOptions()
-	if err == nil {
+	engine, err := newEngine(o)
+	if err != nil {
+		log.Error("reload failed, keeping the running configuration", "config", cf.config, "error", err)
+		return
+	}
+	mopts := o.milter
+	{
 		if bridge != nil {
 			mopts.Bridge = bridge // as in serve: without it voice mail would be refused after a reload
 		}
