@@ -92,6 +92,17 @@
 // Prometheus families (README.md lists them). The counters start at zero
 // with the process, as Prometheus counters do.
 //
+// # Reload
+//
+// A configuration reload builds a new Gateway (outdial policy, allowed
+// senders) and calls Bridge.Reload with the new Options: jobs claimed
+// afterwards use the new retry schedule, expiry, attempt timeout,
+// retention, DSN settings and back-end section (for SIP the trunk, caller
+// ID, ring timeout, replays and credentials), calls in progress finish
+// with the old ones. Options.RestartRequired names what a running bridge
+// cannot change (back-end, spool, concurrency, the SIP stack's listen
+// address and codecs); Reload refuses such a change and changes nothing.
+//
 // # At-least-once
 //
 // A job is never lost: when the daemon starts, every job left in active/

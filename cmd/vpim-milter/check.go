@@ -63,7 +63,7 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer, rewrite 
 	if cf.logLevel == "" {
 		cfg.Log.Level = "warn" // keep the report on stdout clean
 	}
-	log := newLogger(cfg.Log, stderr)
+	log, _ := newLogger(cfg.Log, stderr)
 	in := stdin
 	if p := fs.Arg(0); p != "-" {
 		fh, err := os.Open(p)
@@ -114,7 +114,7 @@ func offline(cfg *Config, log *slog.Logger, from string, rcpts []string, in io.R
 		return milter.Result{}, err
 	}
 	mopts := o.milter
-	bridge, _, err := newBridge(cfg, o.telephony, false)
+	bridge, err := newBridge(o, nil)
 	if err != nil {
 		return milter.Result{}, err
 	}

@@ -63,13 +63,17 @@ func parseLevel(s string) (slog.Level, error) {
 	return l, nil
 }
 
-func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
-	level, _ := parseLevel(cfg.Level)
+// newLogger returns the logger cfg asks for, writing to w, and its level,
+// which a reload can change.
+func newLogger(cfg LogConfig, w io.Writer) (*slog.Logger, *slog.LevelVar) {
+	level := new(slog.LevelVar)
+	l, _ := parseLevel(cfg.Level)
+	level.Set(l)
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(slog.NewJSONHandler(w, opts)), level
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(slog.NewTextHandler(w, opts)), level
 }
 
 // newEngine builds the profile engine, with its transcoder, for o.
@@ -99,10 +103,13 @@ func runServe(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vpim-milter: %v\n", err)
 		return 2
 	}
-	log := newLogger(cfg.Log, stderr)
+	log, level := newLogger(cfg.Log, stderr)
 	// go-milter's one global hook (STYLE.md rule 6): its warnings go to slog.
 	gomilter.LogWarning = func(format string, v ...any) { log.Warn("go-milter: " + fmt.Sprintf(format, v...)) }
-	if err := serve(context.Background(), cf, cfg, log); err != nil {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	if err := serve(context.Background(), cf, cfg, log, level, hup); err != nil {
 		log.Error("fatal", "error", err)
 		return 1
 	}
@@ -110,38 +117,40 @@ func runServe(args []string, stderr io.Writer) int {
 }
 
 // serve runs the milter (and the bridge worker) until SIGTERM, SIGINT or
-// the end of ctx.
-func serve(ctx context.Context, cf commonFlags, cfg Config, log *slog.Logger) error {
+// the end of ctx; each value from hup (SIGHUP) reloads the configuration.
+func serve(ctx context.Context, cf commonFlags, cfg Config, log *slog.Logger, level *slog.LevelVar, hup <-chan os.Signal) error {
+	d := &daemon{cf: cf, log: log, level: level, cfg: cfg}
 	o, err := cfg.options()
 	if err != nil {
 		return err
 	}
-	engine, err := newEngine(o)
-	if err != nil {
-		return err
-	}
-	mopts := o.milter
+	d.opts = o
 	var metrics *milter.Metrics
 	var metricsLn net.Listener // served once the worker, if any, is built
-	if cfg.Metrics.Listen != "" {
+	if o.metrics.Listen != "" {
 		metrics = milter.NewMetrics()
-		metricsLn, err = net.Listen("tcp", cfg.Metrics.Listen)
+		metricsLn, err = net.Listen("tcp", o.metrics.Listen)
 		if err != nil {
 			return fmt.Errorf("metrics: %w", err)
 		}
 		defer metricsLn.Close()
 	}
-	bridge, spool, err := newBridge(&cfg, o.telephony, true)
+	if o.telephony.Backend != telephony.BackendSpool {
+		// The worker takes jobs from the spool whether or not this daemon's
+		// gateway writes them.
+		if d.spool, err = telephony.OpenSpool(o.telephony.SpoolDir); err != nil {
+			return err
+		}
+	}
+	mopts, engine, err := d.build(o)
 	if err != nil {
 		return err
-	}
-	if bridge != nil {
-		mopts.Bridge = bridge
 	}
 	f, err := milter.New(mopts, engine, log, metrics)
 	if err != nil {
 		return err
 	}
+	d.filter = f
 	ln, err := milter.Listen(mopts.Listen, mopts.Socket)
 	if err != nil {
 		return err
@@ -151,25 +160,21 @@ func serve(ctx context.Context, cf commonFlags, cfg Config, log *slog.Logger) er
 
 	ctx, cancel := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer cancel()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	var worker *telephony.Bridge
 	var workerDone chan error
 	var bridgeMetrics *telephony.Metrics
-	if spool != nil && cfg.Telephony.Backend != "spool" {
+	if o.telephony.Backend != telephony.BackendSpool {
 		topts := o.telephony
 		if metrics != nil {
-			bridgeMetrics = telephony.NewMetrics(spool)
+			bridgeMetrics = telephony.NewMetrics(d.spool)
 			topts.Metrics = bridgeMetrics
 		}
-		worker, err = telephony.New(topts, spool, log.With("component", "bridge"))
+		d.worker, err = telephony.New(topts, d.spool, log.With("component", "bridge"))
 		if err != nil {
 			return err
 		}
 		workerDone = make(chan error, 1)
-		go func() { workerDone <- worker.Run(ctx) }()
-		log.Info("telephony bridge worker running", "backend", cfg.Telephony.Backend, "spool", cfg.Telephony.SpoolDir)
+		go func() { workerDone <- d.worker.Run(ctx) }()
+		log.Info("telephony bridge worker running", "backend", o.telephony.Backend, "spool", o.telephony.SpoolDir)
 	}
 	if metricsLn != nil {
 		srv := &http.Server{Handler: metricsHandler(metrics, bridgeMetrics), ReadHeaderTimeout: 10 * time.Second}
@@ -177,18 +182,21 @@ func serve(ctx context.Context, cf commonFlags, cfg Config, log *slog.Logger) er
 		defer srv.Close()
 		log.Info("metrics listening", "addr", metricsLn.Addr().String())
 	}
+	reloaded := make(chan struct{})
 	go func() {
+		defer close(reloaded)
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-hup:
-				reload(cf, cfg.Milter.Listen, f, bridge, worker, log)
+				d.reload()
 			}
 		}
 	}()
 	err = f.Serve(ctx, ln)
 	cancel()
+	<-reloaded
 	if workerDone != nil {
 		if werr := <-workerDone; werr != nil && !errors.Is(werr, context.Canceled) {
 			log.Error("telephony bridge worker", "error", werr)
@@ -212,68 +220,13 @@ func metricsHandler(m *milter.Metrics, bridge *telephony.Metrics) http.Handler {
 }
 
 // newBridge builds the hand-off to the telephony spool when gateway domains
-// are configured (nil otherwise). Offline commands get a dry run: the
-// outdial policy applies, but no job is written.
-func newBridge(cfg *Config, topts telephony.Options, durable bool) (*telephony.Gateway, *telephony.Spool, error) {
-	if len(cfg.Telephony.GatewayDomains) == 0 {
-		return nil, nil, nil
+// are configured (nil otherwise). Offline commands get a dry run (spool
+// nil): the outdial policy applies, but no job is written.
+func newBridge(o options, spool *telephony.Spool) (*telephony.Gateway, error) {
+	if len(o.profile.GatewayDomains) == 0 {
+		return nil, nil
 	}
-	var spool *telephony.Spool
-	if durable {
-		var err error
-		if spool, err = telephony.OpenSpool(cfg.Telephony.SpoolDir); err != nil {
-			return nil, nil, err
-		}
-	}
-	g, err := telephony.NewGateway(topts, spool)
-	if err != nil {
-		return nil, nil, err
-	}
-	return g, spool, nil
-}
-
-// reload re-reads the configuration on SIGHUP. An invalid file keeps the
-// running configuration. The telephony hand-off (bridge, nil if none) and
-// worker keep their options, except the SIP credentials: the password file
-// is read again, so a rotated password needs no restart.
-func reload(cf commonFlags, listen string, f *milter.Filter, bridge *telephony.Gateway, worker *telephony.Bridge, log *slog.Logger) {
-	cfg, err := cf.load()
-	if err != nil {
-		log.Error("reload failed, keeping the running configuration", "config", cf.config, "error", err)
-		return
-	}
-	o, err := cfg.options()
-	if err != nil {
-		log.Error("reload failed, keeping the running configuration", "config", cf.config, "error", err)
-		return
-	}
-	engine, err := newEngine(o)
-	if err != nil {
-		log.Error("reload failed, keeping the running configuration", "config", cf.config, "error", err)
-		return
-	}
-	mopts := o.milter
-	{
-		if bridge != nil {
-			mopts.Bridge = bridge // as in serve: without it voice mail would be refused after a reload
-		}
-		err = f.Reload(mopts, engine)
-	}
-	if err != nil {
-		log.Error("reload failed, keeping the running configuration", "config", cf.config, "error", err)
-		return
-	}
-	if cfg.Milter.Listen != listen {
-		log.Warn("milter.listen changed: restart to listen on the new address", "running", listen, "configured", cfg.Milter.Listen)
-	}
-	if worker != nil && cfg.Telephony.Backend == telephony.BackendSIP {
-		if err := worker.SetSIPCredentials(cfg.Telephony.SIP.Username, cfg.Telephony.SIP.password); err != nil {
-			log.Warn("telephony.sip credentials not applied: restart to change the back-end", "error", err)
-		} else {
-			log.Info("telephony.sip credentials applied", "username", cfg.Telephony.SIP.Username)
-		}
-	}
-	log.Info("configuration reloaded", "config", cf.config)
+	return telephony.NewGateway(o.telephony, spool)
 }
 
 func runConfig(args []string, stdout, stderr io.Writer) int {

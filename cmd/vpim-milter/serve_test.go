@@ -7,12 +7,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -194,7 +197,8 @@ listen = "127.0.0.1:0"
 			var logs syncBuffer
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
-			go func() { done <- serve(ctx, cf, cfg, newLogger(cfg.Log, &logs)) }()
+			log, level := newLogger(cfg.Log, &logs)
+			go func() { done <- serve(ctx, cf, cfg, log, level, nil) }()
 			defer func() {
 				cancel()
 				select {
@@ -260,5 +264,139 @@ listen = "127.0.0.1:0"
 				}
 			}
 		})
+	}
+}
+
+// record waits for the JSON log record with message msg after the first
+// skip ones and returns it.
+func (s *syncBuffer) record(t *testing.T, msg string, skip int) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		s.mu.Lock()
+		text := s.b.String()
+		s.mu.Unlock()
+		n := 0
+		sc := bufio.NewScanner(strings.NewReader(text))
+		for sc.Scan() {
+			var rec map[string]any
+			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec["msg"] == msg {
+				if n == skip {
+					return rec
+				}
+				n++
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no %q in the log:\n%s", msg, s.b.String())
+	return nil
+}
+
+// rcptReply runs MAIL and one RCPT through the milter at addr and returns
+// the reply to RCPT.
+func rcptReply(t *testing.T, addr, from, rcpt string) string {
+	t.Helper()
+	c := gomilter.NewClient("tcp", addr, gomilter.WithActions(gomilter.AllClientSupportedActionMasks))
+	s, err := c.Session(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Conn("client", gomilter.FamilyInet, 25, "127.0.0.1")
+	s.Helo("client")
+	if a, err := s.Mail("<"+from+">", ""); err != nil || a.Type != gomilter.ActionContinue {
+		t.Fatalf("MAIL: %v %v", a, err)
+	}
+	a, err := s.Rcpt("<"+rcpt+">", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Type == gomilter.ActionContinue {
+		return "continue"
+	}
+	return a.SMTPReply
+}
+
+// TestServeReload: SIGHUP (here its channel) builds everything from the
+// new file: a reload that changes outdial_deny and allowed_senders applies
+// to the next RCPT, in the running daemon with a milter client. A reload
+// that also changes keys needing a restart is refused as a whole and names
+// them; the running policy stays.
+func TestServeReload(t *testing.T) {
+	spoolDir := filepath.Join(t.TempDir(), "spool")
+	conf := func(listen, spool, senders, deny, level string) string {
+		return fmt.Sprintf(`[milter]
+listen = %q
+[log]
+format = "json"
+level = %q
+[telephony]
+gateway_domains = ["voice.example.com"]
+allowed_senders = [%s]
+outdial_allow = ["+39"]
+outdial_deny = [%s]
+spool_dir = %q
+`, listen, level, senders, deny, spool)
+	}
+	path := writeConfig(t, conf("inet:0@127.0.0.1", spoolDir, `"@example.org"`, "", "info"))
+	cf := commonFlags{config: path}
+	cfg, err := cf.load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	log, level := newLogger(cfg.Log, &logs)
+	hup := make(chan os.Signal, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cf, cfg, log, level, hup) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	addr := logs.addrLogged(t, "vpim-milter listening")
+	const allowed, denied = "VOICE=+3950123456@voice.example.com", "VOICE=+3940226338@voice.example.com"
+	check := func(stage string, want map[[2]string]string) {
+		t.Helper()
+		for in, w := range want {
+			if got := rcptReply(t, addr, in[0], in[1]); got != w {
+				t.Errorf("%s: %s → %s: %q, want %q", stage, in[0], in[1], got, w)
+			}
+		}
+	}
+	const notSender, notNumber = "550 5.7.1 sender not authorized for voice outdial", "550 5.7.1 number not allowed for voice outdial"
+	check("before", map[[2]string]string{
+		{"a@example.org", denied}: "continue", {"a@example.org", allowed}: "continue", {"b@example.net", allowed}: notSender,
+	})
+
+	if err := os.WriteFile(path, []byte(conf("inet:0@127.0.0.1", spoolDir, `"@example.net"`, `"+3940"`, "debug")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hup <- syscall.SIGHUP
+	logs.record(t, "configuration reloaded", 0)
+	check("after reload", map[[2]string]string{
+		{"a@example.org", allowed}: notSender, {"b@example.net", denied}: notNumber, {"b@example.net", allowed}: "continue",
+	})
+	if level.Level() != slog.LevelDebug {
+		t.Errorf("log level %v after reload, want debug", level.Level())
+	}
+
+	other := filepath.Join(t.TempDir(), "spool")
+	if err := os.WriteFile(path, []byte(conf("inet:1@127.0.0.1", other, `"*"`, "", "info")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hup <- syscall.SIGHUP
+	rec := logs.record(t, "reload refused, keeping the running configuration: these keys need a restart", 0)
+	if got := fmt.Sprint(rec["keys"]); got != "[milter.listen telephony.spool_dir]" || rec["level"] != "ERROR" {
+		t.Errorf("refusal: level %v, keys %s", rec["level"], got)
+	}
+	check("after a refused reload", map[[2]string]string{
+		{"a@example.org", allowed}: notSender, {"b@example.net", denied}: notNumber, {"b@example.net", allowed}: "continue",
+	})
+	if level.Level() != slog.LevelDebug {
+		t.Errorf("log level %v after a refused reload, want debug kept", level.Level())
 	}
 }
