@@ -33,11 +33,7 @@ func New(opts Options) (*Engine, error) {
 // its copy of the message needs. first is the target of the first accepted
 // non-bridge recipient of the transaction ("" for none yet).
 func (e *Engine) Recipient(from string, rcpt Rcpt, first Target) RcptResult {
-	a := addr.Parse(strings.Trim(strings.TrimSpace(rcpt.Addr), "<>"))
-	domain := a.Domain
-	if domain == "" {
-		domain = parseRcpt(rcpt.Addr).domain
-	}
+	a, domain := parseRecipient(rcpt.Addr)
 	if inList(e.opts.VoiceDomains, domain) {
 		switch {
 		case a.Special == addr.SpecialNonMailUser || strings.EqualFold(a.Local, addr.SpecialNonMailUser):
@@ -92,7 +88,7 @@ func inList(list []string, s string) bool {
 func (e *Engine) NeedsBody(env *Envelope, header []Field) bool {
 	if env != nil && len(e.opts.GatewayDomains) > 0 {
 		for _, r := range env.Rcpts {
-			if i := strings.LastIndexByte(r.Addr, '@'); i >= 0 && inList(e.opts.GatewayDomains, r.Addr[i+1:]) && bridgeLocal(r.Addr[:i]) {
+			if d := envelopeDomain(r.Addr); d != "" && inList(e.opts.GatewayDomains, d) && bridgeLocal(r.Addr[:len(r.Addr)-len(d)-1]) {
 				return true
 			}
 		}

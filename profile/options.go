@@ -49,11 +49,6 @@ type Options struct {
 	// "wav" (µ-law audio/wav).
 	IVMAudio string
 
-	// Strict refuses voice mail whose MIME structure is defective
-	// (delimiters, base64, unparsable Content-Type) with 550 5.6.0 instead
-	// of repairing it leniently.
-	Strict bool
-
 	// Codec transcodes audio; nil means never transcode.
 	Codec AudioCodec
 	// TempDir is where transcoded audio is spooled ("" = os.TempDir()).

@@ -56,8 +56,7 @@ func optionKeys() []optionKey {
 		{"profile.Loopback", "profile.loopback"},
 		{"profile.Quarantine", "profile.quarantine"},
 		{"profile.IVMAudio", "profile.ivm_audio"},
-		{"profile.Strict", ""}, // no key yet
-		{"profile.Codec", ""},  // the codec.Transcoder built from [codec]
+		{"profile.Codec", ""}, // the codec.Transcoder built from [codec]
 		{"profile.TempDir", "milter.temp_dir"},
 		{"profile.Limits", ""}, // built in (profile.Limits)
 
