@@ -16,8 +16,6 @@ type partEdit struct {
 	header    []Field // replacement header (nil: unchanged)
 	transcode string  // target codec format ("" none)
 	from      string  // source codec format
-	mediaType string  // Content-Type value to write after transcoding
-	disp      string  // Content-Disposition value ("" keep)
 	dur       bool    // write Content-Duration from the transcoded samples
 	wrap      string  // top level only: wrap the body in a multipart with this boundary
 }

@@ -44,22 +44,8 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 // "addr" attribute.
 func (s *syncBuffer) addrLogged(t *testing.T, msg string) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		s.mu.Lock()
-		text := s.b.String()
-		s.mu.Unlock()
-		sc := bufio.NewScanner(strings.NewReader(text))
-		for sc.Scan() {
-			var rec struct{ Msg, Addr string }
-			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == msg && rec.Addr != "" {
-				return rec.Addr
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("no %q in the log:\n%s", msg, s.b.String())
-	return ""
+	addr, _ := s.record(t, msg)["addr"].(string)
+	return addr
 }
 
 // scrapeMetrics GETs /metrics, checks the Content-Type, that the text
@@ -116,31 +102,56 @@ func scrapeMetrics(t *testing.T, addr string) (map[string]float64, []string) {
 	return samples, order
 }
 
-// milterAccept sends one plain message's envelope and header to the milter
-// at addr; the filter accepts it at end of header (fast path).
-func milterAccept(t *testing.T, addr string) {
+// milterSession opens a milter session to addr, past CONNECT and HELO;
+// the caller closes it.
+func milterSession(t *testing.T, addr string) *gomilter.ClientSession {
 	t.Helper()
 	c := gomilter.NewClient("tcp", addr, gomilter.WithActions(gomilter.AllClientSupportedActionMasks))
 	s, err := c.Session(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
 	for _, step := range []func() (*gomilter.Action, error){
 		func() (*gomilter.Action, error) { return s.Conn("client", gomilter.FamilyInet, 25, "127.0.0.1") },
 		func() (*gomilter.Action, error) { return s.Helo("client") },
-		func() (*gomilter.Action, error) { return s.Mail("<a@example.org>", "") },
-		func() (*gomilter.Action, error) { return s.Rcpt("<b@example.org>", "") },
 	} {
 		if a, err := step(); err != nil || a.Type != gomilter.ActionContinue {
 			t.Fatalf("milter step: %v %v", a, err)
 		}
+	}
+	return s
+}
+
+// milterAccept sends one plain message's envelope and header to the milter
+// at addr; the filter accepts it at end of header (fast path).
+func milterAccept(t *testing.T, addr string) {
+	t.Helper()
+	s := milterSession(t, addr)
+	defer s.Close()
+	if a, err := s.Mail("<a@example.org>", ""); err != nil || a.Type != gomilter.ActionContinue {
+		t.Fatalf("MAIL: %v %v", a, err)
+	}
+	if reply := rcpt(t, s, "b@example.org"); reply != "continue" {
+		t.Fatalf("RCPT: %s", reply)
 	}
 	var h textproto.Header
 	h.Add("Subject", "plain mail")
 	if a, err := s.Header(h); err != nil || a.Type != gomilter.ActionAccept {
 		t.Fatalf("end of header: %v %v, want accept", a, err)
 	}
+}
+
+// rcpt sends RCPT TO:<addr> and returns "continue" or the reply.
+func rcpt(t *testing.T, s *gomilter.ClientSession, addr string) string {
+	t.Helper()
+	a, err := s.Rcpt("<"+addr+">", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Type == gomilter.ActionContinue {
+		return "continue"
+	}
+	return a.SMTPReply
 }
 
 // TestServeMetrics runs serve with metrics.listen and scrapes /metrics: the
@@ -267,24 +278,19 @@ listen = "127.0.0.1:0"
 	}
 }
 
-// record waits for the JSON log record with message msg after the first
-// skip ones and returns it.
-func (s *syncBuffer) record(t *testing.T, msg string, skip int) map[string]any {
+// record waits for the first JSON log record with message msg and returns it.
+func (s *syncBuffer) record(t *testing.T, msg string) map[string]any {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		s.mu.Lock()
 		text := s.b.String()
 		s.mu.Unlock()
-		n := 0
 		sc := bufio.NewScanner(strings.NewReader(text))
 		for sc.Scan() {
 			var rec map[string]any
 			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec["msg"] == msg {
-				if n == skip {
-					return rec
-				}
-				n++
+				return rec
 			}
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -295,27 +301,14 @@ func (s *syncBuffer) record(t *testing.T, msg string, skip int) map[string]any {
 
 // rcptReply runs MAIL and one RCPT through the milter at addr and returns
 // the reply to RCPT.
-func rcptReply(t *testing.T, addr, from, rcpt string) string {
+func rcptReply(t *testing.T, addr, from, to string) string {
 	t.Helper()
-	c := gomilter.NewClient("tcp", addr, gomilter.WithActions(gomilter.AllClientSupportedActionMasks))
-	s, err := c.Session(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := milterSession(t, addr)
 	defer s.Close()
-	s.Conn("client", gomilter.FamilyInet, 25, "127.0.0.1")
-	s.Helo("client")
 	if a, err := s.Mail("<"+from+">", ""); err != nil || a.Type != gomilter.ActionContinue {
 		t.Fatalf("MAIL: %v %v", a, err)
 	}
-	a, err := s.Rcpt("<"+rcpt+">", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if a.Type == gomilter.ActionContinue {
-		return "continue"
-	}
-	return a.SMTPReply
+	return rcpt(t, s, to)
 }
 
 // TestServeReload: SIGHUP (here its channel) builds everything from the
@@ -376,7 +369,7 @@ spool_dir = %q
 		t.Fatal(err)
 	}
 	hup <- syscall.SIGHUP
-	logs.record(t, "configuration reloaded", 0)
+	logs.record(t, "configuration reloaded")
 	check("after reload", map[[2]string]string{
 		{"a@example.org", allowed}: notSender, {"b@example.net", denied}: notNumber, {"b@example.net", allowed}: "continue",
 	})
@@ -389,7 +382,7 @@ spool_dir = %q
 		t.Fatal(err)
 	}
 	hup <- syscall.SIGHUP
-	rec := logs.record(t, "reload refused, keeping the running configuration: these keys need a restart", 0)
+	rec := logs.record(t, "reload refused, keeping the running configuration: these keys need a restart")
 	if got := fmt.Sprint(rec["keys"]); got != "[milter.listen telephony.spool_dir]" || rec["level"] != "ERROR" {
 		t.Errorf("refusal: level %v, keys %s", rec["level"], got)
 	}
