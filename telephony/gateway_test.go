@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -177,4 +178,31 @@ func TestHeaderValue(t *testing.T) {
 	h := []byte("X-Subject: no\r\nsubject:\r\n  folded\r\n\tvalue \r\nSubject: second\r\n")
 	tcompare(t, headerValue(h, "Subject"), "folded value", "first Subject, unfolded")
 	tcompare(t, headerValue(h, "Message-ID"), "", "absent")
+}
+
+func ExampleGateway() {
+	dir, _ := os.MkdirTemp("", "spool")
+	defer os.RemoveAll(dir)
+	spool, _ := OpenSpool(dir)
+	g, _ := NewGateway(Options{AllowedSenders: []string{"@example.org"}, OutdialAllow: []string{"+39"}}, spool)
+
+	// At RCPT: the outdial policy.
+	fmt.Println(g.Admit("caller@example.org", "VOICE=+3940226338@voice.example.com"))
+	fmt.Println(g.Admit("caller@example.org", "VOICE=+19005550100@voice.example.com"))
+
+	// At end of message: one durable job per recipient.
+	err := g.HandOff(context.Background(), &Message{
+		QueueID:    "4ABC",
+		Sender:     "caller@example.org",
+		Recipients: []Recipient{{Addr: "VOICE=+3940226338@voice.example.com", Args: "NOTIFY=FAILURE"}},
+		Header:     []byte("Subject: call me\r\n"),
+		Voice:      &Voice{Format: codec.Basic, Open: func() (io.Reader, error) { return bytes.NewReader(make([]byte, 8000)), nil }},
+	})
+	ids, _ := spool.List("new")
+	j, _ := spool.Load("new", ids[0])
+	fmt.Println(err, len(ids), j.Meta.Number, j.Meta.Notify, j.Meta.Subject, j.Samples)
+	// Output:
+	// <nil>
+	// telephony: 550 5.7.1 number not allowed for voice outdial (number +19005550100 is premium-rate (+1900))
+	// <nil> 1 +3940226338 FAILURE call me 8000
 }

@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/vpim-milter/vpim-milter/milter"
+	"github.com/vpim-milter/vpim-milter/profile"
 	"github.com/vpim-milter/vpim-milter/telephony"
 )
 
@@ -411,3 +414,37 @@ func TestSIPPasswordFileReread(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestSampleConfigListsEnums: contrib/vpim-milter.toml names every value
+// the packages accept for their enum keys, so the documentation follows the
+// one list in each package.
+func TestSampleConfigListsEnums(t *testing.T) {
+	b, err := os.ReadFile("../../contrib/vpim-milter.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sample := string(b)
+	var targets, actions []string
+	for _, tg := range profile.BodyTargets() {
+		targets = append(targets, string(tg))
+	}
+	for _, a := range slices.Concat(milter.ErrorActions(), milter.OversizeActions()) {
+		actions = append(actions, string(a))
+	}
+	for key, values := range map[string][]string{
+		"profile.default_target":   targets,
+		"profile.ivm_audio":        profile.IVMAudioForms(),
+		"profile.message_id":       profile.MessageIDPolicies(),
+		"profile.sensitivity_code": profile.SensitivityCodes()[1:], // "" is documented as empty
+		"milter.*_action":          actions,
+		"telephony.backend":        telephony.Backends(),
+		"telephony.sip.codecs":     telephony.SIPCodecs(),
+		"log.format":               logFormats(),
+	} {
+		for _, v := range values {
+			if !strings.Contains(sample, `"`+v+`"`) {
+				t.Errorf("contrib/vpim-milter.toml does not name %q, a value of %s", v, key)
+			}
+		}
+	}
+}
