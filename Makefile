@@ -2,10 +2,12 @@
 # command and what CI runs: it installs the tools the tests need (root, apt),
 # then runs the formatting check, go vet, the unit tests and the integration
 # tests against a real Postfix, a real Sendmail, miltertest and the SIP and
-# audio tools.
+# audio tools. `make check` also runs staticcheck (pinned in test-deps.sh).
 
 GO ?= go
 SHELL := /bin/bash
+# staticcheck, pinned and installed by contrib/test-deps.sh.
+STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 
 .PHONY: build run test deps check unit race integration fuzz bench clean
 
@@ -28,12 +30,16 @@ check:
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...
+	$(STATICCHECK) ./...
+	$(STATICCHECK) -tags integration ./...
 
 unit:
 	$(GO) test -count=1 -shuffle=on ./...
 
+# Every unit package under the race detector (the integration packages run
+# in the integration target).
 race:
-	$(GO) test -count=1 -race ./milter/... ./cmd/...
+	$(GO) test -count=1 -race ./...
 
 integration:
 	$(GO) test -count=1 -tags integration -timeout 40m ./integration/...

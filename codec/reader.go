@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -10,8 +11,16 @@ import (
 	"github.com/vpim-milter/vpim-milter/codec/au"
 	"github.com/vpim-milter/vpim-milter/codec/g711"
 	"github.com/vpim-milter/vpim-milter/codec/g726"
+	"github.com/vpim-milter/vpim-milter/codec/gsm"
+	"github.com/vpim-milter/vpim-milter/codec/mp3"
+	"github.com/vpim-milter/vpim-milter/codec/resample"
 	"github.com/vpim-milter/vpim-milter/codec/wav"
 )
+
+// gsmInBuf is the read size towards the input for the GSM decoder, which
+// reads one 33- or 65-byte frame per call: one system call per 64 KiB
+// instead of one per frame.
+const gsmInBuf = 64 << 10
 
 // Rate is the sample rate of the PCM that Reader produces and Writer takes.
 const Rate = 8000
@@ -115,16 +124,12 @@ func (rd *Reader) build(src io.Reader) error {
 			rd.samples = n * 8 / int64(f.g726Rate().Bits())
 		}
 	case GSM:
-		d, err := gsmDecoder(src, false)
-		if err != nil {
-			return err
-		}
-		pcm = d
+		pcm = gsm.NewDecoder(bufio.NewReaderSize(src, gsmInBuf), false)
 		if n := remaining(src); n >= 0 {
 			rd.samples = n / 33 * 160
 		}
 	case MP3:
-		d, rate, ch, err := mp3Decoder(src)
+		d, rate, ch, err := mp3.NewReader(src)
 		if err != nil {
 			if errors.Is(err, ErrUnsupported) {
 				return err
@@ -153,7 +158,7 @@ func (rd *Reader) build(src io.Reader) error {
 		pcm = newDownmixReader(pcm, rd.channels)
 	default:
 		rd.samples = -1 // the resampler decides the exact length
-		r, err := resampler(pcm, rd.rate, rd.channels)
+		r, err := resample.NewReader(pcm, rd.rate, rd.channels)
 		if err != nil {
 			return err
 		}
@@ -327,10 +332,7 @@ func (rd *Reader) wavDecoder(src io.Reader) (io.Reader, error) {
 		if h.Channels != 1 {
 			return nil, fmt.Errorf("%w: GSM WAV with %d channels", ErrUnsupported, h.Channels)
 		}
-		d, err := gsmDecoder(src, true)
-		if err != nil {
-			return nil, err
-		}
+		var d io.Reader = gsm.NewDecoder(bufio.NewReaderSize(src, gsmInBuf), true)
 		// WAV49 pads the last block; the fact chunk has the true length.
 		if h.FactSamples >= 0 {
 			d = io.LimitReader(d, 2*h.FactSamples)

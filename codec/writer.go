@@ -7,6 +7,7 @@ import (
 	"github.com/vpim-milter/vpim-milter/codec/au"
 	"github.com/vpim-milter/vpim-milter/codec/g711"
 	"github.com/vpim-milter/vpim-milter/codec/g726"
+	"github.com/vpim-milter/vpim-milter/codec/gsm"
 	"github.com/vpim-milter/vpim-milter/codec/wav"
 )
 
@@ -34,11 +35,7 @@ func NewWriter(dst io.Writer, to Format, samples int64) (io.WriteCloser, error) 
 		}
 		enc = e
 	case GSM:
-		e, err := gsmEncoder(dst, false)
-		if err != nil {
-			return nil, err
-		}
-		enc = e
+		enc = gsm.NewEncoder(dst, false)
 	case AU:
 		size := au.UnknownSize
 		if samples >= 0 {
@@ -68,11 +65,7 @@ func NewWriter(dst io.Writer, to Format, samples int64) (io.WriteCloser, error) 
 			tag, size = wav.TagGSM610, (samples+319)/320*65
 		}
 		if to == WAVGSM {
-			e, err := gsmEncoder(dst, true)
-			if err != nil {
-				return nil, err
-			}
-			enc = e
+			enc = gsm.NewEncoder(dst, true)
 		}
 		if err := wav.WriteHeader(dst, tag, 1, Rate, size, samples); err != nil {
 			return nil, err

@@ -9,90 +9,11 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	gomilter "github.com/d--j/go-milter"
+
+	"github.com/vpim-milter/vpim-milter/internal/optfield"
 )
-
-// Action is what happens to a message the filter cannot evaluate.
-type Action string
-
-// The actions for error_action and oversize_action.
-const (
-	ActionTempfail Action = "tempfail" // 4xx: the MTA keeps the message and the client retries
-	ActionAccept   Action = "accept"   // deliver unchanged
-	ActionReject   Action = "reject"   // 5xx (oversize_action only)
-)
-
-// Options configures a [Filter]. Zero values take the defaults noted.
-type Options struct {
-	Listen         Address
-	Socket         SocketOptions
-	ReadTimeout    time.Duration // per milter command; 0: 10 minutes
-	WriteTimeout   time.Duration // 0: 30 seconds
-	EvalTimeout    time.Duration // evaluation budget at end of message; 0: 2 minutes
-	BodyMaxMemory  int64         // body bytes kept in memory before spilling to a temp file; 0: 1 MiB
-	BodyMaxSize    int64         // larger bodies get OversizeAction; 0: 64 MiB
-	MaxHeaders     int           // 0: 2000 fields
-	MaxHeaderBytes int64         // 0: 1 MiB
-	TempDir        string        // for spilled bodies; "": os.TempDir()
-	ErrorAction    Action        // on internal errors and panics; "": tempfail
-	OversizeAction Action        // on bodies or headers over the caps; "": reject (552 5.3.4)
-	DrainTimeout   time.Duration // how long SIGTERM waits for open sessions; 0: 30 seconds
-	// ProgressInterval is how often a long evaluation tells the MTA it is
-	// still working; 0: 20 seconds.
-	ProgressInterval time.Duration
-	// Bridge receives voice-bound recipients; nil: none configured.
-	Bridge Bridge
-}
-
-func (o *Options) setDefaults() {
-	def := func(d *time.Duration, v time.Duration) {
-		if *d == 0 {
-			*d = v
-		}
-	}
-	def(&o.ReadTimeout, 10*time.Minute)
-	def(&o.WriteTimeout, 30*time.Second)
-	def(&o.EvalTimeout, 2*time.Minute)
-	def(&o.DrainTimeout, 30*time.Second)
-	def(&o.ProgressInterval, 20*time.Second)
-	if o.BodyMaxMemory == 0 {
-		o.BodyMaxMemory = 1 << 20
-	}
-	if o.BodyMaxSize == 0 {
-		o.BodyMaxSize = 64 << 20
-	}
-	if o.MaxHeaders == 0 {
-		o.MaxHeaders = 2000
-	}
-	if o.MaxHeaderBytes == 0 {
-		o.MaxHeaderBytes = 1 << 20
-	}
-	if o.ErrorAction == "" {
-		o.ErrorAction = ActionTempfail
-	}
-	if o.OversizeAction == "" {
-		o.OversizeAction = ActionReject
-	}
-}
-
-// Validate reports every invalid option at once.
-func (o *Options) Validate() error {
-	var errs []error
-	if o.ErrorAction != "" && o.ErrorAction != ActionTempfail && o.ErrorAction != ActionAccept {
-		errs = append(errs, fmt.Errorf("error_action %q: want tempfail or accept", o.ErrorAction))
-	}
-	switch o.OversizeAction {
-	case "", ActionTempfail, ActionAccept, ActionReject:
-	default:
-		errs = append(errs, fmt.Errorf("oversize_action %q: want reject, tempfail or accept", o.OversizeAction))
-	}
-	if o.BodyMaxMemory < 0 || o.BodyMaxSize < 0 || o.MaxHeaders < 0 || o.MaxHeaderBytes < 0 {
-		errs = append(errs, errors.New("size limits must not be negative"))
-	}
-	return errors.Join(errs...)
-}
 
 // config is one immutable generation of options and engine; SIGHUP swaps it.
 type config struct {
@@ -119,10 +40,10 @@ func New(opts Options, engine Engine, log *slog.Logger, metrics *Metrics) (*Filt
 	if log == nil {
 		return nil, errors.New("milter: no logger")
 	}
+	opts = opts.WithDefaults()
 	if err := opts.Validate(); err != nil {
-		return nil, fmt.Errorf("milter: %w", err)
+		return nil, fmt.Errorf("milter: invalid options: %w", err)
 	}
-	opts.setDefaults()
 	f := &Filter{log: log, metrics: metrics}
 	f.cfg.Store(&config{opts: opts, engine: engine})
 	f.server = gomilter.NewServer(
@@ -144,16 +65,25 @@ func New(opts Options, engine Engine, log *slog.Logger, metrics *Metrics) (*Filt
 	return f, nil
 }
 
-// Reload swaps in new options and a new engine for transactions that start
-// from now on. The listen address cannot change without a restart.
+// Reload swaps in new options (with their Bridge) and a new engine for
+// the transactions that start from now on, all at once. It changes nothing
+// and returns the *FieldError values when opts is invalid or changes a
+// setting the running filter cannot change (Options.RestartRequired).
 func (f *Filter) Reload(opts Options, engine Engine) error {
 	if engine == nil {
 		return errors.New("milter: no engine")
 	}
+	opts = opts.WithDefaults()
 	if err := opts.Validate(); err != nil {
-		return fmt.Errorf("milter: %w", err)
+		return fmt.Errorf("milter: invalid options: %w", err)
 	}
-	opts.setDefaults()
+	var restart optfield.List
+	for _, field := range opts.RestartRequired(*f.options()) {
+		restart.Add(field, "cannot change without a restart")
+	}
+	if err := restart.Err(); err != nil {
+		return fmt.Errorf("milter: reload: %w", err)
+	}
 	f.cfg.Store(&config{opts: opts, engine: engine})
 	return nil
 }

@@ -23,6 +23,21 @@ type Address struct {
 // String renders the address in the form net.Listen understands, prefixed by its network.
 func (a Address) String() string { return a.Network + ":" + a.Addr }
 
+// Spec renders the address in the socket form ParseAddress reads:
+// "unix:/path", "inet:PORT@HOST" or "inet6:PORT@HOST".
+func (a Address) Spec() string {
+	host, port, err := net.SplitHostPort(a.Addr)
+	switch {
+	case a.Network == "unix":
+		return "unix:" + a.Addr
+	case err != nil:
+		return a.String()
+	case a.Network == "tcp6":
+		return "inet6:" + port + "@" + host
+	}
+	return "inet:" + port + "@" + host
+}
+
 // ParseAddress parses the socket forms used by Sendmail and Postfix:
 //
 //	unix:/path  local:/path  /path
@@ -71,12 +86,6 @@ func ParseAddress(s string) (Address, error) {
 		return Address{Network: network, Addr: net.JoinHostPort(host, port)}, nil
 	}
 	return Address{}, fmt.Errorf("milter: address %q: unknown scheme %q (want unix, local, inet or inet6)", s, scheme)
-}
-
-// SocketOptions sets the owner and mode of a unix socket.
-type SocketOptions struct {
-	Mode  os.FileMode // 0 means 0660
-	Group string      // group name or number; "" keeps the process group
 }
 
 // Listen opens the listener for addr. TCP connections are wrapped so that

@@ -20,15 +20,6 @@ type Engine interface {
 	Evaluate(ctx context.Context, in *profile.Input) (*profile.Report, error)
 }
 
-// Bridge takes voice-bound recipients out of MTA delivery. Admit decides at
-// RCPT time whether a bridge-bound recipient may be dialled (a non-nil reply
-// refuses it). HandOff must make the jobs durable before it returns nil; an
-// error tempfails the message so the MTA keeps it, a *RefuseError rejects it.
-type Bridge interface {
-	Admit(from, rcpt string) *profile.Reply
-	HandOff(ctx context.Context, in *profile.Input, rep *profile.Report) error
-}
-
 // modifier is the part of the milter modifier a plan is applied through. The
 // go-milter session and the offline message writer both implement it.
 type modifier interface {
@@ -91,11 +82,7 @@ func (f *Filter) rcpt(tx *transaction, addr, args string) *profile.Reply {
 	r := profile.Rcpt{Addr: addr, Args: args}
 	res := f.engine().Recipient(tx.env.From, r, tx.first)
 	if res.Reject == nil && res.Target == profile.TargetBridge {
-		if b := f.options().Bridge; b == nil {
-			res.Reject = &profile.Reply{Code: 550, Enhanced: "5.7.1", Text: "no telephony bridge is configured here"}
-		} else {
-			res.Reject = b.Admit(tx.env.From, addr)
-		}
+		res.Reject = admit(f.options().Bridge, tx.env.From, addr)
 	}
 	if res.Reject != nil {
 		tx.refused = append(tx.refused, RcptRefusal{Rcpt: addr, Reply: *res.Reject})
@@ -181,10 +168,13 @@ func (f *Filter) finish(ctx context.Context, tx *transaction, mod modifier, lead
 		if _, err := in.Body.Seek(0, io.SeekStart); err != nil {
 			return f.failure(fmt.Errorf("milter: rewind body: %w", err))
 		}
-		if err := o.Bridge.HandOff(ctx, in, rep); err != nil {
-			var refuse *RefuseError
-			if errors.As(err, &refuse) {
-				return Result{Report: rep, Verdict: profile.VerdictReject, Reply: refuse.Reply, Err: err}
+		if err := handOff(ctx, o.Bridge, in, rep); err != nil {
+			if reply, ok := rejectReply(err); ok {
+				res := Result{Report: rep, Verdict: profile.VerdictReject, Reply: reply, Err: err}
+				if reply.Code < 500 {
+					res.Verdict = profile.VerdictTempfail
+				}
+				return res
 			}
 			return f.failure(fmt.Errorf("milter: bridge hand-off: %w", err))
 		}

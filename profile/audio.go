@@ -1,7 +1,6 @@
 package profile
 
 import (
-	"bytes"
 	"encoding/binary"
 	"io"
 	"strings"
@@ -235,10 +234,4 @@ func roundSeconds(samples int64) int64 {
 		s = 1
 	}
 	return s
-}
-
-// hasMagicContainer reports whether head starts like a container, used to
-// detect audio/basic labels on WAV or .snd data.
-func hasMagicContainer(head []byte) bool {
-	return bytes.HasPrefix(head, []byte("RIFF")) || bytes.HasPrefix(head, []byte(".snd"))
 }

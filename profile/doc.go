@@ -47,8 +47,7 @@
 // message is not interpreted and passes through unchanged with a P-LIMIT
 // finding; only a top-level Sensitivity: Private still refuses it. Defective
 // MIME is repaired leniently (a missing close delimiter is added, undecodable
-// audio is passed unchanged with a finding) unless Options.Strict, which
-// refuses it with 550 5.6.0. Audio that cannot be converted for the target
+// audio is passed unchanged with a finding). Audio that cannot be converted for the target
 // is refused with 550 5.6.1 where passing it on cannot work: towards VPIM v2
 // (V2-PROP, RFC 3801 4.5.3; a part marked handling=OPTIONAL is dropped
 // instead) and when the part is marked critical (I-DSN, RFC 4239 6,

@@ -8,117 +8,24 @@ import (
 	"github.com/vpim-milter/vpim-milter/profile/addr"
 )
 
-// Options configures an [Engine]. It is filled from the [profile] section of
-// the configuration by the command; the zero value is the built-in default.
-type Options struct {
-	// DefaultTarget applies to recipients whose domain has no entry in Targets.
-	// Empty means TargetIVM.
-	DefaultTarget Target
-	// Targets maps a recipient domain (lower case) to its target.
-	Targets map[string]Target
-	// PrivacyCapable lists destination domains that honour Sensitivity:
-	// Private. Passthrough destinations are outside the policy and never
-	// cause a refusal; the telephony bridge is never privacy-capable.
-	PrivacyCapable []string
-	// VoiceDomains lists our own voice-mail domains (non-mail-user@ → 550 5.1.1).
-	VoiceDomains []string
-	// GatewayDomains (from [telephony] gateway_domains) are the domains on
-	// which a VOICE=/VPIM=/AMIS= local part goes to the telephony bridge.
-	GatewayDomains []string
-
-	// SensitivityCode is the RFC 3463 enhanced code used to refuse a
-	// Private message that cannot stay private: "5.6.0" (RFC 3801 4.2.13)
-	// or "5.3.3" (RFC 3801 App. C). Empty means 5.6.0, except 5.3.3 for
-	// v1 and v1-draft input (DIGEST §3).
-	SensitivityCode string
-	// MessageIDPolicy is "fix" (default: bracket a bare id, convert the
-	// v1-draft form, generate a missing one, keeping the old value in
-	// X-Original-Message-ID; DIGEST §2.1) or "keep" (report only).
-	MessageIDPolicy string
-	// Hostname is the right-hand side of generated Message-IDs
-	// (default "localhost").
-	Hostname string
-	// Loopback enables the RFC 1911 loopback@ mailbox on VoiceDomains: the
-	// message is reflected to its sender with postmaster as originator
-	// (recorded as a plan action). Off: loopback@ is refused with 550 5.1.1.
-	Loopback bool
-	// Quarantine quarantines voice mail with MUST-level defects the plan
-	// cannot repair instead of passing it on.
-	Quarantine bool
-	// IVMAudio is the audio form for IVM targets: "raw" (default; headerless
-	// µ-law audio/basic, RFC 4239 7), "au" (Sun header, audio/basic) or
-	// "wav" (µ-law audio/wav).
-	IVMAudio string
-
-	// Strict refuses voice mail whose MIME structure is defective
-	// (delimiters, base64, unparsable Content-Type) with 550 5.6.0 instead
-	// of repairing it leniently.
-	Strict bool
-
-	// Codec transcodes audio; nil means never transcode.
-	Codec AudioCodec
-	// TempDir is where transcoded audio is spooled ("" = os.TempDir()).
-	TempDir string
-	// Limits bound the parser (depth 50, 1000 parts, 1 MiB header).
-	Limits Limits
-}
-
 // Engine evaluates messages against a policy. It is safe for concurrent use.
 type Engine struct {
 	opts Options
 	re   patterns
 }
 
-// New returns an engine for opts, or an error describing invalid options.
+// New returns an engine for opts (zero values take the defaults, see
+// Options.WithDefaults), or the *FieldError values of invalid options.
 func New(opts Options) (*Engine, error) {
-	if opts.DefaultTarget == "" {
-		opts.DefaultTarget = TargetIVM
-	}
-	var errs []string
-	validTarget := func(t Target) bool {
-		switch t {
-		case TargetVPIM2, TargetVPIM1, TargetIVM, TargetPassthrough, TargetBridge:
-			return true
-		}
-		return false
-	}
-	if !validTarget(opts.DefaultTarget) {
-		errs = append(errs, fmt.Sprintf("default target %q is not vpim2, vpim1, ivm or passthrough", opts.DefaultTarget))
+	opts = opts.WithDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, fmt.Errorf("profile: invalid options: %w", err)
 	}
 	norm := make(map[string]Target, len(opts.Targets))
 	for d, t := range opts.Targets {
-		if !validTarget(t) {
-			errs = append(errs, fmt.Sprintf("target %q for domain %q is not vpim2, vpim1, ivm or passthrough", t, d))
-		}
 		norm[strings.ToLower(d)] = t
 	}
 	opts.Targets = norm
-	switch opts.SensitivityCode {
-	case "", "5.6.0", "5.3.3":
-	default:
-		errs = append(errs, fmt.Sprintf("sensitivity code %q is not 5.6.0 or 5.3.3", opts.SensitivityCode))
-	}
-	switch opts.MessageIDPolicy {
-	case "":
-		opts.MessageIDPolicy = "fix"
-	case "fix", "keep":
-	default:
-		errs = append(errs, fmt.Sprintf("message-id policy %q is not fix or keep", opts.MessageIDPolicy))
-	}
-	switch opts.IVMAudio {
-	case "":
-		opts.IVMAudio = "raw"
-	case "raw", "au", "wav":
-	default:
-		errs = append(errs, fmt.Sprintf("ivm audio %q is not raw, au or wav", opts.IVMAudio))
-	}
-	if opts.Hostname == "" {
-		opts.Hostname = "localhost"
-	}
-	opts.Limits = opts.Limits.withDefaults()
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("profile: invalid options: %s", strings.Join(errs, "; "))
-	}
 	return &Engine{opts: opts, re: compilePatterns()}, nil
 }
 
@@ -126,11 +33,7 @@ func New(opts Options) (*Engine, error) {
 // its copy of the message needs. first is the target of the first accepted
 // non-bridge recipient of the transaction ("" for none yet).
 func (e *Engine) Recipient(from string, rcpt Rcpt, first Target) RcptResult {
-	a := addr.Parse(strings.Trim(strings.TrimSpace(rcpt.Addr), "<>"))
-	domain := a.Domain
-	if domain == "" {
-		domain = parseRcpt(rcpt.Addr).domain
-	}
+	a, domain := parseRecipient(rcpt.Addr)
 	if inList(e.opts.VoiceDomains, domain) {
 		switch {
 		case a.Special == addr.SpecialNonMailUser || strings.EqualFold(a.Local, addr.SpecialNonMailUser):
@@ -185,7 +88,7 @@ func inList(list []string, s string) bool {
 func (e *Engine) NeedsBody(env *Envelope, header []Field) bool {
 	if env != nil && len(e.opts.GatewayDomains) > 0 {
 		for _, r := range env.Rcpts {
-			if i := strings.LastIndexByte(r.Addr, '@'); i >= 0 && inList(e.opts.GatewayDomains, r.Addr[i+1:]) && bridgeLocal(r.Addr[:i]) {
+			if d := envelopeDomain(r.Addr); d != "" && inList(e.opts.GatewayDomains, d) && bridgeLocal(r.Addr[:len(r.Addr)-len(d)-1]) {
 				return true
 			}
 		}

@@ -16,8 +16,6 @@ type partEdit struct {
 	header    []Field // replacement header (nil: unchanged)
 	transcode string  // target codec format ("" none)
 	from      string  // source codec format
-	mediaType string  // Content-Type value to write after transcoding
-	disp      string  // Content-Disposition value ("" keep)
 	dur       bool    // write Content-Duration from the transcoded samples
 	wrap      string  // top level only: wrap the body in a multipart with this boundary
 }
@@ -93,18 +91,7 @@ func (ev *eval) run() {
 		return
 	}
 	ev.report = root.Type == "multipart/report"
-	nf := len(ev.rep.Findings)
 	ev.structure()
-	if ev.e.opts.Strict && len(ev.rep.Findings) > nf {
-		for _, f := range ev.rep.Findings[nf:] {
-			if f.Rule == "P-MIME-CLOSE" || f.Rule == "P-MIME-BOUNDARY" || f.Rule == "P-B64" || f.Rule == "P-CT-SYNTAX" {
-				ev.rep.Plan.Decision = Decision{Verdict: VerdictReject, Reply: Reply{Code: 550, Enhanced: "5.6.0",
-					Text: "malformed MIME structure in voice message (" + f.Rule + " part " + f.Part + ")"}}
-				ev.rep.Actions = append(ev.rep.Actions, "reject "+ev.rep.Plan.Decision.Reply.String())
-				return
-			}
-		}
-	}
 	if !limited {
 		ev.checkHeader()
 		ev.checkParts()
@@ -745,7 +732,7 @@ func (ev *eval) privacy() bool {
 		why = "forwarding of private content is prohibited"
 	} else {
 		for _, r := range ev.in.Envelope.Rcpts {
-			a := parseRcpt(r.Addr)
+			_, domain := parseRecipient(r.Addr)
 			res := ev.e.Recipient(ev.in.Envelope.From, r, "")
 			if res.Reject != nil || res.Target == TargetPassthrough {
 				continue // refused at RCPT, or outside the filter's policy
@@ -755,8 +742,8 @@ func (ev *eval) privacy() bool {
 				why = "the telephony bridge cannot assure privacy"
 				break
 			}
-			if !ev.e.privacyCapable(a.domain) {
-				why = "privacy could not be assured by " + a.domain
+			if !ev.e.privacyCapable(domain) {
+				why = "privacy could not be assured by " + domain
 				break
 			}
 		}
@@ -940,10 +927,10 @@ func (ev *eval) finish() {
 		})
 	}
 	for _, r := range ev.in.Envelope.Rcpts {
-		a := parseRcpt(r.Addr)
-		if ev.e.opts.Loopback && strings.EqualFold(a.local, "loopback") && inList(ev.e.opts.VoiceDomains, a.domain) {
+		a, domain := parseRecipient(r.Addr)
+		if ev.e.opts.Loopback && strings.EqualFold(a.Local, "loopback") && inList(ev.e.opts.VoiceDomains, domain) {
 			// RFC 1911 4.1: returned as a new message whose originator is postmaster.
-			ev.rep.Actions = append(ev.rep.Actions, fmt.Sprintf("reflect to sender %s from postmaster@%s (RFC 1911 loopback)", ev.in.Envelope.From, a.domain))
+			ev.rep.Actions = append(ev.rep.Actions, fmt.Sprintf("reflect to sender %s from postmaster@%s (RFC 1911 loopback)", ev.in.Envelope.From, domain))
 		}
 	}
 	for _, b := range ev.rep.Bridge {

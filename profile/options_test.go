@@ -3,33 +3,73 @@ package profile
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 )
 
-func TestNewValidates(t *testing.T) {
+// TestValidate: every invalid option comes back at once as a FieldError
+// naming its field; New refuses what Validate refuses.
+func TestValidate(t *testing.T) {
 	tests := []struct {
+		name string
 		opts Options
-		err  string
+		want []string // "Field: Msg" of each FieldError, in order
 	}{
-		{Options{}, ""},
-		{Options{DefaultTarget: "fax"}, `default target "fax"`},
-		{Options{Targets: map[string]Target{"a.example": "x"}}, `target "x" for domain "a.example"`},
-		{Options{SensitivityCode: "5.7.1"}, `sensitivity code "5.7.1"`},
-		{Options{MessageIDPolicy: "drop"}, `message-id policy "drop"`},
-		{Options{IVMAudio: "ogg"}, `ivm audio "ogg"`},
+		{"defaults", Options{}, nil},
+		{"all enums", Options{DefaultTarget: TargetVPIM1, Targets: map[string]Target{"A.example": TargetPassthrough}, SensitivityCode: "5.3.3",
+			MessageIDPolicy: "keep", IVMAudio: IVMAudioWAV, Hostname: "mx1.example"}, nil},
+		{"default target", Options{DefaultTarget: "fax"}, []string{`DefaultTarget: "fax": want vpim2, vpim1, ivm or passthrough`}},
+		{"bridge is not a body target", Options{DefaultTarget: TargetBridge}, []string{`DefaultTarget: "bridge": want vpim2, vpim1, ivm or passthrough`}},
+		{"target value and domain", Options{Targets: map[string]Target{"not a domain": "x"}},
+			[]string{`Targets.not a domain: "x": want vpim2, vpim1, ivm or passthrough`, `Targets: "not a domain" is not a domain name`}},
+		{"domain lists", Options{PrivacyCapable: []string{"ok.example", "bad..example"}, VoiceDomains: []string{"-"[:0]}, GatewayDomains: []string{"voice example"}},
+			[]string{`PrivacyCapable: "bad..example" is not a domain name`, `VoiceDomains: "" is not a domain name`, `GatewayDomains: "voice example" is not a domain name`}},
+		{"sensitivity code", Options{SensitivityCode: "5.7.1"}, []string{`SensitivityCode: "5.7.1": want "5.6.0" or "5.3.3" (or empty for 5.6.0, 5.3.3 for v1 input)`}},
+		{"message-id policy", Options{MessageIDPolicy: "drop"}, []string{`MessageIDPolicy: "drop": want fix or keep`}},
+		{"hostname", Options{Hostname: "host_name"}, []string{`Hostname: "host_name" is not a host name`}},
+		{"ivm audio", Options{IVMAudio: "ogg"}, []string{`IVMAudio: "ogg": want raw, au or wav`}},
 	}
 	for _, tc := range tests {
-		_, err := New(tc.opts)
-		switch {
-		case tc.err == "" && err != nil:
-			t.Errorf("%+v: %v", tc.opts, err)
-		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err) || !strings.HasPrefix(err.Error(), "profile: ")):
-			t.Errorf("%+v: error %v, want %q", tc.opts, err, tc.err)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.opts.WithDefaults().Validate()
+			var got []string
+			for _, e := range unjoin(err) {
+				var fe *FieldError
+				if !errors.As(e, &fe) {
+					t.Fatalf("%v is not a FieldError", e)
+				}
+				got = append(got, fe.Field+": "+fe.Msg)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("got  %q\nwant %q", got, tc.want)
+			}
+			_, nerr := New(tc.opts)
+			if (nerr == nil) != (err == nil) || nerr != nil && !strings.HasPrefix(nerr.Error(), "profile: invalid options: ") {
+				t.Fatalf("New: %v", nerr)
+			}
+		})
 	}
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	if err == nil {
+		return nil
+	}
+	return []error{err}
+}
+
+func ExampleOptions_Validate() {
+	err := Options{DefaultTarget: "vpim3", IVMAudio: "flac"}.WithDefaults().Validate()
+	fmt.Println(err)
+	// Output:
+	// DefaultTarget: "vpim3": want vpim2, vpim1, ivm or passthrough
+	// IVMAudio: "flac": want raw, au or wav
 }
 
 // TestOptions checks each policy switch on one message.
@@ -51,7 +91,6 @@ func TestOptions(t *testing.T) {
 		{"ivm audio wav", func(o *Options) { o.IVMAudio = "wav" }, "vpim2-to-ivm", "x@mail.example.org", VerdictModify, "set part 2 Content-Type: audio/wav; name=msg2.wav"},
 		{"message-id keep", func(o *Options) { o.MessageIDPolicy = "keep" }, "bare-message-id", "x@mail.example.org", VerdictModify, "add header Message-Context"},
 		{"message-id fix", nil, "bare-message-id", "x@mail.example.org", VerdictModify, "change header Message-ID[1]: <42@vm2.example.net>"},
-		{"strict", func(o *Options) { o.Strict = true }, "missing-close-boundary", "x@mail.example.org", VerdictReject, "reject 550 5.6.0 malformed MIME structure"},
 		{"sensitivity 5.3.3", func(o *Options) { o.SensitivityCode = "5.3.3" }, "vpim2-private-to-ivm", "x@mail.example.org", VerdictReject, "reject 550 5.3.3"},
 		{"no codec", func(o *Options) { o.Codec = nil }, "vpim2-to-ivm", "x@mail.example.org", VerdictModify, "set part 2 Content-Disposition"},
 		{"passthrough default", func(o *Options) { o.DefaultTarget = TargetPassthrough }, "vpim2-to-ivm", "x@mail.example.org", VerdictAccept, ""},
@@ -94,36 +133,6 @@ func TestOptions(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestReportJSON(t *testing.T) {
-	e, _ := New(testOptions())
-	rep, err := e.Evaluate(context.Background(), inputFrom(t, corpus()["vpim2-private-to-ivm"], "x@mail.example.org"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := json.Marshal(rep)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got map[string]any
-	if err := json.Unmarshal(b, &got); err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range []string{"profile", "target", "verdict", "reply", "findings", "actions", "bridge"} {
-		if _, ok := got[k]; !ok {
-			t.Errorf("key %s missing in %s", k, b)
-		}
-	}
-	if got["verdict"] != "reject" || !strings.HasPrefix(got["reply"].(string), "550 5.6.0 ") || got["profile"] != "vpim2" {
-		t.Errorf("json %s", b)
-	}
-	f := got["findings"].([]any)[0].(map[string]any)
-	for _, k := range []string{"rule", "level", "spec", "part", "message"} {
-		if _, ok := f[k]; !ok {
-			t.Errorf("finding key %s missing", k)
-		}
 	}
 }
 

@@ -1,26 +1,32 @@
 package profile
 
-import "strings"
+import (
+	"strings"
 
-// rcptAddr is the part of a recipient address the RCPT policy needs.
-type rcptAddr struct {
-	local, domain string
-	bridge        bool // a VOICE=, VPIM= or AMIS= service selector (RFC 3804 4.2)
+	"github.com/vpim-milter/vpim-milter/profile/addr"
+)
+
+// parseRecipient reads an envelope recipient for the RCPT policy: the
+// address addr.Parse makes of it, and its domain in lower case. For an
+// address Parse cannot take apart the domain is everything after the last
+// '@': a malformed local part still has a domain that decides its policy
+// (a broken VOICE= address on a gateway domain must not go out as mail).
+func parseRecipient(s string) (addr.Address, string) {
+	s = strings.TrimSpace(strings.Trim(strings.TrimSpace(s), "<>"))
+	a := addr.Parse(s)
+	if a.Domain != "" {
+		return a, a.Domain
+	}
+	return a, strings.ToLower(envelopeDomain(s))
 }
 
-// parseRcpt splits an envelope address at its last '@' and recognises the
-// service selectors that route to the telephony bridge.
-func parseRcpt(s string) rcptAddr {
-	s = strings.TrimSpace(strings.Trim(s, "<>"))
-	var a rcptAddr
-	i := strings.LastIndexByte(s, '@')
-	if i < 0 {
-		a.local = s
-	} else {
-		a.local, a.domain = s[:i], strings.ToLower(s[i+1:])
+// envelopeDomain is everything after the last '@' of an envelope address,
+// as written ("" without one); it does not allocate.
+func envelopeDomain(s string) string {
+	if i := strings.LastIndexByte(s, '@'); i >= 0 {
+		return s[i+1:]
 	}
-	a.bridge = bridgeLocal(a.local)
-	return a
+	return ""
 }
 
 // bridgeLocal reports whether a local part carries a VOICE=, VPIM= or AMIS=

@@ -11,73 +11,87 @@ import (
 	"github.com/emersion/go-message/textproto"
 )
 
-// ErrNoVoice is returned by VoiceAudio when a message has no audio part.
+// ErrNoVoice is returned by FindVoice when a message has no audio part.
 var ErrNoVoice = errors.New("profile: message has no audio part")
 
-// VoiceAudio finds the primary voice of a message for the telephony bridge
-// and returns its decoded bytes (transfer encoding removed) with its media
-// type. The primary voice is the first audio part whose disposition says
-// voice=Voice-Message (RFC 3801 4.3.2), else the first audio part, in
-// document order; parts of forwarded messages (message/rfc822) are not
-// considered. The reader streams from in.Body, which it rewinds first; it is
-// valid until in.Body is read again.
-func VoiceAudio(in *Input, lim Limits) (io.Reader, string, error) {
+// Voice is the part of a message the telephony bridge plays: its primary
+// voice.
+type Voice struct {
+	// Path is the part's position in Part.Path numbering: "" for a
+	// single-part message, "2", "1.3", ...
+	Path string
+	// MediaType is the part's media type in lower case, e.g. "audio/32kadpcm".
+	MediaType string
+}
+
+// Format is the codec format the media type fixes for headerless audio:
+// "basic" for audio/basic, "32kadpcm" for audio/32KADPCM (RFC 3802); ""
+// for every other type, whose format is sniffed from the bytes.
+func (v Voice) Format() string {
+	switch v.MediaType {
+	case "audio/basic":
+		return "basic"
+	case "audio/32kadpcm":
+		return "32kadpcm"
+	}
+	return ""
+}
+
+// FindVoice finds the primary voice of a message for the telephony bridge:
+// the first audio part whose disposition says voice=Voice-Message
+// (RFC 3801 4.3.2), else the first audio part, in document order; parts of
+// forwarded messages (message/rfc822) are not considered. It returns
+// ErrNoVoice when there is no audio part. It reads in.Body, which it
+// rewinds first.
+func FindVoice(in *Input, lim Limits) (Voice, error) {
 	lim = lim.withDefaults()
-	var best, first []int
-	var haveBest, haveFirst bool
-	// Pass 1: choose the part.
-	if err := walkAudio(in, lim, func(path []int, voice bool, _ string, _ io.Reader) bool {
-		if !haveFirst {
-			first, haveFirst = append([]int{}, path...), true
+	var best, first *Voice
+	if err := walkAudio(in, lim, func(path string, voice bool, ctype string, _ io.Reader) bool {
+		if first == nil {
+			first = &Voice{Path: path, MediaType: ctype}
 		}
 		if voice {
-			best, haveBest = append([]int{}, path...), true
+			best = &Voice{Path: path, MediaType: ctype}
 			return false
 		}
 		return true
 	}); err != nil {
-		return nil, "", err
+		return Voice{}, err
 	}
-	if !haveBest {
-		best, haveBest = first, haveFirst
+	if best == nil {
+		best = first
 	}
-	if !haveBest {
-		return nil, "", ErrNoVoice
+	if best == nil {
+		return Voice{}, ErrNoVoice
 	}
-	// Pass 2: stop at the chosen part and hand out its body.
+	return *best, nil
+}
+
+// OpenVoice returns the bytes of the voice part v of in (FindVoice), with
+// the transfer encoding removed. The reader streams from in.Body, which it
+// rewinds first; it is valid until in.Body is read again. It returns
+// ErrNoVoice when in has no audio part at v.Path.
+func OpenVoice(in *Input, v Voice, lim Limits) (io.Reader, error) {
 	var r io.Reader
-	var ctype string
-	err := walkAudio(in, lim, func(path []int, _ bool, ct string, body io.Reader) bool {
-		if samePath(path, best) {
-			r, ctype = body, ct
+	err := walkAudio(in, lim.withDefaults(), func(path string, _ bool, _ string, body io.Reader) bool {
+		if path == v.Path {
+			r = body
 			return false
 		}
 		return true
 	})
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	if r == nil {
-		return nil, "", ErrNoVoice
+		return nil, ErrNoVoice
 	}
-	return r, ctype, nil
-}
-
-func samePath(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
+	return r, nil
 }
 
 // walkAudio visits the audio parts of the message (outside message/rfc822)
 // in document order until fn returns false.
-func walkAudio(in *Input, lim Limits, fn func(path []int, voice bool, ctype string, body io.Reader) bool) error {
+func walkAudio(in *Input, lim Limits, fn func(path string, voice bool, ctype string, body io.Reader) bool) error {
 	if _, err := in.Body.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("profile: rewind body: %w", err)
 	}
@@ -90,10 +104,10 @@ func walkAudio(in *Input, lim Limits, fn func(path []int, voice bool, ctype stri
 		return fmt.Errorf("profile: voice audio: %w", err)
 	}
 	parts := 0
-	var walk func(e *message.Entity, path []int) (bool, error)
-	walk = func(e *message.Entity, path []int) (bool, error) {
+	var walk func(e *message.Entity, path string, depth int) (bool, error)
+	walk = func(e *message.Entity, path string, depth int) (bool, error) {
 		parts++
-		if parts > lim.MaxParts || len(path) > lim.MaxDepth {
+		if parts > lim.MaxParts || depth > lim.MaxDepth {
 			return false, nil
 		}
 		ct, _, _ := e.Header.ContentType()
@@ -111,7 +125,7 @@ func walkAudio(in *Input, lim Limits, fn func(path []int, voice bool, ctype stri
 					// leniently: what was found so far stands.
 					return true, nil
 				}
-				cont, err := walk(p, append(path, i))
+				cont, err := walk(p, childPath(path, i), depth+1)
 				if err != nil || !cont {
 					return cont, err
 				}
@@ -123,6 +137,6 @@ func walkAudio(in *Input, lim Limits, fn func(path []int, voice bool, ctype stri
 		}
 		return true, nil
 	}
-	_, err = walk(root, nil)
+	_, err = walk(root, "", 0)
 	return err
 }

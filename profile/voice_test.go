@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-func TestVoiceAudio(t *testing.T) {
+func TestFindVoice(t *testing.T) {
 	mk := func(h, body string) *Input {
 		in, err := ReadInput(bytes.NewReader([]byte(strings.ReplaceAll(h+"\n"+body, "\n", "\r\n"))))
 		if err != nil {
@@ -17,34 +17,62 @@ func TestVoiceAudio(t *testing.T) {
 	}
 	const mvm = "MIME-Version: 1.0\nContent-Type: multipart/voice-message; version=2.0; boundary=b\n"
 	tests := []struct {
-		name, header, body, want, ctype string
-		err                             error
+		name, header, body, want, ctype, path string
+		err                                   error
 	}{
-		{"single part", "Content-Type: audio/basic\nContent-Transfer-Encoding: base64\n", "AAEC\n", "\x00\x01\x02", "audio/basic", nil},
+		{"single part", "Content-Type: audio/basic\nContent-Transfer-Encoding: base64\n", "AAEC\n", "\x00\x01\x02", "audio/basic", "", nil},
 		{"voice= wins over order", mvm,
 			"--b\nContent-Type: audio/32KADPCM\nContent-Disposition: inline; voice=Originator-Spoken-Name\n\nname\n" +
 				"--b\nContent-Type: audio/32KADPCM\nContent-Disposition: inline; voice=Voice-Message\nContent-Transfer-Encoding: base64\n\naGVsbG8=\n--b--\n",
-			"hello", "audio/32kadpcm", nil},
+			"hello", "audio/32kadpcm", "2", nil},
 		{"first audio without voice=", "Content-Type: multipart/mixed; boundary=b\n",
-			"--b\nContent-Type: text/plain\n\nhi\n--b\nContent-Type: audio/x-wav\n\nRIFF\n--b\nContent-Type: audio/basic\n\nzz\n--b--\n", "RIFF", "audio/x-wav", nil},
+			"--b\nContent-Type: text/plain\n\nhi\n--b\nContent-Type: audio/x-wav\n\nRIFF\n--b\nContent-Type: audio/basic\n\nzz\n--b--\n", "RIFF", "audio/x-wav", "2", nil},
 		{"forwarded audio ignored", "Content-Type: multipart/mixed; boundary=b\n",
-			"--b\nContent-Type: message/rfc822\n\nContent-Type: audio/basic\n\ninner\n--b--\n", "", "", ErrNoVoice},
-		{"no audio", "Content-Type: text/plain\n", "just text\n", "", "", ErrNoVoice},
-		{"missing close delimiter", mvm, "--b\nContent-Type: audio/basic\nContent-Disposition: inline; voice=Voice-Message\n\nabc", "abc", "audio/basic", nil},
+			"--b\nContent-Type: message/rfc822\n\nContent-Type: audio/basic\n\ninner\n--b--\n", "", "", "", ErrNoVoice},
+		{"no audio", "Content-Type: text/plain\n", "just text\n", "", "", "", ErrNoVoice},
+		{"missing close delimiter", mvm, "--b\nContent-Type: audio/basic\nContent-Disposition: inline; voice=Voice-Message\n\nabc", "abc", "audio/basic", "1", nil},
+		{"nested", "Content-Type: multipart/mixed; boundary=a\n",
+			"--a\nContent-Type: text/plain\n\nhi\n--a\nContent-Type: multipart/voice-message; boundary=b\n\n--b\nContent-Type: audio/basic\n\nxyz\n--b--\n--a--\n", "xyz", "audio/basic", "2.1", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r, ct, err := VoiceAudio(mk(tc.header, tc.body), Limits{})
+			in := mk(tc.header, tc.body)
+			v, err := FindVoice(in, Limits{})
 			if err != tc.err {
 				t.Fatalf("err %v, want %v", err, tc.err)
 			}
 			if err != nil {
 				return
 			}
+			if v.Path != tc.path || v.MediaType != tc.ctype {
+				t.Errorf("voice %+v, want path %q type %q", v, tc.path, tc.ctype)
+			}
+			r, err := OpenVoice(in, v, Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
 			b, _ := io.ReadAll(r)
-			if got := strings.TrimRight(string(b), "\r\n"); got != tc.want || ct != tc.ctype {
-				t.Errorf("got %q %q, want %q %q", got, ct, tc.want, tc.ctype)
+			if got := strings.TrimRight(string(b), "\r\n"); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestVoiceFormat(t *testing.T) {
+	for ctype, want := range map[string]string{"audio/basic": "basic", "audio/32kadpcm": "32kadpcm", "audio/x-wav": "", "audio/mpeg": ""} {
+		if got := (Voice{MediaType: ctype}).Format(); got != want {
+			t.Errorf("%s: format %q, want %q", ctype, got, want)
+		}
+	}
+}
+
+func TestOpenVoiceMissing(t *testing.T) {
+	in, err := ReadInput(bytes.NewReader([]byte("Content-Type: audio/basic\r\n\r\nabc\r\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenVoice(in, Voice{Path: "3"}, Limits{}); err != ErrNoVoice {
+		t.Fatalf("err %v, want ErrNoVoice", err)
 	}
 }

@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/vpim-milter/vpim-milter/internal/optfield"
 )
 
 // Backend places one call for a job. Deliver returns nil when the message
@@ -31,15 +34,21 @@ var _ Backend = BackendFunc(nil)
 // schedule until Expire, sends DSNs, files each job under done/ or failed/
 // and prunes those directories (KeepDone, KeepFailed).
 type Bridge struct {
-	opts    Options
+	cfg     atomic.Pointer[bridgeConfig] // Reload swaps it
 	spool   *Spool
-	backend Backend
 	log     *slog.Logger
 	metrics *Metrics // from Options.Metrics; nil counts nothing
 	now     func() time.Time
 	// pruneEvery is the time between two Spool.Prune runs (the first is at
 	// start); defaultPruneEvery, shorter in tests.
 	pruneEvery time.Duration
+}
+
+// bridgeConfig is one generation of the bridge's options and back-end. A
+// job runs with the generation it was claimed under.
+type bridgeConfig struct {
+	opts    Options
+	backend Backend
 }
 
 // defaultPruneEvery is how often the worker prunes done/ and failed/:
@@ -51,10 +60,10 @@ const defaultPruneEvery = time.Hour
 // waits for ctx (an external bridge consumes the spool). opts is validated
 // again here.
 func New(opts Options, spool *Spool, log *slog.Logger) (*Bridge, error) {
-	if err := opts.Validate(); err != nil {
-		return nil, err
-	}
 	opts = opts.WithDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, fmt.Errorf("telephony: invalid options: %w", err)
+	}
 	var be Backend
 	var err error
 	switch opts.Backend {
@@ -81,18 +90,76 @@ func NewWithBackend(opts Options, spool *Spool, be Backend, log *slog.Logger) (*
 	if opts.SpoolDir == "" {
 		opts.SpoolDir = spool.Dir()
 	}
+	opts = opts.WithDefaults()
 	if err := opts.Validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("telephony: invalid options: %w", err)
 	}
-	return newBridge(opts.WithDefaults(), spool, be, log), nil
+	return newBridge(opts, spool, customBackend{be}, log), nil
 }
 
 func newBridge(opts Options, spool *Spool, be Backend, log *slog.Logger) *Bridge {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Bridge{opts: opts, spool: spool, backend: be, log: log.With("component", "telephony"), metrics: opts.Metrics,
+	b := &Bridge{spool: spool, log: log.With("component", "telephony"), metrics: opts.Metrics,
 		now: time.Now, pruneEvery: defaultPruneEvery}
+	b.cfg.Store(&bridgeConfig{opts: opts, backend: be})
+	return b
+}
+
+func (b *Bridge) config() *bridgeConfig { return b.cfg.Load() }
+
+// Reload replaces the bridge's settings for the jobs it claims from now
+// on: retry schedule, expiry, attempt timeout, retention, DSNs, and the
+// back-end's own settings (for SIP the trunk, caller ID, ring timeout,
+// replays and credentials; the Asterisk and exec sections). Calls in
+// progress finish with the settings they started with. It changes nothing
+// and returns *FieldError values when opts is invalid or changes what only
+// a restart can (Options.RestartRequired). opts.Metrics is ignored: the
+// bridge keeps counting where it did.
+func (b *Bridge) Reload(opts Options) error {
+	cur := b.config()
+	if _, custom := cur.backend.(customBackend); custom {
+		opts.Backend = cur.opts.Backend
+	}
+	opts = opts.WithDefaults()
+	if err := opts.Validate(); err != nil {
+		return fmt.Errorf("telephony: invalid options: %w", err)
+	}
+	var restart optfield.List
+	for _, f := range opts.RestartRequired(cur.opts) {
+		restart.Add(f, "cannot change without a restart")
+	}
+	if err := restart.Err(); err != nil {
+		return fmt.Errorf("telephony: reload: %w", err)
+	}
+	be := cur.backend
+	var err error
+	switch x := be.(type) {
+	case *AsteriskBackend:
+		be, err = NewAsteriskBackend(opts.Asterisk)
+	case *ExecBackend:
+		be, err = NewExecBackend(opts.Exec)
+	case *SIPBackend:
+		err = x.Reconfigure(opts.SIP) // the last step that can fail
+	}
+	if err != nil {
+		return err
+	}
+	opts.Metrics = cur.opts.Metrics
+	b.cfg.Store(&bridgeConfig{opts: opts, backend: be})
+	return nil
+}
+
+// customBackend marks a back-end given to NewWithBackend, which Reload keeps.
+type customBackend struct{ Backend }
+
+// Close closes the back-end if it has a Close method.
+func (c customBackend) Close() error {
+	if x, ok := c.Backend.(interface{ Close() error }); ok {
+		return x.Close()
+	}
+	return nil
 }
 
 // Run processes the spool until ctx is done, then waits for the calls in
@@ -104,13 +171,17 @@ func newBridge(opts Options, spool *Spool, be Backend, log *slog.Logger) *Bridge
 // "spool" back-end Run does nothing but wait: the external bridge owns
 // done/ and failed/.
 func (b *Bridge) Run(ctx context.Context) error {
-	if b.backend == nil {
+	start := b.config()
+	if start.backend == nil {
 		<-ctx.Done()
 		return nil
 	}
-	if c, ok := b.backend.(interface{ Close() error }); ok {
-		defer c.Close()
-	}
+	defer func() {
+		// A reload keeps the SIP back-end (the one that needs closing).
+		if c, ok := b.config().backend.(interface{ Close() error }); ok {
+			c.Close()
+		}
+	}()
 	recovered, err := b.spool.recoverActive()
 	if err != nil {
 		return err
@@ -118,8 +189,8 @@ func (b *Bridge) Run(ctx context.Context) error {
 	if len(recovered) > 0 {
 		b.log.Warn("jobs interrupted by a restart are retried (at-least-once)", "count", len(recovered))
 	}
-	sem := make(chan struct{}, b.opts.Concurrency)
-	finished := make(chan string, b.opts.Concurrency)
+	sem := make(chan struct{}, start.opts.Concurrency)
+	finished := make(chan string, start.opts.Concurrency)
 	inflight := map[string]bool{}
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -171,7 +242,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 			}(j)
 		}
 	wait:
-		d := b.opts.Poll
+		d := b.config().opts.Poll
 		if !next.IsZero() {
 			if u := time.Until(next); u < d {
 				d = max(u, time.Millisecond)
@@ -200,14 +271,16 @@ func (b *Bridge) Run(ctx context.Context) error {
 
 // process runs one claimed job to its next state.
 func (b *Bridge) process(ctx context.Context, j *Job) {
+	c := b.config()
+	o := &c.opts
 	log := b.log.With("job", j.ID, "queue_id", j.Meta.QueueID)
 	if j.Expires.IsZero() {
-		j.Expires = j.Created.Add(b.opts.Expire)
+		j.Expires = j.Created.Add(o.Expire)
 	}
 	if j.Final == nil {
-		actx, cancel := context.WithTimeout(ctx, b.opts.AttemptTimeout)
+		actx, cancel := context.WithTimeout(ctx, o.AttemptTimeout)
 		start := b.now()
-		err := b.metrics.call(func() error { return b.backend.Deliver(actx, j) })
+		err := b.metrics.call(func() error { return c.backend.Deliver(actx, j) })
 		cancel()
 		end := b.now()
 		if ctx.Err() != nil {
@@ -231,7 +304,7 @@ func (b *Bridge) process(ctx context.Context, j *Job) {
 			final := a
 			j.Final = &final
 		default:
-			retry := b.opts.Retry[min(j.Attempts-1, len(b.opts.Retry)-1)]
+			retry := o.Retry[min(j.Attempts-1, len(o.Retry)-1)]
 			next := end.Add(retry)
 			if !next.Before(j.Expires) {
 				final := a
@@ -239,7 +312,7 @@ func (b *Bridge) process(ctx context.Context, j *Job) {
 				j.Final = &final
 			} else {
 				j.NextAttempt = next.UTC()
-				b.delayNotice(ctx, j, a, end, log)
+				b.delayNotice(ctx, o, j, a, end, log)
 				if err := b.spool.save(j); err != nil {
 					log.Error("save job", "err", err)
 				}
@@ -253,7 +326,7 @@ func (b *Bridge) process(ctx context.Context, j *Job) {
 			log.Error("save job", "err", err)
 		}
 	}
-	b.finish(ctx, j, log)
+	b.finish(ctx, o, j, log)
 }
 
 // delayNotice sends the job's one "delayed" DSN (RFC 3464 §2.3.3, Status
@@ -263,8 +336,8 @@ func (b *Bridge) process(ctx context.Context, j *Job) {
 // durable together with the next attempt time. The job is still being
 // retried: a failed submission is logged and tried again after the next
 // temporary failure, and never changes what happens to the call.
-func (b *Bridge) delayNotice(ctx context.Context, j *Job, a Attempt, now time.Time, log *slog.Logger) {
-	after := b.opts.DSN.DelayAfter
+func (b *Bridge) delayNotice(ctx context.Context, o *Options, j *Job, a Attempt, now time.Time, log *slog.Logger) {
+	after := o.DSN.DelayAfter
 	if after == DelayNever || now.Sub(j.Created) < after {
 		return
 	}
@@ -276,13 +349,13 @@ func (b *Bridge) delayNotice(ctx context.Context, j *Job, a Attempt, now time.Ti
 	case !want:
 		j.DelayDSN = why
 		return
-	case b.opts.DSN.Disable:
+	case o.DSN.Disable:
 		j.DelayDSN = "disabled"
 		return
 	}
-	msg := buildDSN(dsnInput{opts: b.opts.DSN, job: j, now: now, boundary: "dsn-" + randomToken(),
-		msgID: fmt.Sprintf("%s.delay.dsn@%s", j.ID, sanitizeAddr(b.opts.DSN.ReportingMTA)), delayed: &a})
-	err := sendDSN(ctx, b.opts.DSN, j.Meta.Sender, msg)
+	msg := buildDSN(dsnInput{opts: o.DSN, job: j, now: now, boundary: "dsn-" + randomToken(),
+		msgID: fmt.Sprintf("%s.delay.dsn@%s", j.ID, sanitizeAddr(o.DSN.ReportingMTA)), delayed: &a})
+	err := sendDSN(ctx, o.DSN, j.Meta.Sender, msg)
 	b.metrics.dsnSubmitted(dsnActionDelayed, err)
 	if err != nil {
 		j.DelayDSN = "failed: " + sanitizeDiagnostic(err.Error())
@@ -294,19 +367,19 @@ func (b *Bridge) delayNotice(ctx context.Context, j *Job, a Attempt, now time.Ti
 }
 
 // finish sends the DSN if one is due and files the job.
-func (b *Bridge) finish(ctx context.Context, j *Job, log *slog.Logger) {
+func (b *Bridge) finish(ctx context.Context, o *Options, j *Job, log *slog.Logger) {
 	if j.DSN == "" || j.DSN[0] == 'f' { // not yet decided, or failed before
 		want, why := dsnWanted(j)
 		switch {
 		case !want:
 			j.DSN = why
-		case b.opts.DSN.Disable:
+		case o.DSN.Disable:
 			j.DSN = "disabled"
 		default:
 			now := b.now()
-			msg := buildDSN(dsnInput{opts: b.opts.DSN, job: j, now: now, boundary: "dsn-" + randomToken(),
-				msgID: fmt.Sprintf("%s.dsn@%s", j.ID, sanitizeAddr(b.opts.DSN.ReportingMTA))})
-			err := sendDSN(ctx, b.opts.DSN, j.Meta.Sender, msg)
+			msg := buildDSN(dsnInput{opts: o.DSN, job: j, now: now, boundary: "dsn-" + randomToken(),
+				msgID: fmt.Sprintf("%s.dsn@%s", j.ID, sanitizeAddr(o.DSN.ReportingMTA))})
+			err := sendDSN(ctx, o.DSN, j.Meta.Sender, msg)
 			if j.Final.Outcome == OutcomeDelivered {
 				b.metrics.dsnSubmitted(dsnActionDelivered, err)
 			} else {
@@ -317,7 +390,7 @@ func (b *Bridge) finish(ctx context.Context, j *Job, log *slog.Logger) {
 				j.DSN = "failed: " + sanitizeDiagnostic(err.Error())
 				log.Warn("dsn", "err", err, "attempt", j.DSNAttempts)
 				if j.DSNAttempts < 5 && ctx.Err() == nil {
-					j.NextAttempt = now.Add(b.opts.Retry[min(j.DSNAttempts-1, len(b.opts.Retry)-1)]).UTC()
+					j.NextAttempt = now.Add(o.Retry[min(j.DSNAttempts-1, len(o.Retry)-1)]).UTC()
 					if err := b.spool.save(j); err != nil {
 						log.Error("save job", "err", err)
 					}
@@ -353,9 +426,6 @@ func (b *Bridge) finish(ctx context.Context, j *Job, log *slog.Logger) {
 // done. It runs beside the scheduling loop, so removing many old jobs does
 // not delay calls.
 func (b *Bridge) pruneLoop(ctx context.Context) {
-	if b.opts.KeepDone == KeepForever && b.opts.KeepFailed == KeepForever {
-		return
-	}
 	tick := time.NewTicker(b.pruneEvery)
 	defer tick.Stop()
 	for {
@@ -370,7 +440,11 @@ func (b *Bridge) pruneLoop(ctx context.Context) {
 
 // prune runs Spool.Prune once and logs one line with the counts.
 func (b *Bridge) prune() {
-	done, failed, err := b.spool.Prune(b.now(), b.opts.KeepDone, b.opts.KeepFailed)
+	o := b.config().opts
+	if o.KeepDone == KeepForever && o.KeepFailed == KeepForever {
+		return
+	}
+	done, failed, err := b.spool.Prune(b.now(), o.KeepDone, o.KeepFailed)
 	b.metrics.prunedJobs(done, failed)
 	switch {
 	case err != nil:

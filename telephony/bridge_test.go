@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -337,4 +338,44 @@ func TestBridgeKeepForever(t *testing.T) {
 	defer cancel()
 	tcheck(t, b.Run(ctx), "run")
 	tcompare(t, spoolListing(t, s), "tmp: \nnew: \nactive: \ndone: old\nfailed: old\n", "spool afterwards")
+}
+
+// TestBridgeReload: a reload swaps the settings and the back-end's own
+// section for later jobs; a change that needs a restart, or invalid
+// options, leave everything as it was.
+func TestBridgeReload(t *testing.T) {
+	s, err := OpenSpool(t.TempDir())
+	tcheck(t, err, "spool")
+	m := NewMetrics(s)
+	b, err := New(Options{SpoolDir: s.Dir(), Backend: BackendExec, Exec: ExecOptions{Command: "/bin/true"}, Metrics: m}, s, nil)
+	tcheck(t, err, "bridge")
+	next := Options{SpoolDir: s.Dir(), Backend: BackendExec, Exec: ExecOptions{Command: "/bin/false", Args: []string{"-x"}},
+		Retry: []time.Duration{time.Second}, DSN: DSNOptions{Disable: true}}
+	tcheck(t, b.Reload(next), "reload")
+	c := b.config()
+	be, ok := c.backend.(*ExecBackend)
+	if !ok || be.opts.Command != "/bin/false" || len(be.opts.Args) != 1 {
+		t.Fatalf("back-end after reload: %#v", c.backend)
+	}
+	if len(c.opts.Retry) != 1 || !c.opts.DSN.Disable || c.opts.Metrics != m {
+		t.Fatalf("options after reload: retry %v, dsn disabled %v, metrics kept %v", c.opts.Retry, c.opts.DSN.Disable, c.opts.Metrics == m)
+	}
+	for _, tc := range []struct {
+		name string
+		mod  func(*Options)
+		want string
+	}{
+		{"back-end", func(o *Options) { o.Backend = BackendSpool }, "telephony: reload: Backend: cannot change without a restart"},
+		{"concurrency", func(o *Options) { o.Concurrency = 9 }, "telephony: reload: Concurrency: cannot change without a restart"},
+		{"invalid", func(o *Options) { o.Exec.Command = "relative" }, `telephony: invalid options: Exec.Command: "relative" must be an absolute path (no shell, no PATH lookup)`},
+	} {
+		o := next
+		tc.mod(&o)
+		if err := b.Reload(o); fmt.Sprint(err) != tc.want {
+			t.Errorf("%s: %v, want %s", tc.name, err, tc.want)
+		}
+		if b.config() != c {
+			t.Errorf("%s: configuration changed by a refused reload", tc.name)
+		}
+	}
 }

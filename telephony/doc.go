@@ -3,6 +3,28 @@
 // back-end, and RFC 3464 delivery status notifications (DESIGN flow steps 4
 // and 6).
 //
+// # Gateway: the hand-off from the milter
+//
+// Gateway is the bridge as the milter sees it (DESIGN flow steps 1 and 4).
+// Gateway.Admit runs at RCPT for each voice-bound recipient: the address
+// must hold a telephone number (profile/addr, RFC 3804; else 553 5.1.3)
+// and the outdial policy must allow it. Gateway.HandOff runs at end of
+// message, before the milter answers: it decodes the voice part it is
+// given to 8 kHz PCM once, then writes one durable job per recipient
+// (Spool.Enqueue) with NOTIFY and ORCPT of that recipient's RCPT, ENVID of
+// MAIL (RFC 3461) and Message-ID, Subject and the header block of the
+// message. Mail that can never be played (no audio part, audio that does
+// not decode, no samples) is refused with 554 5.6.1; any other failure is
+// temporary and the milter tempfails the message, so nothing is lost.
+//
+// The request (Message, Recipient, Voice) is neutral: plain strings, the
+// header block as bytes and an opener for the voice part. The milter fills
+// it; this package imports neither go-milter nor the profile engine (only
+// the address parser profile/addr and the codecs), so the bridge and its
+// worker stay usable without the mail rules, and the profile engine
+// decides which part is the voice. A configuration reload builds a new
+// Gateway; the milter swaps it in with its other options.
+//
 // # Outdial policy
 //
 // Policy.Check(sender, number) runs at RCPT for bridge-bound recipients and
@@ -69,6 +91,17 @@
 // read when scraped. Metrics.Collect writes them as the vpim_bridge_*
 // Prometheus families (README.md lists them). The counters start at zero
 // with the process, as Prometheus counters do.
+//
+// # Reload
+//
+// A configuration reload builds a new Gateway (outdial policy, allowed
+// senders) and calls Bridge.Reload with the new Options: jobs claimed
+// afterwards use the new retry schedule, expiry, attempt timeout,
+// retention, DSN settings and back-end section (for SIP the trunk, caller
+// ID, ring timeout, replays and credentials), calls in progress finish
+// with the old ones. Options.RestartRequired names what a running bridge
+// cannot change (back-end, spool, concurrency, the SIP stack's listen
+// address and codecs); Reload refuses such a change and changes nothing.
 //
 // # At-least-once
 //

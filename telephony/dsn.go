@@ -116,7 +116,11 @@ func buildDSN(in dsnInput) []byte {
 	}
 	rcpt := sanitizeAddr(j.Meta.Recipient)
 	number := sanitizeDiagnostic(j.Meta.Number)
-	crlf("From: Mail Delivery System <%s>", sanitizeAddr(o.From))
+	from := o.From
+	if from == "" {
+		from = "MAILER-DAEMON@" + o.ReportingMTA
+	}
+	crlf("From: Mail Delivery System <%s>", sanitizeAddr(from))
 	crlf("To: <%s>", sanitizeAddr(j.Meta.Sender))
 	crlf("Subject: %s", subject)
 	crlf("Date: %s", in.now.Format(time.RFC1123Z))

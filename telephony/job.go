@@ -1,11 +1,15 @@
 package telephony
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/vpim-milter/vpim-milter/codec"
+	"github.com/vpim-milter/vpim-milter/codec/wav"
 )
 
 // JobMeta is what the milter knows about one bridge-bound recipient when it
@@ -75,10 +79,17 @@ func (j *Job) OpenAudio() (io.ReadCloser, int64, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("telephony: job %s: %w", j.ID, err)
 	}
-	n, err := readWAVHeader(f)
+	h, err := wav.ReadHeader(f)
+	if err == nil && (h.Tag != wav.TagPCM || h.Channels != 1 || h.SampleRate != codec.Rate || h.BitsPerSample != 16 || h.DataSize < 0) {
+		err = errWAV
+	}
 	if err != nil {
 		f.Close()
 		return nil, 0, fmt.Errorf("telephony: job %s: %w", j.ID, err)
 	}
-	return f, n, nil
+	return f, h.DataSize / 2, nil
 }
+
+// errWAV reports a job's audio that is not 8 kHz mono 16-bit PCM with a
+// known length.
+var errWAV = errors.New("telephony: wav: not 8 kHz mono 16-bit PCM")

@@ -1,16 +1,18 @@
 package telephony
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/vpim-milter/vpim-milter/internal/optfield"
 )
 
-// Back-end names accepted in Options.Backend (the [telephony] "backend" key).
+// Back-end names accepted in Options.Backend (the [telephony] "backend" key);
+// Backends lists them.
 const (
 	BackendSpool    = "spool"    // jobs wait in the spool for an external bridge; no worker runs
 	BackendSIP      = "sip"      // calls placed directly over SIP (diago)
@@ -18,14 +20,26 @@ const (
 	BackendExec     = "exec"     // an external command per job
 )
 
+// Backends lists the values of Options.Backend.
+func Backends() []string { return []string{BackendSpool, BackendSIP, BackendAsterisk, BackendExec} }
+
+// SIPCodecs lists the values of SIPOptions.Codecs.
+func SIPCodecs() []string { return []string{"PCMU", "PCMA"} }
+
+// FieldError is one invalid option, named by its field path in Options
+// ("Backend", "SIP.Trunk", "OutdialAllow[1]"). Options.Validate returns
+// them joined.
+type FieldError = optfield.Error
+
 // KeepForever as Options.KeepDone or Options.KeepFailed never prunes that
 // directory. It is the longest time.Duration, so zero can keep meaning "the
 // default" as for every other option.
 const KeepForever time.Duration = 1<<63 - 1
 
-// Options configures the telephony bridge. Only cmd knows TOML; it fills this
-// struct and calls Validate. Zero values are replaced by the documented
-// defaults in New (see WithDefaults).
+// Options configures the telephony bridge: the gateway the milter hands
+// voice-bound mail to, and the worker that places the calls. Only cmd knows
+// TOML; it fills this struct and calls Validate. WithDefaults replaces zero
+// values with the documented defaults (New and NewGateway apply it).
 type Options struct {
 	// SpoolDir is the spool root (telephony.spool_dir). Required.
 	SpoolDir string
@@ -74,6 +88,9 @@ type Options struct {
 	AllowedSenders []string
 	// DSN configures delivery status notifications.
 	DSN DSNOptions
+	// TempDir is where the gateway decodes a message's voice before it
+	// writes the jobs ("" = os.TempDir()). cmd sets it from milter.temp_dir.
+	TempDir string
 	// Metrics, if not nil, counts what the worker does (see Metrics). It is
 	// not a configuration key: cmd sets it when metrics.listen is on.
 	Metrics *Metrics
@@ -81,8 +98,8 @@ type Options struct {
 
 // SIPOptions configures the SIP back-end ([telephony.sip]).
 type SIPOptions struct {
-	// Trunk is where INVITEs go, e.g. "sip:127.0.0.1:5080"; the number
-	// becomes the user part.
+	// Trunk is where INVITEs go; the number becomes the user part. Default
+	// "sip:127.0.0.1:5080".
 	Trunk string
 	// Listen is our SIP address (UDP), default "127.0.0.1:5062".
 	Listen string
@@ -151,7 +168,7 @@ type DSNOptions struct {
 	// ReportingMTA is our host name in Reporting-MTA and HELO. Default
 	// "localhost".
 	ReportingMTA string
-	// From is the From: address of DSNs, default "MAILER-DAEMON@<ReportingMTA>".
+	// From is the From: address of DSNs; "" is "MAILER-DAEMON@<ReportingMTA>".
 	From string
 	// Timeout bounds one SMTP submission. Default 30s.
 	Timeout time.Duration
@@ -199,6 +216,9 @@ func (o Options) WithDefaults() Options {
 		o.KeepFailed = 30 * 24 * time.Hour
 	}
 	s := &o.SIP
+	if s.Trunk == "" {
+		s.Trunk = "sip:127.0.0.1:5080"
+	}
 	if s.Listen == "" {
 		s.Listen = "127.0.0.1:5062"
 	}
@@ -246,9 +266,6 @@ func (o Options) WithDefaults() Options {
 	if d.ReportingMTA == "" {
 		d.ReportingMTA = "localhost"
 	}
-	if d.From == "" {
-		d.From = "MAILER-DAEMON@" + d.ReportingMTA
-	}
 	if d.Timeout == 0 {
 		d.Timeout = 30 * time.Second
 	}
@@ -258,126 +275,160 @@ func (o Options) WithDefaults() Options {
 	return o
 }
 
-// Validate reports all problems at once, each with its key path
-// (telephony.xxx) and a hint. Zero values are fine: defaults apply.
-func (o *Options) Validate() error {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("telephony: %s: %s", key, fmt.Sprintf(format, args...)))
-	}
+// Validate reports every invalid option at once as *FieldError values
+// joined with errors.Join, each with its field path and a hint. It checks o
+// as the bridge uses it: call it on WithDefaults() for zero values to mean
+// the defaults (New does). The back-end's own section is checked only for
+// the back-end in use.
+func (o Options) Validate() error {
+	var errs optfield.List
 	if o.SpoolDir == "" {
-		bad("telephony.spool_dir", "required (hint: /var/lib/vpim-milter/spool)")
+		errs.Add("SpoolDir", "required (hint: /var/lib/vpim-milter/spool)")
 	} else if !filepath.IsAbs(o.SpoolDir) {
-		bad("telephony.spool_dir", "%q must be an absolute path", o.SpoolDir)
+		errs.Add("SpoolDir", "%q must be an absolute path", o.SpoolDir)
 	}
 	switch o.Backend {
-	case "", BackendSpool:
+	case BackendSpool:
 	case BackendSIP:
-		if o.SIP.Trunk == "" {
-			bad("telephony.sip.trunk", "required with backend = \"sip\" (hint: \"sip:127.0.0.1:5080\")")
-		} else if _, err := parseTrunk(o.SIP.Trunk); err != nil {
-			bad("telephony.sip.trunk", "%v", err)
-		}
-		if o.SIP.Listen != "" {
-			if _, _, err := net.SplitHostPort(o.SIP.Listen); err != nil {
-				bad("telephony.sip.listen", "%v (hint: \"127.0.0.1:5062\")", err)
-			}
-		}
-		for _, c := range o.SIP.Codecs {
-			if c != "PCMU" && c != "PCMA" {
-				bad("telephony.sip.codecs", "unknown codec %q (hint: PCMU, PCMA)", c)
-			}
-		}
-		if o.SIP.CallerID != "" && !isDialable(o.SIP.CallerID) && !isToken(o.SIP.CallerID) {
-			bad("telephony.sip.caller_id", "%q must be digits or a plain token", o.SIP.CallerID)
-		}
-		if o.SIP.RingTimeout < 0 || o.SIP.ReplayWait < 0 || o.SIP.MaxReplays < 0 {
-			bad("telephony.sip", "durations and counts must not be negative")
-		}
-		if err := checkSIPCredentials(o.SIP.Username, o.SIP.Password); err != nil {
-			bad("telephony.sip.username", "%v", err)
-		}
+		o.SIP.validate(&errs)
 	case BackendAsterisk:
-		for key, dir := range map[string]string{"outgoing_dir": o.Asterisk.OutgoingDir, "tmp_dir": o.Asterisk.TmpDir, "done_dir": o.Asterisk.DoneDir} {
-			if dir != "" && !filepath.IsAbs(dir) {
-				bad("telephony.asterisk."+key, "%q must be an absolute path", dir)
+		for _, d := range []struct{ field, dir string }{{"OutgoingDir", o.Asterisk.OutgoingDir}, {"TmpDir", o.Asterisk.TmpDir}, {"DoneDir", o.Asterisk.DoneDir}} {
+			if !filepath.IsAbs(d.dir) {
+				errs.Add("Asterisk."+d.field, "%q must be an absolute path", d.dir)
 			}
 		}
-		if o.Asterisk.Channel != "" && !strings.Contains(o.Asterisk.Channel, "{number}") {
-			bad("telephony.asterisk.channel", "%q lacks {number} (hint: \"PJSIP/{number}@trunk\")", o.Asterisk.Channel)
+		if !strings.Contains(o.Asterisk.Channel, "{number}") {
+			errs.Add("Asterisk.Channel", "%q lacks {number} (hint: \"PJSIP/{number}@trunk\")", o.Asterisk.Channel)
 		}
-		if ch := strings.ReplaceAll(o.Asterisk.Channel, "{number}", "N"); ch != "" && sanitizeCallFileValue(ch) != ch {
-			bad("telephony.asterisk.channel", "contains characters not allowed in a call file")
+		if ch := strings.ReplaceAll(o.Asterisk.Channel, "{number}", "N"); sanitizeCallFileValue(ch) != ch {
+			errs.Add("Asterisk.Channel", "contains characters not allowed in a call file")
 		}
 		if o.Asterisk.Context != "" && !isToken(o.Asterisk.Context) {
-			bad("telephony.asterisk.context", "%q must be a plain token", o.Asterisk.Context)
+			errs.Add("Asterisk.Context", "%q must be a plain token", o.Asterisk.Context)
 		}
+		optfield.Positive(&errs, "Asterisk.WaitTime", o.Asterisk.WaitTime, `"45s"`)
+		optfield.Positive(&errs, "Asterisk.ResultTimeout", o.Asterisk.ResultTimeout, `"10m"`)
 	case BackendExec:
 		if o.Exec.Command == "" {
-			bad("telephony.exec.command", "required with backend = \"exec\"")
+			errs.Add("Exec.Command", "required for the exec back-end")
 		} else if !filepath.IsAbs(o.Exec.Command) {
-			bad("telephony.exec.command", "%q must be an absolute path (no shell, no PATH lookup)", o.Exec.Command)
+			errs.Add("Exec.Command", "%q must be an absolute path (no shell, no PATH lookup)", o.Exec.Command)
 		} else if _, err := exec.LookPath(o.Exec.Command); err != nil {
-			bad("telephony.exec.command", "%v", err)
+			errs.Add("Exec.Command", "%v", err)
 		}
 	default:
-		bad("telephony.backend", "unknown back-end %q (hint: spool, sip, asterisk, exec)", o.Backend)
+		errs.Add("Backend", "unknown back-end %q (hint: %s)", o.Backend, strings.Join(Backends(), ", "))
+	}
+	if len(o.Retry) == 0 {
+		errs.Add("Retry", "needs at least one wait (hint: [\"1m\", \"5m\"])")
 	}
 	for i, d := range o.Retry {
 		if d <= 0 {
-			bad(fmt.Sprintf("telephony.retry[%d]", i), "must be positive, got %v", d)
+			errs.Add(fmt.Sprintf("Retry[%d]", i), "must be positive, got %v", d)
 		}
 	}
-	if o.Expire < 0 {
-		bad("telephony.expire", "must not be negative")
-	}
-	if o.Concurrency < 0 {
-		bad("telephony.concurrency", "must not be negative")
-	}
-	if o.Poll < 0 || o.AttemptTimeout < 0 {
-		bad("telephony.poll", "durations must not be negative")
-	}
-	if o.KeepDone < 0 {
-		bad("telephony.keep_done", "must not be negative, got %v (hint: \"168h\" is a week)", o.KeepDone)
-	}
-	if o.KeepFailed < 0 {
-		bad("telephony.keep_failed", "must not be negative, got %v (hint: \"720h\" is 30 days)", o.KeepFailed)
-	}
+	optfield.Positive(&errs, "Expire", o.Expire, `"24h"`)
+	optfield.Positive(&errs, "Concurrency", o.Concurrency, "4")
+	optfield.Positive(&errs, "Poll", o.Poll, `"1s"`)
+	optfield.Positive(&errs, "AttemptTimeout", o.AttemptTimeout, `"10m"`)
+	notNegative(&errs, "KeepDone", o.KeepDone, `"168h" is a week`)
+	notNegative(&errs, "KeepFailed", o.KeepFailed, `"720h" is 30 days`)
 	if o.HomeCountry != "" {
 		if n := normalizeNumber(o.HomeCountry); !strings.HasPrefix(n, "+") || len(n) < 2 || len(n) > 4 || !isDialable(n) {
-			bad("telephony.home_country", "%q must be \"+\" and 1-3 digits", o.HomeCountry)
+			errs.Add("HomeCountry", "%q must be \"+\" and 1-3 digits", o.HomeCountry)
 		}
 	}
 	for i, p := range o.OutdialAllow {
 		if !validPattern(p) {
-			bad(fmt.Sprintf("telephony.outdial_allow[%d]", i), "%q is not a number prefix (hint: \"+1613\")", p)
+			errs.Add(fmt.Sprintf("OutdialAllow[%d]", i), "%q is not a number prefix (hint: \"+1613\")", p)
 		}
 	}
 	for i, p := range o.OutdialDeny {
 		if !validPattern(p) {
-			bad(fmt.Sprintf("telephony.outdial_deny[%d]", i), "%q is not a number prefix (hint: \"+1900\")", p)
+			errs.Add(fmt.Sprintf("OutdialDeny[%d]", i), "%q is not a number prefix (hint: \"+1900\")", p)
 		}
 	}
 	for i, s := range o.AllowedSenders {
 		if s == "" || strings.ContainsAny(s, " \t\r\n<>") {
-			bad(fmt.Sprintf("telephony.allowed_senders[%d]", i), "%q is not an address, @domain or \"*\"", s)
+			errs.Add(fmt.Sprintf("AllowedSenders[%d]", i), "%q is not an address, @domain or \"*\"", s)
 		}
 	}
-	if o.DSN.SMTPAddr != "" {
-		if _, _, err := net.SplitHostPort(o.DSN.SMTPAddr); err != nil {
-			bad("telephony.dsn.smtp_addr", "%v (hint: \"127.0.0.1:25\")", err)
+	if _, _, err := net.SplitHostPort(o.DSN.SMTPAddr); err != nil {
+		errs.Add("DSN.SMTPAddr", "%v (hint: \"127.0.0.1:25\")", err)
+	}
+	if !isToken(strings.ReplaceAll(o.DSN.ReportingMTA, ".", "")) {
+		errs.Add("DSN.ReportingMTA", "%q is not a host name", o.DSN.ReportingMTA)
+	}
+	if strings.ContainsAny(o.DSN.From, "\r\n<>") {
+		errs.Add("DSN.From", "%q must be a bare address", o.DSN.From)
+	}
+	optfield.Positive(&errs, "DSN.Timeout", o.DSN.Timeout, `"30s"`)
+	notNegative(&errs, "DSN.DelayAfter", o.DSN.DelayAfter, `"4h"`)
+	return errs.Err()
+}
+
+// notNegative checks a duration whose longest value means never
+// (KeepForever, DelayNever): the file's "0s" becomes that, so what is left
+// to report is a negative one (and zero from a caller that skipped
+// WithDefaults).
+func notNegative(errs *optfield.List, field string, d time.Duration, hint string) {
+	switch {
+	case d < 0:
+		errs.Add(field, "must not be negative, got %v (hint: %s)", d, hint)
+	case d == 0:
+		errs.Add(field, "must be positive (hint: %s)", hint)
+	}
+}
+
+// validate checks the SIP back-end's options.
+func (s SIPOptions) validate(errs *optfield.List) {
+	if _, err := parseTrunk(s.Trunk); err != nil {
+		errs.Add("SIP.Trunk", "%v", err)
+	}
+	if _, _, err := net.SplitHostPort(s.Listen); err != nil {
+		errs.Add("SIP.Listen", "%v (hint: \"127.0.0.1:5062\")", err)
+	}
+	if len(s.Codecs) == 0 {
+		errs.Add("SIP.Codecs", "needs at least one codec (hint: %s)", strings.Join(SIPCodecs(), ", "))
+	}
+	for _, c := range s.Codecs {
+		if c != "PCMU" && c != "PCMA" {
+			errs.Add("SIP.Codecs", "unknown codec %q (hint: %s)", c, strings.Join(SIPCodecs(), ", "))
 		}
 	}
-	if o.DSN.ReportingMTA != "" && !isToken(strings.ReplaceAll(o.DSN.ReportingMTA, ".", "")) {
-		bad("telephony.dsn.reporting_mta", "%q is not a host name", o.DSN.ReportingMTA)
+	if !isDialable(s.CallerID) && !isToken(s.CallerID) {
+		errs.Add("SIP.CallerID", "%q must be digits or a plain token", s.CallerID)
 	}
-	if o.DSN.From != "" && strings.ContainsAny(o.DSN.From, "\r\n<>") {
-		bad("telephony.dsn.from", "%q must be a bare address", o.DSN.From)
+	optfield.Positive(errs, "SIP.RingTimeout", s.RingTimeout, `"30s"`)
+	optfield.Positive(errs, "SIP.ReplayWait", s.ReplayWait, `"5s"`)
+	optfield.Positive(errs, "SIP.MaxReplays", s.MaxReplays, "3; replay = false turns replays off")
+	if err := checkSIPCredentials(s.Username, s.Password); err != nil {
+		errs.Add("SIP.Username", "%v", err)
 	}
-	if o.DSN.DelayAfter < 0 {
-		bad("telephony.dsn.delay_after", "must not be negative, got %v (hint: \"4h\")", o.DSN.DelayAfter)
+}
+
+// RestartRequired lists the fields in which o differs from the options a
+// bridge runs with that Bridge.Reload cannot apply: the back-end and the
+// spool; with a worker (any back-end but spool) its number of call slots;
+// with the SIP back-end the SIP stack's address and codecs.
+func (o Options) RestartRequired(running Options) []string {
+	var out []string
+	worker, sip := running.Backend != BackendSpool, running.Backend == BackendSIP
+	for _, f := range []struct {
+		field string
+		same  bool
+	}{
+		{"Backend", o.Backend == running.Backend},
+		{"SpoolDir", o.SpoolDir == running.SpoolDir},
+		{"Concurrency", !worker || o.Concurrency == running.Concurrency},
+		{"SIP.Listen", !sip || o.SIP.Listen == running.SIP.Listen},
+		{"SIP.Codecs", !sip || strings.Join(o.SIP.Codecs, ",") == strings.Join(running.SIP.Codecs, ",")},
+	} {
+		if !f.same {
+			out = append(out, f.field)
+		}
 	}
-	return errors.Join(errs...)
+	return out
 }
 
 // isToken reports whether s is a non-empty run of letters, digits, '-', '_'.

@@ -18,6 +18,8 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
+
+	"github.com/vpim-milter/vpim-milter/codec"
 )
 
 // Lead-in and tail of silence around the message: the far end's jitter
@@ -34,16 +36,14 @@ const (
 // receive BYE and rejects inbound calls with 403. With SIPOptions.Username
 // and Password it answers a 401/407 challenge to the INVITE (digest).
 type SIPBackend struct {
-	opts  SIPOptions
-	log   *slog.Logger
-	trunk sip.Uri
+	log *slog.Logger
 
-	mu       sync.Mutex
-	dg       *diago.Diago
-	ua       *sipgo.UserAgent
-	cancel   context.CancelFunc
-	username string // digest credentials; SetCredentials replaces them
-	password string
+	mu     sync.Mutex
+	opts   SIPOptions // Reconfigure replaces them; a call takes a copy
+	trunk  sip.Uri
+	dg     *diago.Diago
+	ua     *sipgo.UserAgent
+	cancel context.CancelFunc
 }
 
 // NewSIPBackend checks opts (defaults applied) and returns the back-end; the
@@ -60,7 +60,7 @@ func NewSIPBackend(opts SIPOptions, log *slog.Logger) (*SIPBackend, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &SIPBackend{opts: opts, log: log, trunk: trunk, username: opts.Username, password: opts.Password}, nil
+	return &SIPBackend{opts: opts, log: log, trunk: trunk}, nil
 }
 
 // checkSIPCredentials checks a digest user name and password: a password
@@ -77,27 +77,35 @@ func checkSIPCredentials(username, password string) error {
 	return nil
 }
 
-// SetCredentials replaces the digest credentials (a configuration reload
-// re-read the password file). Calls in progress keep the old ones.
-func (s *SIPBackend) SetCredentials(username, password string) error {
-	if err := checkSIPCredentials(username, password); err != nil {
+// Reconfigure replaces the settings calls use from now on (a
+// configuration reload): trunk, caller ID, ring timeout, replays and the
+// digest credentials (the password file is read again on reload). Calls in
+// progress keep the old ones. The SIP stack's address and codecs cannot
+// change while it runs: a change there is an error, and so are invalid
+// settings; either way nothing changes.
+func (s *SIPBackend) Reconfigure(opts SIPOptions) error {
+	opts = Options{SIP: opts}.WithDefaults().SIP
+	trunk, err := parseTrunk(opts.Trunk)
+	if err != nil {
+		return err
+	}
+	if err := checkSIPCredentials(opts.Username, opts.Password); err != nil {
 		return fmt.Errorf("telephony: sip: username: %w", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.username, s.password = username, password
+	if opts.Listen != s.opts.Listen || strings.Join(opts.Codecs, ",") != strings.Join(s.opts.Codecs, ",") {
+		return errors.New("telephony: sip: listen address and codecs cannot change while the SIP stack runs")
+	}
+	s.opts, s.trunk = opts, trunk
 	return nil
 }
 
-// SetSIPCredentials replaces the digest credentials of the bridge's SIP
-// back-end (see SIPBackend.SetCredentials). It fails when the bridge has
-// another back-end.
-func (b *Bridge) SetSIPCredentials(username, password string) error {
-	s, ok := b.backend.(*SIPBackend)
-	if !ok {
-		return errors.New("telephony: the bridge has no SIP back-end")
-	}
-	return s.SetCredentials(username, password)
+// settings returns a copy of the settings for one call.
+func (s *SIPBackend) settings() (SIPOptions, sip.Uri) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opts, s.trunk
 }
 
 // parseTrunk parses "sip:host[:port]" (a user part, if any, is replaced).
@@ -195,7 +203,8 @@ func (s *SIPBackend) Deliver(ctx context.Context, job *Job) error {
 	if err != nil {
 		return err
 	}
-	uri := s.trunk
+	o, trunk := s.settings()
+	uri := trunk
 	uri.User = number
 	uri.UriParams = nil
 	uri.Headers = nil
@@ -218,11 +227,9 @@ func (s *SIPBackend) Deliver(ctx context.Context, job *Job) error {
 			cancel(sipgo.WaitAnswerForceCancelErr)
 		}
 	}
-	timer := time.AfterFunc(s.opts.RingTimeout, func() { stopCancel(errRingTimeout) })
+	timer := time.AfterFunc(o.RingTimeout, func() { stopCancel(errRingTimeout) })
 	stopAfter := context.AfterFunc(ctx, func() { stopCancel(context.Cause(ctx)) })
-	s.mu.Lock()
-	username, password := s.username, s.password
-	s.mu.Unlock()
+	username, password := o.Username, o.Password
 	var challenge *sip.Response // the last 401/407; OnResponse runs in d.Invite
 	opts := diago.InviteClientOptions{
 		OnResponse: func(r *sip.Response) error {
@@ -243,7 +250,7 @@ func (s *SIPBackend) Deliver(ctx context.Context, job *Job) error {
 		Username: username,
 		Password: password,
 	}
-	opts.WithCaller("Voice Mail", s.opts.CallerID, s.trunk.Host)
+	opts.WithCaller("Voice Mail", o.CallerID, trunk.Host)
 	err = d.Invite(ringCtx, opts)
 	timer.Stop()
 	stopAfter()
@@ -275,7 +282,7 @@ func (s *SIPBackend) Deliver(ctx context.Context, job *Job) error {
 		defer hcancel()
 		_ = d.Hangup(hctx)
 	}()
-	return s.play(ctx, d, job)
+	return s.play(ctx, o, d, job)
 }
 
 // errUnanswerableChallenge: a 401/407 that sipgo cannot answer.
@@ -324,13 +331,13 @@ func (s *SIPBackend) authFailure(job *Job, r *sip.Response, why, username string
 }
 
 // play streams the message (and replays it on DTMF 1).
-func (s *SIPBackend) play(ctx context.Context, d *diago.DialogClientSession, job *Job) error {
+func (s *SIPBackend) play(ctx context.Context, o SIPOptions, d *diago.DialogClientSession, job *Job) error {
 	pb, err := d.PlaybackCreate()
 	if err != nil {
 		return &DeliveryError{Outcome: OutcomeTempFailure, Status: "4.4.2", Diagnostic: "no media", Err: err}
 	}
 	replay := make(chan struct{}, 1)
-	if s.opts.Replay {
+	if o.Replay {
 		if r, err := d.AudioReaderDTMF(); err == nil {
 			go func() {
 				_ = r.Listen(func(dtmf rune) error {
@@ -351,9 +358,9 @@ func (s *SIPBackend) play(ctx context.Context, d *diago.DialogClientSession, job
 			return err
 		}
 		r := io.MultiReader(
-			io.LimitReader(zeroReader{}, int64(sipLeadIn/time.Millisecond)*sampleRate/1000*2),
+			io.LimitReader(zeroReader{}, int64(sipLeadIn/time.Millisecond)*codec.Rate/1000*2),
 			io.LimitReader(f, samples*2),
-			io.LimitReader(zeroReader{}, int64(sipTail/time.Millisecond)*sampleRate/1000*2),
+			io.LimitReader(zeroReader{}, int64(sipTail/time.Millisecond)*codec.Rate/1000*2),
 		)
 		_, err = pb.Play(r, "audio/pcm")
 		f.Close()
@@ -364,13 +371,13 @@ func (s *SIPBackend) play(ctx context.Context, d *diago.DialogClientSession, job
 			// Remote hang-up during playback: not delivered in full.
 			return &DeliveryError{Outcome: OutcomeTempFailure, Status: "4.4.2", Diagnostic: "call ended during playback", Err: err}
 		}
-		if !s.opts.Replay || plays > s.opts.MaxReplays {
+		if !o.Replay || plays > o.MaxReplays {
 			return nil
 		}
 		select {
 		case <-replay:
 			s.log.Debug("replay requested", "job", job.ID)
-		case <-time.After(s.opts.ReplayWait):
+		case <-time.After(o.ReplayWait):
 			return nil
 		case <-d.Context().Done():
 			return nil // played in full, then the callee hung up

@@ -251,7 +251,7 @@ func TestAnswerable(t *testing.T) {
 }
 
 // TestSIPCredentials: the back-end checks credentials when built and when
-// a reload replaces them; a bridge without a SIP back-end refuses them.
+// a reload replaces them (Reconfigure, Bridge.Reload).
 func TestSIPCredentials(t *testing.T) {
 	const trunk = "sip:127.0.0.1:5080"
 	tests := []struct {
@@ -277,28 +277,31 @@ func TestSIPCredentials(t *testing.T) {
 			tcompare(t, got(err), tc.want, "NewSIPBackend")
 			be, err := NewSIPBackend(SIPOptions{Trunk: trunk, Username: "old", Password: "old pass"}, nil)
 			tcheck(t, err, "NewSIPBackend")
-			tcompare(t, got(be.SetCredentials(tc.username, tc.password)), tc.want, "SetCredentials")
+			tcompare(t, got(be.Reconfigure(SIPOptions{Trunk: trunk, Username: tc.username, Password: tc.password})), tc.want, "Reconfigure")
+			so, _ := be.settings()
 			if tc.want == "" {
-				tcompare(t, be.username+"/"+be.password, tc.username+"/"+tc.password, "credentials replaced")
+				tcompare(t, so.Username+"/"+so.Password, tc.username+"/"+tc.password, "credentials replaced")
 			} else {
-				tcompare(t, be.username+"/"+be.password, "old/old pass", "credentials kept")
+				tcompare(t, so.Username+"/"+so.Password, "old/old pass", "credentials kept")
 			}
-			o := Options{SpoolDir: "/s", Backend: BackendSIP, SIP: SIPOptions{Trunk: trunk, Username: tc.username, Password: tc.password}}
-			if want := strings.Replace(tc.want, "telephony: sip: username: ", "telephony: telephony.sip.username: ", 1); got(o.Validate()) != want {
+			o := Options{SpoolDir: "/s", Backend: BackendSIP, SIP: SIPOptions{Trunk: trunk, Username: tc.username, Password: tc.password}}.WithDefaults()
+			if want := strings.Replace(tc.want, "telephony: sip: username: ", "SIP.Username: ", 1); got(o.Validate()) != want {
 				t.Fatalf("Validate: got %v, want %s", o.Validate(), want)
 			}
 		})
 	}
 	s, err := OpenSpool(t.TempDir())
 	tcheck(t, err, "spool")
-	b, err := New(Options{SpoolDir: s.Dir(), Backend: BackendExec, Exec: ExecOptions{Command: "/bin/true"}}, s, nil)
-	tcheck(t, err, "exec bridge")
-	tcompare(t, fmt.Sprint(b.SetSIPCredentials("u", "p")), "telephony: the bridge has no SIP back-end", "exec bridge")
-	b, err = New(Options{SpoolDir: s.Dir(), Backend: BackendSIP, SIP: SIPOptions{Trunk: trunk}}, s, nil)
+	b, err := New(Options{SpoolDir: s.Dir(), Backend: BackendSIP, SIP: SIPOptions{Trunk: trunk}}, s, nil)
 	tcheck(t, err, "sip bridge")
-	tcheck(t, b.SetSIPCredentials("u", "p"), "sip bridge")
-	be := b.backend.(*SIPBackend)
-	tcompare(t, be.username+"/"+be.password, "u/p", "sip bridge credentials")
+	tcheck(t, b.Reload(Options{SpoolDir: s.Dir(), Backend: BackendSIP, SIP: SIPOptions{Trunk: "sip:pbx.example:5060", Username: "u", Password: "p", CallerID: "4711"}}), "reload")
+	be := b.config().backend.(*SIPBackend)
+	o, tr := be.settings()
+	tcompare(t, o.Username+"/"+o.Password+"/"+o.CallerID+"/"+tr.Host, "u/p/4711/pbx.example", "sip bridge settings after reload")
+	err = b.Reload(Options{SpoolDir: s.Dir(), Backend: BackendSIP, SIP: SIPOptions{Listen: "127.0.0.1:5999", Username: "v", Password: "q"}})
+	tcompare(t, fmt.Sprint(err), "telephony: reload: SIP.Listen: cannot change without a restart", "listen change")
+	o, _ = be.settings()
+	tcompare(t, o.Username, "u", "settings kept after a refused reload")
 }
 
 // --- baresip end-to-end: the recording must match the message audio ---

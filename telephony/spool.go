@@ -13,6 +13,9 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/vpim-milter/vpim-milter/codec"
+	"github.com/vpim-milter/vpim-milter/codec/wav"
 )
 
 // Spool directory layout (see doc.go).
@@ -127,7 +130,7 @@ func (s *Spool) Enqueue(meta JobMeta, pcm io.Reader, samples int64) (id string, 
 		return "", fmt.Errorf("telephony: spool: no audio (%d samples)", samples)
 	}
 	if meta.Duration == 0 {
-		meta.Duration = time.Duration(samples) * time.Second / sampleRate
+		meta.Duration = time.Duration(samples) * time.Second / codec.Rate
 	}
 	id, err = newID(s.now())
 	if err != nil {
@@ -184,13 +187,10 @@ func (s *Spool) writeAudio(path string, pcm io.Reader, samples int64) (err error
 			err = fmt.Errorf("telephony: spool: close audio: %w", cerr)
 		}
 	}()
-	h, err := wavHeader(samples)
-	if err != nil {
-		return err
-	}
 	w := bufio.NewWriterSize(f, 64<<10)
-	if _, err := w.Write(h); err != nil {
-		return fmt.Errorf("telephony: spool: write audio: %w", err)
+	// The canonical 44-byte header of 8 kHz mono PCM16 (doc.go).
+	if err := wav.WriteHeader(w, wav.TagPCM, 1, codec.Rate, samples*2, samples); err != nil {
+		return fmt.Errorf("telephony: spool: audio: %w", err)
 	}
 	n, err := io.CopyN(w, pcm, samples*2)
 	if err != nil {

@@ -29,4 +29,13 @@ fi
 bash integration/mta/postfix/harness.sh install
 bash integration/mta/sendmail/harness.sh install
 go mod download
+
+# staticcheck for `make check`, pinned: 2026.2.2 (module v0.8.2) builds with Go 1.26.
+staticcheck_version=v0.8.2
+staticcheck="$(go env GOPATH)/bin/staticcheck"
+if ! "$staticcheck" -version 2>/dev/null | grep -qF "(${staticcheck_version#v})"; then
+  echo "test-deps: installing staticcheck $staticcheck_version" >&2
+  go install "honnef.co/go/tools/cmd/staticcheck@${staticcheck_version}"
+fi
+
 echo "test-deps: ready" >&2

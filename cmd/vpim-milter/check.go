@@ -63,7 +63,7 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer, rewrite 
 	if cf.logLevel == "" {
 		cfg.Log.Level = "warn" // keep the report on stdout clean
 	}
-	log := newLogger(cfg.Log, stderr)
+	log, _ := newLogger(cfg.Log, stderr)
 	in := stdin
 	if p := fs.Arg(0); p != "-" {
 		fh, err := os.Open(p)
@@ -105,15 +105,16 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer, rewrite 
 
 // offline builds a filter from cfg and runs one message through it.
 func offline(cfg *Config, log *slog.Logger, from string, rcpts []string, in io.Reader, stdout io.Writer, rewrite bool) (milter.Result, error) {
-	engine, err := newEngine(cfg)
+	o, err := cfg.options()
 	if err != nil {
 		return milter.Result{}, err
 	}
-	mopts, err := cfg.milterOptions()
+	engine, err := newEngine(o)
 	if err != nil {
 		return milter.Result{}, err
 	}
-	bridge, err := newBridge(cfg, false)
+	mopts := o.milter
+	bridge, err := newBridge(o, nil)
 	if err != nil {
 		return milter.Result{}, err
 	}

@@ -6,13 +6,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/vpim-milter/vpim-milter/codec"
+	"github.com/vpim-milter/vpim-milter/internal/promtext"
 	"github.com/vpim-milter/vpim-milter/milter"
 	"github.com/vpim-milter/vpim-milter/profile"
 	"github.com/vpim-milter/vpim-milter/telephony"
@@ -20,7 +22,10 @@ import (
 
 // Config is the TOML configuration file. Every section belongs to one
 // package; only this command knows TOML. A file overrides only the keys it
-// sets; the rest keep the built-in defaults of defaultConfig.
+// sets; the rest keep the built-in defaults, which come from the packages'
+// Options.WithDefaults (defaultConfig). options turns a Config into the
+// packages' Options, configFrom turns them back, and optionKeys (keys.go)
+// ties each Options field to its key.
 type Config struct {
 	Milter    MilterConfig    `toml:"milter"`
 	Log       LogConfig       `toml:"log"`
@@ -45,23 +50,23 @@ type MilterConfig struct {
 	MaxHeaders     int      `toml:"max_headers"`     // more header fields get oversize_action
 	MaxHeaderBytes byteSize `toml:"max_header_bytes"`
 	TempDir        string   `toml:"temp_dir"`        // "" = $TMPDIR or /tmp
-	ErrorAction    string   `toml:"error_action"`    // tempfail | accept
-	OversizeAction string   `toml:"oversize_action"` // reject | tempfail | accept
+	ErrorAction    string   `toml:"error_action"`    // one of milter.ErrorActions
+	OversizeAction string   `toml:"oversize_action"` // one of milter.OversizeActions
 }
 
 // LogConfig is the [log] section; --log-format and --log-level override it.
 type LogConfig struct {
-	Format string `toml:"format"` // text | json
+	Format string `toml:"format"` // one of logFormats
 	Level  string `toml:"level"`  // debug | info | warn | error
 }
 
 // ProfileConfig is the [profile] section.
 type ProfileConfig struct {
-	DefaultTarget  string            `toml:"default_target"`  // vpim2 | vpim1 | ivm | passthrough
+	DefaultTarget  string            `toml:"default_target"`  // one of profile.BodyTargets
 	Targets        map[string]string `toml:"targets"`         // recipient domain → target
 	PrivacyCapable []string          `toml:"privacy_capable"` // destinations that honour Sensitivity: Private
 	VoiceDomains   []string          `toml:"voice_domains"`   // our voice-mail domains (non-mail-user@ → 550 5.1.1)
-	IVMAudio       string            `toml:"ivm_audio"`       // raw | au | wav
+	IVMAudio       string            `toml:"ivm_audio"`       // one of profile.IVMAudioForms
 	// SensitivityCode refuses Private mail that cannot stay private:
 	// "5.6.0" (RFC 3801 4.2.13) or "5.3.3"; "" = 5.6.0, 5.3.3 for v1 input.
 	SensitivityCode string `toml:"sensitivity_code"`
@@ -79,7 +84,7 @@ type CodecConfig struct {
 // TelephonyConfig is the [telephony] section.
 type TelephonyConfig struct {
 	GatewayDomains []string       `toml:"gateway_domains"` // VOICE=/VPIM=/AMIS= local parts here go to the bridge
-	Backend        string         `toml:"backend"`         // spool | sip | asterisk | exec
+	Backend        string         `toml:"backend"`         // one of telephony.Backends
 	SpoolDir       string         `toml:"spool_dir"`
 	OutdialAllow   []string       `toml:"outdial_allow"`
 	OutdialDeny    []string       `toml:"outdial_deny"`
@@ -158,48 +163,154 @@ func stateDir() string {
 	return "vpim-state"
 }
 
-// defaultConfig is the built-in configuration (DESIGN.md).
-func defaultConfig() Config {
-	t := telephony.Options{}.WithDefaults()
+// logFormats lists the values of log.format.
+func logFormats() []string { return []string{"text", "json"} }
+
+// options is one configuration in the packages' terms: what the daemon and
+// the offline commands are built from.
+type options struct {
+	milter    milter.Options
+	profile   profile.Options
+	codec     codec.Options
+	telephony telephony.Options
+	metrics   promtext.Options
+}
+
+// defaultOptions are the packages' defaults (WithDefaults) completed with
+// what only the command knows: the machine's host name and the state
+// directory.
+func defaultOptions() options {
+	host := hostname()
 	spool, err := filepath.Abs(filepath.Join(stateDir(), "spool"))
 	if err != nil {
 		spool = filepath.Join(stateDir(), "spool")
 	}
+	return options{
+		milter:    milter.Options{}.WithDefaults(),
+		profile:   profile.Options{Hostname: host}.WithDefaults(),
+		codec:     codec.Options{}.WithDefaults(),
+		telephony: telephony.Options{SpoolDir: spool, DSN: telephony.DSNOptions{ReportingMTA: host}}.WithDefaults(),
+		metrics:   promtext.Options{}.WithDefaults(),
+	}
+}
+
+// defaultConfig is the built-in configuration (DESIGN.md).
+func defaultConfig() Config { return configFrom(defaultOptions()) }
+
+// configFrom renders o as a configuration file, the inverse of options.
+func configFrom(o options) Config {
+	m, p, t := o.milter, o.profile, o.telephony
+	targets := make(map[string]string, len(p.Targets))
+	for d, tg := range p.Targets {
+		targets[d] = string(tg)
+	}
+	retry := make([]duration, len(t.Retry))
+	for i, d := range t.Retry {
+		retry[i] = duration(d)
+	}
 	return Config{
-		Milter: MilterConfig{
-			Listen:         "inet:8895@127.0.0.1",
-			SocketMode:     "0660",
-			ReadTimeout:    duration(10 * time.Minute),
-			WriteTimeout:   duration(30 * time.Second),
-			EvalTimeout:    duration(2 * time.Minute),
-			DrainTimeout:   duration(30 * time.Second),
-			BodyMaxMemory:  1 << 20,
-			BodyMaxSize:    64 << 20,
-			MaxHeaders:     2000,
-			MaxHeaderBytes: 1 << 20,
-			ErrorAction:    "tempfail",
-			OversizeAction: "reject",
-		},
-		Log:     LogConfig{Format: "text", Level: "info"},
-		Profile: ProfileConfig{DefaultTarget: "ivm", Targets: map[string]string{}, IVMAudio: "raw", MessageID: "fix", Hostname: hostname()},
-		Codec:   CodecConfig{MaxDuration: duration(time.Hour)},
-		Telephony: TelephonyConfig{
-			Backend:        t.Backend,
-			SpoolDir:       spool,
-			Retry:          durations(t.Retry),
-			Expire:         duration(t.Expire),
-			Concurrency:    t.Concurrency,
-			AttemptTimeout: duration(t.AttemptTimeout),
-			KeepDone:       duration(t.KeepDone),
-			KeepFailed:     duration(t.KeepFailed),
-			SIP: SIPConfig{Trunk: "sip:127.0.0.1:5080", Listen: t.SIP.Listen, Codecs: t.SIP.Codecs, CallerID: t.SIP.CallerID,
-				RingTimeout: duration(t.SIP.RingTimeout), ReplayWait: duration(t.SIP.ReplayWait), MaxReplays: t.SIP.MaxReplays},
+		Milter: MilterConfig{Listen: m.Listen.Spec(), SocketMode: fmt.Sprintf("%04o", uint32(m.Socket.Mode)), SocketGroup: m.Socket.Group,
+			ReadTimeout: duration(m.ReadTimeout), WriteTimeout: duration(m.WriteTimeout), EvalTimeout: duration(m.EvalTimeout),
+			DrainTimeout: duration(m.DrainTimeout), BodyMaxMemory: byteSize(m.BodyMaxMemory), BodyMaxSize: byteSize(m.BodyMaxSize),
+			MaxHeaders: m.MaxHeaders, MaxHeaderBytes: byteSize(m.MaxHeaderBytes), TempDir: m.TempDir,
+			ErrorAction: string(m.ErrorAction), OversizeAction: string(m.OversizeAction)},
+		Log: LogConfig{Format: "text", Level: "info"},
+		Profile: ProfileConfig{DefaultTarget: string(p.DefaultTarget), Targets: targets, PrivacyCapable: p.PrivacyCapable,
+			VoiceDomains: p.VoiceDomains, IVMAudio: p.IVMAudio, SensitivityCode: p.SensitivityCode, MessageID: p.MessageIDPolicy,
+			Hostname: p.Hostname, Loopback: p.Loopback, Quarantine: p.Quarantine},
+		Codec: CodecConfig{MaxDuration: duration(o.codec.MaxDuration)},
+		Telephony: TelephonyConfig{GatewayDomains: p.GatewayDomains, Backend: t.Backend, SpoolDir: t.SpoolDir,
+			OutdialAllow: t.OutdialAllow, OutdialDeny: t.OutdialDeny, AllowedSenders: t.AllowedSenders, HomeCountry: t.HomeCountry,
+			Retry: retry, Expire: duration(t.Expire), Concurrency: t.Concurrency, AttemptTimeout: duration(t.AttemptTimeout),
+			KeepDone: zeroIf(t.KeepDone, telephony.KeepForever), KeepFailed: zeroIf(t.KeepFailed, telephony.KeepForever),
+			SIP: SIPConfig{Trunk: t.SIP.Trunk, Listen: t.SIP.Listen, Codecs: t.SIP.Codecs, CallerID: t.SIP.CallerID,
+				RingTimeout: duration(t.SIP.RingTimeout), Replay: t.SIP.Replay, ReplayWait: duration(t.SIP.ReplayWait),
+				MaxReplays: t.SIP.MaxReplays, Username: t.SIP.Username},
 			Asterisk: AsteriskConfig{OutgoingDir: t.Asterisk.OutgoingDir, TmpDir: t.Asterisk.TmpDir, DoneDir: t.Asterisk.DoneDir,
 				Channel: t.Asterisk.Channel, Context: t.Asterisk.Context, CallerID: t.Asterisk.CallerID,
 				WaitTime: duration(t.Asterisk.WaitTime), ResultTimeout: duration(t.Asterisk.ResultTimeout)},
-		},
-		DSN: DSNConfig{SMTP: t.DSN.SMTPAddr, ReportingMTA: hostname(), Timeout: duration(t.DSN.Timeout), DelayAfter: duration(t.DSN.DelayAfter)},
+			Exec: ExecConfig{Command: t.Exec.Command, Args: t.Exec.Args}},
+		DSN: DSNConfig{SMTP: t.DSN.SMTPAddr, ReportingMTA: t.DSN.ReportingMTA, From: t.DSN.From, Timeout: duration(t.DSN.Timeout),
+			Disable: t.DSN.Disable, DelayAfter: zeroIf(t.DSN.DelayAfter, telephony.DelayNever)},
+		Metrics: MetricsConfig{Listen: o.metrics.Listen},
 	}
+}
+
+// options maps the configuration to the packages' Options. The file has
+// the defaults filled in, so nothing is left to WithDefaults: a zero in the
+// file stays zero and Validate refuses it where it means nothing. Fields
+// without a key keep their defaults. A listen address or socket mode that
+// does not parse comes back as milter *FieldError values.
+func (c *Config) options() (options, error) {
+	def := defaultOptions()
+	var conv []error
+	listen, err := milter.ParseAddress(c.Milter.Listen)
+	if err != nil {
+		conv = append(conv, &milter.FieldError{Field: "Listen", Msg: err.Error()})
+		listen = def.milter.Listen // reported once, not again by Validate
+	}
+	mode, err := strconv.ParseUint(c.Milter.SocketMode, 8, 32)
+	if err != nil {
+		conv = append(conv, &milter.FieldError{Field: "Socket.Mode", Msg: fmt.Sprintf("%q is not an octal mode such as \"0660\"", c.Milter.SocketMode)})
+	}
+	m, p, t := c.Milter, c.Profile, c.Telephony
+	targets := make(map[string]profile.Target, len(p.Targets))
+	for d, tg := range p.Targets {
+		targets[d] = profile.Target(tg)
+	}
+	retry := make([]time.Duration, len(t.Retry))
+	for i, d := range t.Retry {
+		retry[i] = time.Duration(d)
+	}
+	return options{
+		milter: milter.Options{Listen: listen, Socket: milter.SocketOptions{Mode: os.FileMode(mode), Group: m.SocketGroup},
+			ReadTimeout: time.Duration(m.ReadTimeout), WriteTimeout: time.Duration(m.WriteTimeout), EvalTimeout: time.Duration(m.EvalTimeout),
+			DrainTimeout: time.Duration(m.DrainTimeout), BodyMaxMemory: int64(m.BodyMaxMemory), BodyMaxSize: int64(m.BodyMaxSize),
+			MaxHeaders: m.MaxHeaders, MaxHeaderBytes: int64(m.MaxHeaderBytes), TempDir: m.TempDir,
+			ErrorAction: milter.Action(m.ErrorAction), OversizeAction: milter.Action(m.OversizeAction),
+			ProgressInterval: def.milter.ProgressInterval},
+		profile: profile.Options{DefaultTarget: profile.Target(p.DefaultTarget), Targets: targets, PrivacyCapable: p.PrivacyCapable,
+			VoiceDomains: p.VoiceDomains, GatewayDomains: t.GatewayDomains, SensitivityCode: p.SensitivityCode,
+			MessageIDPolicy: p.MessageID, Hostname: p.Hostname, Loopback: p.Loopback, Quarantine: p.Quarantine,
+			IVMAudio: p.IVMAudio, TempDir: m.TempDir, Limits: def.profile.Limits},
+		codec: codec.Options{MaxDuration: time.Duration(c.Codec.MaxDuration)},
+		telephony: telephony.Options{SpoolDir: t.SpoolDir, Backend: t.Backend,
+			SIP: telephony.SIPOptions{Trunk: t.SIP.Trunk, Listen: t.SIP.Listen, Codecs: t.SIP.Codecs, CallerID: t.SIP.CallerID,
+				RingTimeout: time.Duration(t.SIP.RingTimeout), Replay: t.SIP.Replay, ReplayWait: time.Duration(t.SIP.ReplayWait),
+				MaxReplays: t.SIP.MaxReplays, Username: t.SIP.Username, Password: t.SIP.password},
+			Asterisk: telephony.AsteriskOptions{OutgoingDir: t.Asterisk.OutgoingDir, TmpDir: t.Asterisk.TmpDir, DoneDir: t.Asterisk.DoneDir,
+				Channel: t.Asterisk.Channel, Context: t.Asterisk.Context, CallerID: t.Asterisk.CallerID,
+				WaitTime: time.Duration(t.Asterisk.WaitTime), ResultTimeout: time.Duration(t.Asterisk.ResultTimeout)},
+			Exec:  telephony.ExecOptions{Command: t.Exec.Command, Args: t.Exec.Args},
+			Retry: retry, Expire: time.Duration(t.Expire), Concurrency: t.Concurrency, Poll: def.telephony.Poll,
+			AttemptTimeout: time.Duration(t.AttemptTimeout),
+			// "0s" keeps finished jobs forever and sends no delay DSNs: zero
+			// in telephony.Options would mean the default.
+			KeepDone: ifZero(t.KeepDone, telephony.KeepForever), KeepFailed: ifZero(t.KeepFailed, telephony.KeepForever),
+			HomeCountry: t.HomeCountry, OutdialAllow: t.OutdialAllow, OutdialDeny: t.OutdialDeny, AllowedSenders: t.AllowedSenders,
+			DSN: telephony.DSNOptions{SMTPAddr: c.DSN.SMTP, ReportingMTA: c.DSN.ReportingMTA, From: c.DSN.From,
+				Timeout: time.Duration(c.DSN.Timeout), Disable: c.DSN.Disable, DelayAfter: ifZero(c.DSN.DelayAfter, telephony.DelayNever)},
+			TempDir: m.TempDir},
+		metrics: promtext.Options{Listen: c.Metrics.Listen},
+	}, errors.Join(conv...)
+}
+
+// ifZero maps a duration of the file to Options: "0s" becomes never (the
+// longest duration), since zero in the Options means the default.
+// Negative values pass through for Validate to report.
+func ifZero(d duration, never time.Duration) time.Duration {
+	if d == 0 {
+		return never
+	}
+	return time.Duration(d)
+}
+
+// zeroIf is the inverse of ifZero, for printing.
+func zeroIf(d, never time.Duration) duration {
+	if d == never {
+		return 0
+	}
+	return duration(d)
 }
 
 // loadConfig reads path over the defaults ("" gives the defaults) and
@@ -233,7 +344,8 @@ func loadConfig(path string) (Config, error) {
 	errs = append(errs, cfg.readSIPPassword()...)
 	errs = append(errs, cfg.validate()...)
 	if len(errs) > 0 {
-		sort.Strings(errs)
+		slices.Sort(errs)
+		errs = slices.Compact(errs) // milter.temp_dir is checked by three packages
 		return cfg, fmt.Errorf("config: %s: %d problem(s):\n  %s", path, len(errs), strings.Join(errs, "\n  "))
 	}
 	return cfg, nil
@@ -275,217 +387,39 @@ func (c *Config) readSIPPassword() []string {
 	return nil
 }
 
-// validate lists every invalid value with its key path and a hint.
+// validate lists every invalid value with its key path and a hint: the
+// packages' Options.Validate, their field paths turned into keys, and the
+// command's own [log] section.
 func (c *Config) validate() []string {
+	o, err := c.options()
+	errs := keyed("milter", err)
+	for _, v := range []struct {
+		pkg string
+		err error
+	}{{"milter", o.milter.Validate()}, {"profile", o.profile.Validate()}, {"codec", o.codec.Validate()},
+		{"telephony", o.telephony.Validate()}, {"promtext", o.metrics.Validate()}} {
+		errs = append(errs, keyed(v.pkg, v.err)...)
+	}
+	return append(errs, c.Log.validate("log.format", "log.level")...)
+}
+
+// validate checks the [log] section; format and level name the keys (or
+// flags) the values came from.
+func (l LogConfig) validate(format, level string) []string {
 	var errs []string
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, key+": "+fmt.Sprintf(format, args...))
+	if !slices.Contains(logFormats(), l.Format) {
+		errs = append(errs, fmt.Sprintf("%s: %q: want %s", format, l.Format, strings.Join(logFormats(), " or ")))
 	}
-	if _, err := milter.ParseAddress(c.Milter.Listen); err != nil {
-		bad("milter.listen", "%v", err)
-	}
-	if _, err := strconv.ParseUint(c.Milter.SocketMode, 8, 32); err != nil {
-		bad("milter.socket_mode", "%q is not an octal mode such as \"0660\"", c.Milter.SocketMode)
-	}
-	for key, d := range map[string]duration{"milter.read_timeout": c.Milter.ReadTimeout, "milter.write_timeout": c.Milter.WriteTimeout,
-		"milter.eval_timeout": c.Milter.EvalTimeout, "milter.drain_timeout": c.Milter.DrainTimeout, "codec.max_duration": c.Codec.MaxDuration} {
-		if d <= 0 {
-			bad(key, "must be a positive duration such as \"30s\"")
-		}
-	}
-	if c.Milter.BodyMaxMemory <= 0 {
-		bad("milter.body_max_memory", "must be positive, e.g. \"1MiB\"")
-	}
-	if c.Milter.BodyMaxSize <= 0 {
-		bad("milter.body_max_size", "must be positive, e.g. \"64MiB\"")
-	}
-	if c.Milter.MaxHeaders <= 0 {
-		bad("milter.max_headers", "must be positive")
-	}
-	if c.Milter.MaxHeaderBytes <= 0 {
-		bad("milter.max_header_bytes", "must be positive")
-	}
-	if !oneOf(c.Milter.ErrorAction, "tempfail", "accept") {
-		bad("milter.error_action", "%q: want tempfail or accept", c.Milter.ErrorAction)
-	}
-	if !oneOf(c.Milter.OversizeAction, "reject", "tempfail", "accept") {
-		bad("milter.oversize_action", "%q: want reject, tempfail or accept", c.Milter.OversizeAction)
-	}
-	if c.Milter.TempDir != "" {
-		if st, err := os.Stat(c.Milter.TempDir); err != nil || !st.IsDir() {
-			bad("milter.temp_dir", "%q is not a directory", c.Milter.TempDir)
-		}
-	}
-	if !oneOf(c.Log.Format, "text", "json") {
-		bad("log.format", "%q: want text or json", c.Log.Format)
-	}
-	if _, err := parseLevel(c.Log.Level); err != nil {
-		bad("log.level", "%v", err)
-	}
-	targets := []string{"vpim2", "vpim1", "ivm", "passthrough"}
-	if !oneOf(c.Profile.DefaultTarget, targets...) {
-		bad("profile.default_target", "%q: want one of %s", c.Profile.DefaultTarget, strings.Join(targets, ", "))
-	}
-	for d, t := range c.Profile.Targets {
-		if !oneOf(t, targets...) {
-			bad("profile.targets."+d, "%q: want one of %s", t, strings.Join(targets, ", "))
-		}
-		if !validDomain(d) {
-			bad("profile.targets", "%q is not a domain name", d)
-		}
-	}
-	for key, list := range map[string][]string{"profile.privacy_capable": c.Profile.PrivacyCapable, "profile.voice_domains": c.Profile.VoiceDomains, "telephony.gateway_domains": c.Telephony.GatewayDomains} {
-		for _, d := range list {
-			if !validDomain(d) {
-				bad(key, "%q is not a domain name", d)
-			}
-		}
-	}
-	if !oneOf(c.Profile.SensitivityCode, "", "5.6.0", "5.3.3") {
-		bad("profile.sensitivity_code", "%q: want \"5.6.0\" or \"5.3.3\" (or empty for 5.6.0, 5.3.3 for v1 input)", c.Profile.SensitivityCode)
-	}
-	if !oneOf(c.Profile.MessageID, "fix", "keep") {
-		bad("profile.message_id", "%q: want fix or keep", c.Profile.MessageID)
-	}
-	if c.Profile.Hostname == "" || !validDomain(c.Profile.Hostname) {
-		bad("profile.hostname", "%q is not a host name", c.Profile.Hostname)
-	}
-	if !oneOf(c.Profile.IVMAudio, "raw", "au", "wav") {
-		bad("profile.ivm_audio", "%q: want raw, au or wav", c.Profile.IVMAudio)
-	}
-	topts := c.telephonyOptions()
-	if err := topts.Validate(); err != nil {
-		for _, line := range strings.Split(err.Error(), "\n") {
-			line = strings.TrimSpace(strings.TrimPrefix(line, "telephony: "))
-			// [dsn] is its own section in the file.
-			line = strings.Replace(line, "telephony.dsn.smtp_addr", "dsn.smtp", 1)
-			line = strings.Replace(line, "telephony.dsn.", "dsn.", 1)
-			if line != "" {
-				errs = append(errs, line)
-			}
-		}
-	}
-	if c.Metrics.Listen != "" {
-		if _, _, err := splitHostPort(c.Metrics.Listen); err != nil {
-			bad("metrics.listen", "%q: want host:port such as \"127.0.0.1:9895\"", c.Metrics.Listen)
-		}
+	if _, err := parseLevel(l.Level); err != nil {
+		errs = append(errs, fmt.Sprintf("%s: %v", level, err))
 	}
 	return errs
-}
-
-// milterOptions maps [milter] to the milter package's options.
-func (c *Config) milterOptions() (milter.Options, error) {
-	addr, err := milter.ParseAddress(c.Milter.Listen)
-	if err != nil {
-		return milter.Options{}, err
-	}
-	mode, _ := strconv.ParseUint(c.Milter.SocketMode, 8, 32)
-	return milter.Options{
-		Listen:         addr,
-		Socket:         milter.SocketOptions{Mode: os.FileMode(mode), Group: c.Milter.SocketGroup},
-		ReadTimeout:    time.Duration(c.Milter.ReadTimeout),
-		WriteTimeout:   time.Duration(c.Milter.WriteTimeout),
-		EvalTimeout:    time.Duration(c.Milter.EvalTimeout),
-		DrainTimeout:   time.Duration(c.Milter.DrainTimeout),
-		BodyMaxMemory:  int64(c.Milter.BodyMaxMemory),
-		BodyMaxSize:    int64(c.Milter.BodyMaxSize),
-		MaxHeaders:     c.Milter.MaxHeaders,
-		MaxHeaderBytes: int64(c.Milter.MaxHeaderBytes),
-		TempDir:        c.Milter.TempDir,
-		ErrorAction:    milter.Action(c.Milter.ErrorAction),
-		OversizeAction: milter.Action(c.Milter.OversizeAction),
-	}, nil
-}
-
-// profileOptions maps [profile] (and the bridge domains) to the engine's options.
-func (c *Config) profileOptions() profile.Options {
-	targets := make(map[string]profile.Target, len(c.Profile.Targets))
-	for d, t := range c.Profile.Targets {
-		targets[strings.ToLower(d)] = profile.Target(t)
-	}
-	return profile.Options{
-		DefaultTarget:   profile.Target(c.Profile.DefaultTarget),
-		Targets:         targets,
-		PrivacyCapable:  lower(c.Profile.PrivacyCapable),
-		VoiceDomains:    lower(c.Profile.VoiceDomains),
-		GatewayDomains:  lower(c.Telephony.GatewayDomains),
-		SensitivityCode: c.Profile.SensitivityCode,
-		MessageIDPolicy: c.Profile.MessageID,
-		Hostname:        c.Profile.Hostname,
-		Loopback:        c.Profile.Loopback,
-		Quarantine:      c.Profile.Quarantine,
-		IVMAudio:        c.Profile.IVMAudio,
-		Codec:           audioCodec{maxDuration: time.Duration(c.Codec.MaxDuration)},
-		TempDir:         c.Milter.TempDir,
-	}
-}
-
-// telephonyOptions maps [telephony] and [dsn] to the telephony package's options.
-func (c *Config) telephonyOptions() telephony.Options {
-	t := c.Telephony
-	retry := make([]time.Duration, len(t.Retry))
-	for i, d := range t.Retry {
-		retry[i] = time.Duration(d)
-	}
-	return telephony.Options{
-		SpoolDir: t.SpoolDir,
-		Backend:  t.Backend,
-		SIP: telephony.SIPOptions{Trunk: t.SIP.Trunk, Listen: t.SIP.Listen, Codecs: t.SIP.Codecs, CallerID: t.SIP.CallerID,
-			RingTimeout: time.Duration(t.SIP.RingTimeout), Replay: t.SIP.Replay, ReplayWait: time.Duration(t.SIP.ReplayWait), MaxReplays: t.SIP.MaxReplays,
-			Username: t.SIP.Username, Password: t.SIP.password},
-		Asterisk: telephony.AsteriskOptions{OutgoingDir: t.Asterisk.OutgoingDir, TmpDir: t.Asterisk.TmpDir, DoneDir: t.Asterisk.DoneDir,
-			Channel: t.Asterisk.Channel, Context: t.Asterisk.Context, CallerID: t.Asterisk.CallerID,
-			WaitTime: time.Duration(t.Asterisk.WaitTime), ResultTimeout: time.Duration(t.Asterisk.ResultTimeout)},
-		Exec:           telephony.ExecOptions{Command: t.Exec.Command, Args: t.Exec.Args},
-		Retry:          retry,
-		Expire:         time.Duration(t.Expire),
-		Concurrency:    t.Concurrency,
-		AttemptTimeout: time.Duration(t.AttemptTimeout),
-		KeepDone:       retention(t.KeepDone),
-		KeepFailed:     retention(t.KeepFailed),
-		HomeCountry:    t.HomeCountry,
-		OutdialAllow:   t.OutdialAllow,
-		OutdialDeny:    t.OutdialDeny,
-		AllowedSenders: t.AllowedSenders,
-		DSN: telephony.DSNOptions{SMTPAddr: c.DSN.SMTP, ReportingMTA: c.DSN.ReportingMTA, From: c.DSN.From,
-			Timeout: time.Duration(c.DSN.Timeout), Disable: c.DSN.Disable, DelayAfter: delayAfter(c.DSN.DelayAfter)},
-	}
-}
-
-// delayAfter maps dsn.delay_after to telephony.DSNOptions.DelayAfter as
-// retention does for keep_done: "0s" in the file means no delay DSNs
-// (telephony.DelayNever), since zero in telephony.Options would mean the
-// default. Negative values pass through for Options.Validate to report.
-func delayAfter(d duration) time.Duration {
-	if d == 0 {
-		return telephony.DelayNever
-	}
-	return time.Duration(d)
-}
-
-// retention maps telephony.keep_done or keep_failed to telephony.Options:
-// the file has its defaults filled in already, so "0s" there means keep
-// forever (zero in telephony.Options would mean the default). Negative
-// values pass through for Options.Validate to report.
-func retention(d duration) time.Duration {
-	if d == 0 {
-		return telephony.KeepForever
-	}
-	return time.Duration(d)
-}
-
-func durations(in []time.Duration) []duration {
-	out := make([]duration, len(in))
-	for i, d := range in {
-		out[i] = duration(d)
-	}
-	return out
 }
 
 // hostname is the machine's name when it is a valid domain, else "localhost".
 func hostname() string {
 	h, err := os.Hostname()
-	if err != nil || !validDomain(h) {
+	if err != nil || !profile.ValidDomain(h) {
 		return "localhost"
 	}
 	return h
@@ -498,52 +432,6 @@ func (c *Config) encode() (string, error) {
 		return "", fmt.Errorf("config: encode: %w", err)
 	}
 	return b.String(), nil
-}
-
-func oneOf(s string, allowed ...string) bool {
-	for _, a := range allowed {
-		if s == a {
-			return true
-		}
-	}
-	return false
-}
-
-func lower(in []string) []string {
-	out := make([]string, len(in))
-	for i, s := range in {
-		out[i] = strings.ToLower(s)
-	}
-	return out
-}
-
-func validDomain(d string) bool {
-	if d == "" || len(d) > 253 || strings.HasPrefix(d, ".") || strings.HasSuffix(d, ".") {
-		return false
-	}
-	for _, label := range strings.Split(d, ".") {
-		if label == "" || len(label) > 63 {
-			return false
-		}
-		for _, r := range label {
-			if !(r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func splitHostPort(s string) (string, int, error) {
-	i := strings.LastIndex(s, ":")
-	if i < 0 {
-		return "", 0, errors.New("missing port")
-	}
-	p, err := strconv.Atoi(s[i+1:])
-	if err != nil || p < 0 || p > 65535 {
-		return "", 0, errors.New("bad port")
-	}
-	return s[:i], p, nil
 }
 
 // duration is a time.Duration written as "30s" in TOML.

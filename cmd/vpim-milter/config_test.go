@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/vpim-milter/vpim-milter/milter"
+	"github.com/vpim-milter/vpim-milter/profile"
 	"github.com/vpim-milter/vpim-milter/telephony"
 )
 
@@ -133,11 +136,14 @@ func TestParseSize(t *testing.T) {
 	}
 }
 
-func ExampleConfig() {
-	cfg := defaultConfig()
-	o, _ := cfg.milterOptions()
-	println(o.Listen.String())
-	// The built-in listen address is inet:8895@127.0.0.1, i.e. tcp4:127.0.0.1:8895.
+// mustOptions maps cfg to the packages' options.
+func mustOptions(t *testing.T, cfg *Config) options {
+	t.Helper()
+	o, err := cfg.options()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
 }
 
 // TestSampleConfigDocumentsEveryKey: contrib/vpim-milter.toml loads, and
@@ -253,7 +259,7 @@ func TestTelephonyRetention(t *testing.T) {
 			if !ok {
 				return
 			}
-			o := cfg.telephonyOptions()
+			o := mustOptions(t, &cfg).telephony
 			if o.KeepDone != tc.wantDone || o.KeepFailed != tc.wantFailed {
 				t.Fatalf("options keep %v, %v; want %v, %v", o.KeepDone, o.KeepFailed, tc.wantDone, tc.wantFailed)
 			}
@@ -291,7 +297,7 @@ func TestDSNDelayAfter(t *testing.T) {
 			if !ok {
 				return
 			}
-			if got := cfg.telephonyOptions().DSN.DelayAfter; got != tc.want {
+			if got := mustOptions(t, &cfg).telephony.DSN.DelayAfter; got != tc.want {
 				t.Fatalf("options delay_after %v, want %v", got, tc.want)
 			}
 			out, again := printAndReload(t, path)
@@ -358,7 +364,7 @@ func TestSIPPasswordFile(t *testing.T) {
 			if !ok {
 				return
 			}
-			o := cfg.telephonyOptions()
+			o := mustOptions(t, &cfg).telephony
 			if o.SIP.Username != tc.wantUser || o.SIP.Password != tc.wantPass {
 				t.Fatalf("options username, password = %q, %q; want %q, %q", o.SIP.Username, o.SIP.Password, tc.wantUser, tc.wantPass)
 			}
@@ -373,7 +379,7 @@ func TestSIPPasswordFile(t *testing.T) {
 			if !strings.Contains(out, fmt.Sprintf("\n    username = %q\n    %s\n", tc.wantUser, printed)) {
 				t.Fatalf("config output lacks username and %s:\n%s", printed, out)
 			}
-			if got := again.telephonyOptions().SIP; got.Username != tc.wantUser || got.Password != tc.wantPass {
+			if got := mustOptions(t, &again).telephony.SIP; got.Username != tc.wantUser || got.Password != tc.wantPass {
 				t.Fatalf("round trip: username, password = %q, %q", got.Username, got.Password)
 			}
 		})
@@ -394,7 +400,7 @@ func TestSIPPasswordFileReread(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, want := cfg.telephonyOptions().SIP.Password, strings.TrimSuffix(p, "\n"); got != want {
+		if got, want := mustOptions(t, &cfg).telephony.SIP.Password, strings.TrimSuffix(p, "\n"); got != want {
 			t.Fatalf("password %q, want %q", got, want)
 		}
 	}
@@ -408,3 +414,37 @@ func TestSIPPasswordFileReread(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestSampleConfigListsEnums: contrib/vpim-milter.toml names every value
+// the packages accept for their enum keys, so the documentation follows the
+// one list in each package.
+func TestSampleConfigListsEnums(t *testing.T) {
+	b, err := os.ReadFile("../../contrib/vpim-milter.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sample := string(b)
+	var targets, actions []string
+	for _, tg := range profile.BodyTargets() {
+		targets = append(targets, string(tg))
+	}
+	for _, a := range slices.Concat(milter.ErrorActions(), milter.OversizeActions()) {
+		actions = append(actions, string(a))
+	}
+	for key, values := range map[string][]string{
+		"profile.default_target":   targets,
+		"profile.ivm_audio":        profile.IVMAudioForms(),
+		"profile.message_id":       profile.MessageIDPolicies(),
+		"profile.sensitivity_code": profile.SensitivityCodes()[1:], // "" is documented as empty
+		"milter.*_action":          actions,
+		"telephony.backend":        telephony.Backends(),
+		"telephony.sip.codecs":     telephony.SIPCodecs(),
+		"log.format":               logFormats(),
+	} {
+		for _, v := range values {
+			if !strings.Contains(sample, `"`+v+`"`) {
+				t.Errorf("contrib/vpim-milter.toml does not name %q, a value of %s", v, key)
+			}
+		}
+	}
+}

@@ -17,6 +17,7 @@ import (
 
 	gomilter "github.com/d--j/go-milter"
 
+	"github.com/vpim-milter/vpim-milter/codec"
 	"github.com/vpim-milter/vpim-milter/internal/promtext"
 	"github.com/vpim-milter/vpim-milter/milter"
 	"github.com/vpim-milter/vpim-milter/profile"
@@ -48,14 +49,7 @@ func (c *commonFlags) load() (Config, error) {
 	if c.logLevel != "" {
 		cfg.Log.Level = c.logLevel
 	}
-	var errs []string
-	if !oneOf(cfg.Log.Format, "text", "json") {
-		errs = append(errs, fmt.Sprintf("--log-format %q: want text or json", cfg.Log.Format))
-	}
-	if _, err := parseLevel(cfg.Log.Level); err != nil {
-		errs = append(errs, "--log-level: "+err.Error())
-	}
-	if len(errs) > 0 {
+	if errs := cfg.Log.validate("--log-format", "--log-level"); len(errs) > 0 {
 		return cfg, errors.New(strings.Join(errs, "\n"))
 	}
 	return cfg, nil
@@ -69,18 +63,27 @@ func parseLevel(s string) (slog.Level, error) {
 	return l, nil
 }
 
-func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
-	level, _ := parseLevel(cfg.Level)
+// newLogger returns the logger cfg asks for, writing to w, and its level,
+// which a reload can change.
+func newLogger(cfg LogConfig, w io.Writer) (*slog.Logger, *slog.LevelVar) {
+	level := new(slog.LevelVar)
+	l, _ := parseLevel(cfg.Level)
+	level.Set(l)
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(slog.NewJSONHandler(w, opts)), level
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(slog.NewTextHandler(w, opts)), level
 }
 
-// newEngine builds the profile engine for cfg.
-func newEngine(cfg *Config) (*profile.Engine, error) {
-	return profile.New(cfg.profileOptions())
+// newEngine builds the profile engine, with its transcoder, for o.
+func newEngine(o options) (*profile.Engine, error) {
+	tr, err := codec.NewTranscoder(o.codec)
+	if err != nil {
+		return nil, err
+	}
+	o.profile.Codec = tr
+	return profile.New(o.profile)
 }
 
 func runServe(args []string, stderr io.Writer) int {
@@ -100,10 +103,13 @@ func runServe(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vpim-milter: %v\n", err)
 		return 2
 	}
-	log := newLogger(cfg.Log, stderr)
+	log, level := newLogger(cfg.Log, stderr)
 	// go-milter's one global hook (STYLE.md rule 6): its warnings go to slog.
 	gomilter.LogWarning = func(format string, v ...any) { log.Warn("go-milter: " + fmt.Sprintf(format, v...)) }
-	if err := serve(context.Background(), cf, cfg, log); err != nil {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	if err := serve(context.Background(), cf, cfg, log, level, hup); err != nil {
 		log.Error("fatal", "error", err)
 		return 1
 	}
@@ -111,37 +117,40 @@ func runServe(args []string, stderr io.Writer) int {
 }
 
 // serve runs the milter (and the bridge worker) until SIGTERM, SIGINT or
-// the end of ctx.
-func serve(ctx context.Context, cf commonFlags, cfg Config, log *slog.Logger) error {
-	engine, err := newEngine(&cfg)
+// the end of ctx; each value from hup (SIGHUP) reloads the configuration.
+func serve(ctx context.Context, cf commonFlags, cfg Config, log *slog.Logger, level *slog.LevelVar, hup <-chan os.Signal) error {
+	d := &daemon{cf: cf, log: log, level: level, cfg: cfg}
+	o, err := cfg.options()
 	if err != nil {
 		return err
 	}
-	mopts, err := cfg.milterOptions()
-	if err != nil {
-		return err
-	}
+	d.opts = o
 	var metrics *milter.Metrics
 	var metricsLn net.Listener // served once the worker, if any, is built
-	if cfg.Metrics.Listen != "" {
+	if o.metrics.Listen != "" {
 		metrics = milter.NewMetrics()
-		metricsLn, err = net.Listen("tcp", cfg.Metrics.Listen)
+		metricsLn, err = net.Listen("tcp", o.metrics.Listen)
 		if err != nil {
 			return fmt.Errorf("metrics: %w", err)
 		}
 		defer metricsLn.Close()
 	}
-	bridge, err := newBridge(&cfg, true)
+	if o.telephony.Backend != telephony.BackendSpool {
+		// The worker takes jobs from the spool whether or not this daemon's
+		// gateway writes them.
+		if d.spool, err = telephony.OpenSpool(o.telephony.SpoolDir); err != nil {
+			return err
+		}
+	}
+	mopts, engine, err := d.build(o)
 	if err != nil {
 		return err
-	}
-	if bridge != nil {
-		mopts.Bridge = bridge
 	}
 	f, err := milter.New(mopts, engine, log, metrics)
 	if err != nil {
 		return err
 	}
+	d.filter = f
 	ln, err := milter.Listen(mopts.Listen, mopts.Socket)
 	if err != nil {
 		return err
@@ -151,25 +160,21 @@ func serve(ctx context.Context, cf commonFlags, cfg Config, log *slog.Logger) er
 
 	ctx, cancel := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer cancel()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	var worker *telephony.Bridge
 	var workerDone chan error
 	var bridgeMetrics *telephony.Metrics
-	if bridge != nil && bridge.Spool != nil && cfg.Telephony.Backend != "spool" {
-		topts := cfg.telephonyOptions()
+	if o.telephony.Backend != telephony.BackendSpool {
+		topts := o.telephony
 		if metrics != nil {
-			bridgeMetrics = telephony.NewMetrics(bridge.Spool)
+			bridgeMetrics = telephony.NewMetrics(d.spool)
 			topts.Metrics = bridgeMetrics
 		}
-		worker, err = telephony.New(topts, bridge.Spool, log.With("component", "bridge"))
+		d.worker, err = telephony.New(topts, d.spool, log.With("component", "bridge"))
 		if err != nil {
 			return err
 		}
 		workerDone = make(chan error, 1)
-		go func() { workerDone <- worker.Run(ctx) }()
-		log.Info("telephony bridge worker running", "backend", cfg.Telephony.Backend, "spool", cfg.Telephony.SpoolDir)
+		go func() { workerDone <- d.worker.Run(ctx) }()
+		log.Info("telephony bridge worker running", "backend", o.telephony.Backend, "spool", o.telephony.SpoolDir)
 	}
 	if metricsLn != nil {
 		srv := &http.Server{Handler: metricsHandler(metrics, bridgeMetrics), ReadHeaderTimeout: 10 * time.Second}
@@ -177,18 +182,21 @@ func serve(ctx context.Context, cf commonFlags, cfg Config, log *slog.Logger) er
 		defer srv.Close()
 		log.Info("metrics listening", "addr", metricsLn.Addr().String())
 	}
+	reloaded := make(chan struct{})
 	go func() {
+		defer close(reloaded)
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-hup:
-				reload(cf, cfg.Milter.Listen, f, bridge, worker, log)
+				d.reload()
 			}
 		}
 	}()
 	err = f.Serve(ctx, ln)
 	cancel()
+	<-reloaded
 	if workerDone != nil {
 		if werr := <-workerDone; werr != nil && !errors.Is(werr, context.Canceled) {
 			log.Error("telephony bridge worker", "error", werr)
@@ -212,63 +220,13 @@ func metricsHandler(m *milter.Metrics, bridge *telephony.Metrics) http.Handler {
 }
 
 // newBridge builds the hand-off to the telephony spool when gateway domains
-// are configured (nil otherwise). Offline commands get a dry run: the
-// outdial policy applies, but no job is written.
-func newBridge(cfg *Config, durable bool) (*milter.SpoolBridge, error) {
-	if len(cfg.Telephony.GatewayDomains) == 0 {
+// are configured (nil otherwise). Offline commands get a dry run (spool
+// nil): the outdial policy applies, but no job is written.
+func newBridge(o options, spool *telephony.Spool) (*telephony.Gateway, error) {
+	if len(o.profile.GatewayDomains) == 0 {
 		return nil, nil
 	}
-	topts := cfg.telephonyOptions()
-	policy, err := telephony.NewPolicy(topts)
-	if err != nil {
-		return nil, err
-	}
-	b := &milter.SpoolBridge{Policy: policy, TempDir: cfg.Milter.TempDir}
-	if durable {
-		if b.Spool, err = telephony.OpenSpool(cfg.Telephony.SpoolDir); err != nil {
-			return nil, err
-		}
-	}
-	return b, nil
-}
-
-// reload re-reads the configuration on SIGHUP. An invalid file keeps the
-// running configuration. The telephony hand-off (bridge, nil if none) and
-// worker keep their options, except the SIP credentials: the password file
-// is read again, so a rotated password needs no restart.
-func reload(cf commonFlags, listen string, f *milter.Filter, bridge *milter.SpoolBridge, worker *telephony.Bridge, log *slog.Logger) {
-	cfg, err := cf.load()
-	if err != nil {
-		log.Error("reload failed, keeping the running configuration", "config", cf.config, "error", err)
-		return
-	}
-	engine, err := newEngine(&cfg)
-	if err != nil {
-		log.Error("reload failed, keeping the running configuration", "config", cf.config, "error", err)
-		return
-	}
-	mopts, err := cfg.milterOptions()
-	if err == nil {
-		if bridge != nil {
-			mopts.Bridge = bridge // as in serve: without it voice mail would be refused after a reload
-		}
-		err = f.Reload(mopts, engine)
-	}
-	if err != nil {
-		log.Error("reload failed, keeping the running configuration", "config", cf.config, "error", err)
-		return
-	}
-	if cfg.Milter.Listen != listen {
-		log.Warn("milter.listen changed: restart to listen on the new address", "running", listen, "configured", cfg.Milter.Listen)
-	}
-	if worker != nil && cfg.Telephony.Backend == telephony.BackendSIP {
-		if err := worker.SetSIPCredentials(cfg.Telephony.SIP.Username, cfg.Telephony.SIP.password); err != nil {
-			log.Warn("telephony.sip credentials not applied: restart to change the back-end", "error", err)
-		} else {
-			log.Info("telephony.sip credentials applied", "username", cfg.Telephony.SIP.Username)
-		}
-	}
-	log.Info("configuration reloaded", "config", cf.config)
+	return telephony.NewGateway(o.telephony, spool)
 }
 
 func runConfig(args []string, stdout, stderr io.Writer) int {

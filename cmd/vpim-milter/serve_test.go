@@ -7,12 +7,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -41,22 +44,8 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 // "addr" attribute.
 func (s *syncBuffer) addrLogged(t *testing.T, msg string) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		s.mu.Lock()
-		text := s.b.String()
-		s.mu.Unlock()
-		sc := bufio.NewScanner(strings.NewReader(text))
-		for sc.Scan() {
-			var rec struct{ Msg, Addr string }
-			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == msg && rec.Addr != "" {
-				return rec.Addr
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("no %q in the log:\n%s", msg, s.b.String())
-	return ""
+	addr, _ := s.record(t, msg)["addr"].(string)
+	return addr
 }
 
 // scrapeMetrics GETs /metrics, checks the Content-Type, that the text
@@ -113,31 +102,56 @@ func scrapeMetrics(t *testing.T, addr string) (map[string]float64, []string) {
 	return samples, order
 }
 
-// milterAccept sends one plain message's envelope and header to the milter
-// at addr; the filter accepts it at end of header (fast path).
-func milterAccept(t *testing.T, addr string) {
+// milterSession opens a milter session to addr, past CONNECT and HELO;
+// the caller closes it.
+func milterSession(t *testing.T, addr string) *gomilter.ClientSession {
 	t.Helper()
 	c := gomilter.NewClient("tcp", addr, gomilter.WithActions(gomilter.AllClientSupportedActionMasks))
 	s, err := c.Session(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
 	for _, step := range []func() (*gomilter.Action, error){
 		func() (*gomilter.Action, error) { return s.Conn("client", gomilter.FamilyInet, 25, "127.0.0.1") },
 		func() (*gomilter.Action, error) { return s.Helo("client") },
-		func() (*gomilter.Action, error) { return s.Mail("<a@example.org>", "") },
-		func() (*gomilter.Action, error) { return s.Rcpt("<b@example.org>", "") },
 	} {
 		if a, err := step(); err != nil || a.Type != gomilter.ActionContinue {
 			t.Fatalf("milter step: %v %v", a, err)
 		}
+	}
+	return s
+}
+
+// milterAccept sends one plain message's envelope and header to the milter
+// at addr; the filter accepts it at end of header (fast path).
+func milterAccept(t *testing.T, addr string) {
+	t.Helper()
+	s := milterSession(t, addr)
+	defer s.Close()
+	if a, err := s.Mail("<a@example.org>", ""); err != nil || a.Type != gomilter.ActionContinue {
+		t.Fatalf("MAIL: %v %v", a, err)
+	}
+	if reply := rcpt(t, s, "b@example.org"); reply != "continue" {
+		t.Fatalf("RCPT: %s", reply)
 	}
 	var h textproto.Header
 	h.Add("Subject", "plain mail")
 	if a, err := s.Header(h); err != nil || a.Type != gomilter.ActionAccept {
 		t.Fatalf("end of header: %v %v, want accept", a, err)
 	}
+}
+
+// rcpt sends RCPT TO:<addr> and returns "continue" or the reply.
+func rcpt(t *testing.T, s *gomilter.ClientSession, addr string) string {
+	t.Helper()
+	a, err := s.Rcpt("<"+addr+">", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Type == gomilter.ActionContinue {
+		return "continue"
+	}
+	return a.SMTPReply
 }
 
 // TestServeMetrics runs serve with metrics.listen and scrapes /metrics: the
@@ -194,7 +208,8 @@ listen = "127.0.0.1:0"
 			var logs syncBuffer
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
-			go func() { done <- serve(ctx, cf, cfg, newLogger(cfg.Log, &logs)) }()
+			log, level := newLogger(cfg.Log, &logs)
+			go func() { done <- serve(ctx, cf, cfg, log, level, nil) }()
 			defer func() {
 				cancel()
 				select {
@@ -260,5 +275,121 @@ listen = "127.0.0.1:0"
 				}
 			}
 		})
+	}
+}
+
+// record waits for the first JSON log record with message msg and returns it.
+func (s *syncBuffer) record(t *testing.T, msg string) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		s.mu.Lock()
+		text := s.b.String()
+		s.mu.Unlock()
+		sc := bufio.NewScanner(strings.NewReader(text))
+		for sc.Scan() {
+			var rec map[string]any
+			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec["msg"] == msg {
+				return rec
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no %q in the log:\n%s", msg, s.b.String())
+	return nil
+}
+
+// rcptReply runs MAIL and one RCPT through the milter at addr and returns
+// the reply to RCPT.
+func rcptReply(t *testing.T, addr, from, to string) string {
+	t.Helper()
+	s := milterSession(t, addr)
+	defer s.Close()
+	if a, err := s.Mail("<"+from+">", ""); err != nil || a.Type != gomilter.ActionContinue {
+		t.Fatalf("MAIL: %v %v", a, err)
+	}
+	return rcpt(t, s, to)
+}
+
+// TestServeReload: SIGHUP (here its channel) builds everything from the
+// new file: a reload that changes outdial_deny and allowed_senders applies
+// to the next RCPT, in the running daemon with a milter client. A reload
+// that also changes keys needing a restart is refused as a whole and names
+// them; the running policy stays.
+func TestServeReload(t *testing.T) {
+	spoolDir := filepath.Join(t.TempDir(), "spool")
+	conf := func(listen, spool, senders, deny, level string) string {
+		return fmt.Sprintf(`[milter]
+listen = %q
+[log]
+format = "json"
+level = %q
+[telephony]
+gateway_domains = ["voice.example.com"]
+allowed_senders = [%s]
+outdial_allow = ["+39"]
+outdial_deny = [%s]
+spool_dir = %q
+`, listen, level, senders, deny, spool)
+	}
+	path := writeConfig(t, conf("inet:0@127.0.0.1", spoolDir, `"@example.org"`, "", "info"))
+	cf := commonFlags{config: path}
+	cfg, err := cf.load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	log, level := newLogger(cfg.Log, &logs)
+	hup := make(chan os.Signal, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cf, cfg, log, level, hup) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	addr := logs.addrLogged(t, "vpim-milter listening")
+	const allowed, denied = "VOICE=+3950123456@voice.example.com", "VOICE=+3940226338@voice.example.com"
+	check := func(stage string, want map[[2]string]string) {
+		t.Helper()
+		for in, w := range want {
+			if got := rcptReply(t, addr, in[0], in[1]); got != w {
+				t.Errorf("%s: %s → %s: %q, want %q", stage, in[0], in[1], got, w)
+			}
+		}
+	}
+	const notSender, notNumber = "550 5.7.1 sender not authorized for voice outdial", "550 5.7.1 number not allowed for voice outdial"
+	check("before", map[[2]string]string{
+		{"a@example.org", denied}: "continue", {"a@example.org", allowed}: "continue", {"b@example.net", allowed}: notSender,
+	})
+
+	if err := os.WriteFile(path, []byte(conf("inet:0@127.0.0.1", spoolDir, `"@example.net"`, `"+3940"`, "debug")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hup <- syscall.SIGHUP
+	logs.record(t, "configuration reloaded")
+	check("after reload", map[[2]string]string{
+		{"a@example.org", allowed}: notSender, {"b@example.net", denied}: notNumber, {"b@example.net", allowed}: "continue",
+	})
+	if level.Level() != slog.LevelDebug {
+		t.Errorf("log level %v after reload, want debug", level.Level())
+	}
+
+	other := filepath.Join(t.TempDir(), "spool")
+	if err := os.WriteFile(path, []byte(conf("inet:1@127.0.0.1", other, `"*"`, "", "info")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hup <- syscall.SIGHUP
+	rec := logs.record(t, "reload refused, keeping the running configuration: these keys need a restart")
+	if got := fmt.Sprint(rec["keys"]); got != "[milter.listen telephony.spool_dir]" || rec["level"] != "ERROR" {
+		t.Errorf("refusal: level %v, keys %s", rec["level"], got)
+	}
+	check("after a refused reload", map[[2]string]string{
+		{"a@example.org", allowed}: notSender, {"b@example.net", denied}: notNumber, {"b@example.net", allowed}: "continue",
+	})
+	if level.Level() != slog.LevelDebug {
+		t.Errorf("log level %v after a refused reload, want debug kept", level.Level())
 	}
 }

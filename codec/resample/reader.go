@@ -67,9 +67,7 @@ func NewReader(r io.Reader, inRate, channels int) (io.Reader, error) {
 	}
 	if rate != outRate {
 		g := gcd(rate, outRate)
-		s := newStage(rate, outRate/g, rate/g, passEdge, stopEdge, maxIn)
-		rd.stages = append(rd.stages, s)
-		maxIn = s.maxOut(maxIn)
+		rd.stages = append(rd.stages, newStage(rate, outRate/g, rate/g, passEdge, stopEdge, maxIn))
 	}
 	size := block
 	for _, s := range rd.stages {

@@ -20,7 +20,10 @@
 //	sleep=DURATION      sleep before answering
 //
 // Recipients whose local part is "refuse" are refused with 550 5.1.1 at RCPT.
-// Mail without X-Test-Action leaves through the end-of-headers fast path.
+// Recipients whose local part starts with "VOICE=" go to the telephony
+// bridge: their target is bridge, mail to them always needs its body, and
+// Evaluate lists them in Report.Bridge. Other mail without X-Test-Action
+// leaves through the end-of-headers fast path.
 package testengine
 
 import (
@@ -37,17 +40,27 @@ import (
 // Engine is the scripted engine. The zero value is ready to use.
 type Engine struct{}
 
-// Recipient refuses local part "refuse"; everyone else is an IVM recipient.
+// Recipient refuses local part "refuse" and sends VOICE= local parts to
+// the bridge; everyone else is an IVM recipient.
 func (Engine) Recipient(from string, rcpt profile.Rcpt, first profile.Target) profile.RcptResult {
-	if strings.HasPrefix(strings.ToLower(rcpt.Addr), "refuse@") {
+	switch {
+	case strings.HasPrefix(strings.ToLower(rcpt.Addr), "refuse@"):
 		return profile.RcptResult{Reject: &profile.Reply{Code: 550, Enhanced: "5.1.1", Text: "refused by test"}}
+	case voice(rcpt.Addr):
+		return profile.RcptResult{Target: profile.TargetBridge}
 	}
 	return profile.RcptResult{Target: profile.TargetIVM}
 }
 
-// NeedsBody is true when the message carries X-Test-Action.
+func voice(addr string) bool { return strings.HasPrefix(strings.ToUpper(addr), "VOICE=") }
+
+// NeedsBody is true when the message carries X-Test-Action or has a
+// bridge recipient.
 func (Engine) NeedsBody(env *profile.Envelope, header []profile.Field) bool {
 	_, ok := actions(header)
+	for _, r := range env.Rcpts {
+		ok = ok || voice(r.Addr)
+	}
 	return ok
 }
 
@@ -55,6 +68,11 @@ func (Engine) NeedsBody(env *profile.Envelope, header []profile.Field) bool {
 func (Engine) Evaluate(ctx context.Context, in *profile.Input) (*profile.Report, error) {
 	acts, _ := actions(in.Header)
 	rep := &profile.Report{Profile: "none", Target: profile.TargetIVM}
+	for _, r := range in.Envelope.Rcpts {
+		if voice(r.Addr) {
+			rep.Bridge = append(rep.Bridge, r.Addr)
+		}
+	}
 	p := &rep.Plan
 	for _, a := range acts {
 		name, arg, _ := strings.Cut(a, "=")

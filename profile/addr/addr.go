@@ -301,13 +301,7 @@ func Parse(s string) Address {
 func (a *Address) parseLocal(local string) {
 	// RFC 3191 4, RFC 3804 4.3: optional "/" around the pstn-address; MUST
 	// accept, gateways may strip.
-	body := local
-	if strings.HasPrefix(body, "/") {
-		body = body[1:]
-	}
-	if strings.HasSuffix(body, "/") {
-		body = body[:len(body)-1]
-	}
+	body := strings.TrimSuffix(strings.TrimPrefix(local, "/"), "/")
 	if sel, value, ok := cutSelector(body); ok {
 		service := strings.ToUpper(sel)
 		if known(service) {

@@ -1,0 +1,82 @@
+package codec
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/vpim-milter/vpim-milter/internal/optfield"
+)
+
+// FieldError is one invalid option, named by its field path in Options.
+// Options.Validate returns them joined.
+type FieldError = optfield.Error
+
+// Options are the limits of a Transcoder ([codec] in the configuration).
+type Options struct {
+	// MaxDuration is the longest audio a Transcoder converts; longer
+	// audio is refused (the profile engine then passes the part on
+	// unchanged with a finding). Zero: one hour.
+	MaxDuration time.Duration
+}
+
+// WithDefaults returns a copy of o with zero values replaced by the
+// defaults; it is the one place they are written down.
+func (o Options) WithDefaults() Options {
+	if o.MaxDuration == 0 {
+		o.MaxDuration = time.Hour
+	}
+	return o
+}
+
+// Validate reports every invalid option as *FieldError values joined with
+// errors.Join. Call it on WithDefaults() for zero values to mean the
+// defaults (NewTranscoder does).
+func (o Options) Validate() error {
+	var errs optfield.List
+	optfield.Positive(&errs, "MaxDuration", o.MaxDuration, `a duration such as "1h"`)
+	return errs.Err()
+}
+
+// Transcoder converts audio named by format names, within the limits of
+// its Options. It is the codec as the profile engine sees it
+// (profile.AudioCodec). It is immutable and safe for concurrent use.
+type Transcoder struct {
+	opts Options
+}
+
+// NewTranscoder returns a Transcoder for o (zero values take the defaults).
+func NewTranscoder(o Options) (*Transcoder, error) {
+	o = o.WithDefaults()
+	if err := o.Validate(); err != nil {
+		return nil, fmt.Errorf("codec: invalid options: %w", err)
+	}
+	return &Transcoder{opts: o}, nil
+}
+
+// Sniff names the format of the data starting with head ("" if unknown).
+func (t *Transcoder) Sniff(head []byte) string { return string(Sniff(head)) }
+
+// Transcode converts src from format from ("" sniffs it) to format to and
+// returns the number of 8 kHz samples. Audio longer than MaxDuration is
+// refused after it was converted.
+func (t *Transcoder) Transcode(dst io.Writer, to string, src io.Reader, from string) (int64, error) {
+	tf, err := ParseFormat(to)
+	if err != nil {
+		return 0, err
+	}
+	var ff Format
+	if from != "" {
+		if ff, err = ParseFormat(from); err != nil {
+			return 0, err
+		}
+	}
+	n, err := Transcode(dst, tf, src, ff)
+	if err != nil {
+		return n, err
+	}
+	if max := int64(t.opts.MaxDuration / time.Second * Rate); n > max {
+		return n, fmt.Errorf("codec: audio is %s long, longer than the limit of %s (max_duration)", time.Duration(n)*time.Second/Rate, t.opts.MaxDuration)
+	}
+	return n, nil
+}

@@ -1,0 +1,109 @@
+package milter
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+
+	"github.com/vpim-milter/vpim-milter/codec"
+	"github.com/vpim-milter/vpim-milter/profile"
+	"github.com/vpim-milter/vpim-milter/telephony"
+)
+
+// Bridge takes voice-bound recipients out of MTA delivery;
+// *telephony.Gateway implements it. Admit decides at RCPT time whether a
+// bridge-bound recipient may be dialled: nil admits it, a
+// *telephony.RejectError refuses it with its reply, any other error
+// tempfails it. HandOff must make the jobs durable before it returns nil;
+// a *telephony.RejectError refuses the whole message with its reply, any
+// other error tempfails it so the MTA keeps it.
+type Bridge interface {
+	Admit(sender, rcpt string) error
+	HandOff(ctx context.Context, m *telephony.Message) error
+}
+
+// admit runs the bridge's RCPT-time check and turns its answer into a reply.
+func admit(b Bridge, sender, rcpt string) *profile.Reply {
+	if b == nil {
+		return &profile.Reply{Code: 550, Enhanced: "5.7.1", Text: "no telephony bridge is configured here"}
+	}
+	err := b.Admit(sender, rcpt)
+	if err == nil {
+		return nil
+	}
+	if r, ok := rejectReply(err); ok {
+		return &r
+	}
+	return &profile.Reply{Code: 451, Enhanced: "4.3.0", Text: "voice outdial policy unavailable, try again later"}
+}
+
+// rejectReply is the SMTP reply of a *telephony.RejectError in err's chain.
+func rejectReply(err error) (profile.Reply, bool) {
+	var rej *telephony.RejectError
+	if !errors.As(err, &rej) {
+		return profile.Reply{}, false
+	}
+	return profile.Reply{Code: rej.Code, Enhanced: rej.Enhanced, Text: rej.Text}, true
+}
+
+// handOff gives the bridge the transaction's voice-bound recipients
+// (rep.Bridge) with their ESMTP parameters, the header block and the voice
+// part to play.
+func handOff(ctx context.Context, b Bridge, in *profile.Input, rep *profile.Report) error {
+	m := &telephony.Message{
+		QueueID:    in.Envelope.QueueID,
+		Sender:     in.Envelope.From,
+		SenderArgs: in.Envelope.FromArgs,
+		Header:     headerBlock(in.Header),
+	}
+	for _, rcpt := range rep.Bridge {
+		m.Recipients = append(m.Recipients, telephony.Recipient{Addr: rcpt, Args: rcptArgs(in.Envelope.Rcpts, rcpt)})
+	}
+	voice, err := voicePart(in, rep)
+	if err != nil {
+		return err
+	}
+	m.Voice = voice
+	return b.HandOff(ctx, m)
+}
+
+// voicePart is the part the bridge plays, nil when the message has no
+// audio. The evaluation does not record the part it takes for the voice
+// yet, so profile.FindVoice looks for it in the body again; once the report
+// carries it, the first line takes it from rep instead.
+func voicePart(in *profile.Input, rep *profile.Report) (*telephony.Voice, error) {
+	v, err := profile.FindVoice(in, profile.Limits{})
+	if errors.Is(err, profile.ErrNoVoice) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &telephony.Voice{
+		Part:   v.Path,
+		Format: codec.Format(v.Format()),
+		Open:   func() (io.Reader, error) { return profile.OpenVoice(in, v, profile.Limits{}) },
+	}, nil
+}
+
+// rcptArgs returns the ESMTP parameters the envelope gave rcpt.
+func rcptArgs(rcpts []profile.Rcpt, rcpt string) string {
+	args := ""
+	for _, r := range rcpts {
+		if strings.EqualFold(r.Addr, rcpt) {
+			args = r.Args
+		}
+	}
+	return args
+}
+
+// headerBlock renders header fields as the MTA gave them, one
+// "Name:value" line each, folds and line ends as CRLF.
+func headerBlock(h []profile.Field) []byte {
+	var b strings.Builder
+	for _, f := range h {
+		b.WriteString(f.Name + ":" + strings.ReplaceAll(f.Value, "\n", "\r\n") + "\r\n")
+	}
+	return []byte(b.String())
+}

@@ -1,0 +1,153 @@
+package milter_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+
+	gomilter "github.com/d--j/go-milter"
+	"github.com/emersion/go-message/textproto"
+
+	"github.com/vpim-milter/vpim-milter/codec"
+	"github.com/vpim-milter/vpim-milter/milter"
+	"github.com/vpim-milter/vpim-milter/telephony"
+)
+
+// fakeBridge records what the milter hands to the telephony bridge and
+// answers as told.
+type fakeBridge struct {
+	admitErr, handOffErr error
+
+	mu    sync.Mutex
+	got   *telephony.Message
+	audio string // what Voice.Open gave, read during HandOff
+}
+
+func (b *fakeBridge) Admit(sender, rcpt string) error { return b.admitErr }
+
+func (b *fakeBridge) HandOff(ctx context.Context, m *telephony.Message) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.got = m
+	if m.Voice != nil {
+		r, err := m.Voice.Open()
+		if err != nil {
+			return err
+		}
+		a, err := io.ReadAll(r)
+		if err != nil {
+			return err
+		}
+		b.audio = string(a)
+	}
+	return b.handOffErr
+}
+
+// TestBridgeHandOff runs voice-bound mail through the milter: the bridge gets the envelope with its ESMTP parameters,
+// the header block and the voice part, and a recipient it took leaves MTA
+// delivery; its refusals become the replies.
+func TestBridgeHandOff(t *testing.T) {
+	const voice = "VOICE=+3940226338@voice.example.com"
+	header := [][2]string{{"From", "caller@example.org"}, {"To", voice}, {"Subject", "call me"}, {"Mime-Version", "1.0"},
+		{"Content-Type", "audio/basic"}, {"Content-Transfer-Encoding", "base64"}}
+	tests := []struct {
+		name                 string
+		admitErr, handOffErr error
+		rcpts                []string
+		noAudio              bool
+		rcptAct, act         string // the reply at RCPT ("" continue) and at end of message
+		mods                 []string
+	}{
+		{"handed off", nil, nil, []string{voice, "ann@example.net"}, false, "", "accept", []string{`DelRcpt "<` + voice + `>"`}},
+		{"refused at RCPT", &telephony.RejectError{Code: 550, Enhanced: "5.7.1", Text: "number not allowed for voice outdial"}, nil,
+			[]string{voice}, false, "reject 550 5.7.1 number not allowed for voice outdial", "", nil},
+		{"policy unavailable", errors.New("broken"), nil, []string{voice}, false,
+			"reject 451 4.3.0 voice outdial policy unavailable, try again later", "", nil},
+		{"unplayable", nil, &telephony.RejectError{Code: 554, Enhanced: "5.6.1", Text: "audio of this message cannot be played"},
+			[]string{voice}, false, "", "reject 554 5.6.1 audio of this message cannot be played", nil},
+		{"spool trouble", nil, errors.New("disk full"), []string{voice}, false, "",
+			"reject 451 4.3.0 temporary failure in the voice-mail filter, try again later", nil},
+		{"no audio", nil, nil, []string{voice}, true, "", "accept", []string{`DelRcpt "<` + voice + `>"`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := &fakeBridge{admitErr: tc.admitErr, handOffErr: tc.handOffErr}
+			_, _, addr := serveFilter(t, "inet:0@127.0.0.1", milter.Options{TempDir: t.TempDir(), Bridge: b}, nil)
+			c := gomilter.NewClient("tcp", addr, gomilter.WithActions(gomilter.AllClientSupportedActionMasks))
+			s, err := c.Session(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			s.Conn("client.example", gomilter.FamilyInet, 25, "127.0.0.1")
+			s.Helo("client.example")
+			if a, err := s.Mail("<caller@example.org>", "RET=HDRS ENVID=QQ314159"); err != nil || a.StopProcessing() {
+				t.Fatalf("mail: %v %v", a, err)
+			}
+			for _, r := range tc.rcpts {
+				a, err := s.Rcpt("<"+r+">", "NOTIFY=FAILURE ORCPT=rfc822;"+r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if a.StopProcessing() {
+					if want := normalizeAct(tc.rcptAct); tc.rcptAct == "" || a.String() != want {
+						t.Fatalf("RCPT %s: %s, want %q", r, a, tc.rcptAct)
+					}
+					return
+				}
+			}
+			if tc.rcptAct != "" {
+				t.Fatalf("RCPT continued, want %s", tc.rcptAct)
+			}
+			hdr := header
+			body := "AAEC\r\n"
+			if tc.noAudio {
+				hdr = header[:4]
+				body = "just text\r\n"
+			}
+			var h textproto.Header
+			for i := len(hdr) - 1; i >= 0; i-- {
+				h.Add(hdr[i][0], hdr[i][1])
+			}
+			if a, err := s.Header(h); err != nil || a.StopProcessing() {
+				t.Fatalf("header: %v %v", a, err)
+			}
+			ms, a, err := s.BodyReadFrom(strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.String() != normalizeAct(tc.act) {
+				t.Errorf("end of message: %s, want %s", a, normalizeAct(tc.act))
+			}
+			var mods []string
+			for _, m := range ms {
+				mods = append(mods, m.String())
+			}
+			if got, want := strings.Join(mods, "\n"), strings.Join(tc.mods, "\n"); got != want {
+				t.Errorf("modifications:\n got %s\nwant %s", got, want)
+			}
+			m := b.got
+			if m == nil {
+				t.Fatal("nothing handed off")
+			}
+			wantHeader := ""
+			for _, f := range hdr {
+				wantHeader += f[0] + ":" + f[1] + "\r\n" // as go-milter's client sends them
+			}
+			if got := fmt.Sprintf("%s|%s|%q|%q", m.Sender, m.SenderArgs, m.Recipients, m.Header); got !=
+				fmt.Sprintf("caller@example.org|RET=HDRS ENVID=QQ314159|%q|%q", []telephony.Recipient{{Addr: voice, Args: "NOTIFY=FAILURE ORCPT=rfc822;" + voice}}, wantHeader) {
+				t.Errorf("message handed off: %s", got)
+			}
+			switch {
+			case tc.noAudio && m.Voice != nil:
+				t.Errorf("voice %+v for a message without audio", m.Voice)
+			case !tc.noAudio && (m.Voice == nil || m.Voice.Part != "" || m.Voice.Format != codec.Basic || b.audio != "\x00\x01\x02"):
+				t.Errorf("voice %+v with audio %q, want the single part as basic, \"\\x00\\x01\\x02\"", m.Voice, b.audio)
+			}
+		})
+	}
+}

@@ -1,0 +1,168 @@
+package profile
+
+import (
+	"strings"
+
+	"github.com/vpim-milter/vpim-milter/internal/optfield"
+)
+
+// Options configures an [Engine]. It is filled from the [profile] section of
+// the configuration by the command; WithDefaults fills in the zero values.
+type Options struct {
+	// DefaultTarget applies to recipients whose domain has no entry in
+	// Targets: one of BodyTargets. Empty means TargetIVM.
+	DefaultTarget Target
+	// Targets maps a recipient domain (any case) to its target, one of
+	// BodyTargets.
+	Targets map[string]Target
+	// PrivacyCapable lists destination domains that honour Sensitivity:
+	// Private. Passthrough destinations are outside the policy and never
+	// cause a refusal; the telephony bridge is never privacy-capable.
+	PrivacyCapable []string
+	// VoiceDomains lists our own voice-mail domains (non-mail-user@ → 550 5.1.1).
+	VoiceDomains []string
+	// GatewayDomains (from [telephony] gateway_domains) are the domains on
+	// which a VOICE=/VPIM=/AMIS= local part goes to the telephony bridge.
+	GatewayDomains []string
+
+	// SensitivityCode is the RFC 3463 enhanced code used to refuse a
+	// Private message that cannot stay private: "5.6.0" (RFC 3801 4.2.13)
+	// or "5.3.3" (RFC 3801 App. C). Empty means 5.6.0, except 5.3.3 for
+	// v1 and v1-draft input (DIGEST §3).
+	SensitivityCode string
+	// MessageIDPolicy is "fix" (default: bracket a bare id, convert the
+	// v1-draft form, generate a missing one, keeping the old value in
+	// X-Original-Message-ID; DIGEST §2.1) or "keep" (report only).
+	MessageIDPolicy string
+	// Hostname is the right-hand side of generated Message-IDs
+	// (default "localhost").
+	Hostname string
+	// Loopback enables the RFC 1911 loopback@ mailbox on VoiceDomains: the
+	// message is reflected to its sender with postmaster as originator
+	// (recorded as a plan action). Off: loopback@ is refused with 550 5.1.1.
+	Loopback bool
+	// Quarantine quarantines voice mail with MUST-level defects the plan
+	// cannot repair instead of passing it on.
+	Quarantine bool
+	// IVMAudio is the audio form for IVM targets: "raw" (default; headerless
+	// µ-law audio/basic, RFC 4239 7), "au" (Sun header, audio/basic) or
+	// "wav" (µ-law audio/wav).
+	IVMAudio string
+
+	// Codec transcodes audio; nil means never transcode.
+	Codec AudioCodec
+	// TempDir is where transcoded audio is spooled ("" = os.TempDir()).
+	TempDir string
+	// Limits bound the parser (depth 50, 1000 parts, 1 MiB header).
+	Limits Limits
+}
+
+// BodyTargets lists the targets a configuration may give a recipient
+// domain (Options.DefaultTarget, Options.Targets). TargetBridge is not one
+// of them: gateway domains choose it.
+func BodyTargets() []Target {
+	return []Target{TargetVPIM2, TargetVPIM1, TargetIVM, TargetPassthrough}
+}
+
+// The values of Options.IVMAudio.
+const (
+	IVMAudioRaw = "raw" // headerless µ-law audio/basic, what RFC 4239 7 mandates
+	IVMAudioAU  = "au"  // Sun .snd header, still audio/basic
+	IVMAudioWAV = "wav" // µ-law audio/wav, for desktop players
+)
+
+// IVMAudioForms lists the values of Options.IVMAudio.
+func IVMAudioForms() []string { return []string{IVMAudioRaw, IVMAudioAU, IVMAudioWAV} }
+
+// MessageIDPolicies lists the values of Options.MessageIDPolicy.
+func MessageIDPolicies() []string { return []string{"fix", "keep"} }
+
+// SensitivityCodes lists the values of Options.SensitivityCode ("" picks
+// by the input's profile).
+func SensitivityCodes() []string { return []string{"", "5.6.0", "5.3.3"} }
+
+// FieldError is one invalid option, named by its field path in Options
+// ("DefaultTarget", "VoiceDomains[2]", "Targets.vm.example.net").
+// Options.Validate returns them joined.
+type FieldError = optfield.Error
+
+// WithDefaults returns a copy of o with zero values replaced by the
+// defaults; it is the one place they are written down.
+func (o Options) WithDefaults() Options {
+	if o.DefaultTarget == "" {
+		o.DefaultTarget = TargetIVM
+	}
+	if o.MessageIDPolicy == "" {
+		o.MessageIDPolicy = "fix"
+	}
+	if o.IVMAudio == "" {
+		o.IVMAudio = IVMAudioRaw
+	}
+	if o.Hostname == "" {
+		o.Hostname = "localhost"
+	}
+	o.Limits = o.Limits.withDefaults()
+	return o
+}
+
+// Validate reports every invalid option at once as *FieldError values
+// joined with errors.Join. It checks o as the engine uses it: call it on
+// WithDefaults() for zero values to mean the defaults (New does).
+func (o Options) Validate() error {
+	var errs optfield.List
+	optfield.OneOf(&errs, "DefaultTarget", o.DefaultTarget, BodyTargets())
+	for d, t := range o.Targets {
+		optfield.OneOf(&errs, "Targets."+d, t, BodyTargets())
+		if !ValidDomain(d) {
+			errs.Add("Targets", "%q is not a domain name", d)
+		}
+	}
+	for _, l := range []struct {
+		field string
+		list  []string
+	}{{"PrivacyCapable", o.PrivacyCapable}, {"VoiceDomains", o.VoiceDomains}, {"GatewayDomains", o.GatewayDomains}} {
+		for _, d := range l.list {
+			if !ValidDomain(d) {
+				errs.Add(l.field, "%q is not a domain name", d)
+			}
+		}
+	}
+	if !oneOf(o.SensitivityCode, SensitivityCodes()) {
+		errs.Add("SensitivityCode", "%q: want \"5.6.0\" or \"5.3.3\" (or empty for 5.6.0, 5.3.3 for v1 input)", o.SensitivityCode)
+	}
+	optfield.OneOf(&errs, "MessageIDPolicy", o.MessageIDPolicy, MessageIDPolicies())
+	if !ValidDomain(o.Hostname) {
+		errs.Add("Hostname", "%q is not a host name", o.Hostname)
+	}
+	optfield.OneOf(&errs, "IVMAudio", o.IVMAudio, IVMAudioForms())
+	return errs.Err()
+}
+
+func oneOf(s string, allowed []string) bool {
+	for _, a := range allowed {
+		if s == a {
+			return true
+		}
+	}
+	return false
+}
+
+// ValidDomain reports whether d is a domain name as the options take them:
+// dot-separated labels of letters, digits and hyphens (RFC 5321 4.1.2), at
+// most 253 characters.
+func ValidDomain(d string) bool {
+	if d == "" || len(d) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(d, ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for _, r := range label {
+			if !(r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+				return false
+			}
+		}
+	}
+	return true
+}
