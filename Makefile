@@ -6,7 +6,7 @@
 
 GO ?= go
 SHELL := /bin/bash
-# staticcheck, pinned and installed by contrib/test-deps.sh.
+# staticcheck, pinned and installed by tools/test-deps.sh.
 STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 
 .PHONY: build run test deps check unit race integration fuzz bench clean
