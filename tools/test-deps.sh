@@ -14,6 +14,7 @@ pkgs=(
   ffmpeg lame           # MP3 test material
   baresip               # SIP user agent that answers and records
   sip-tester            # sipp: scripted SIP responses (486, 404, ...)
+  kamailio              # SIP proxy: the dispatcher in front of several callees
   iproute2 procps psmisc busybox-syslogd util-linux bsdutils time m4 make gcc
 )
 missing=()

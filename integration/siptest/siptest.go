@@ -1,14 +1,16 @@
 // Package siptest starts the SIP peers the telephony tests call, from the fixtures in this
-// directory: sipp running one of the UAS scenarios in sipp/ (StartSipp), and baresip, from
-// the templates in baresip/, as a callee that answers and records (StartBaresip). Both the
-// telephony package's tests and the integration tests use it; only tests import it.
+// directory: sipp running one of the UAS scenarios in sipp/ (StartSipp), baresip, from
+// the templates in baresip/, as a callee that answers and records (StartBaresip), and
+// Kamailio with kamailio/dispatcher.cfg as a proxy that spreads calls over several callees
+// (StartKamailio). Both the telephony package's tests and the integration tests use it;
+// only tests import it.
 //
 // Every port a peer binds is reserved with internal/testport and released only for the
 // program's start, baresip's unasked-for ones included (its TCP and TLS transports bind the
 // SIP port and the SIP port + 1). When a program still finds a port taken ("Address already
 // in use": a program outside the tests was faster), the start is tried again on other ports.
 //
-// A missing sipp or baresip skips the test, or fails it under CI=true.
+// A missing sipp, baresip or kamailio skips the test, or fails it under CI=true.
 package siptest
 
 import (
@@ -72,6 +74,8 @@ type Baresip struct {
 	CtrlPort int
 	// Dir holds its configuration and, as dump-<time>-dec.wav, what it received.
 	Dir string
+
+	p *proc
 }
 
 // StartBaresip runs baresip as a callee for user (the dialled number) that answers at once,
@@ -98,13 +102,17 @@ func StartBaresip(t testing.TB, user, codecs string) *Baresip {
 			}
 		}
 		ports.Release()
-		p := start(t, "baresip", "-f", b.Dir)
-		if p.wait(t, 15*time.Second, func() bool { return bytes.Contains(p.output(), []byte("baresip is ready")) }) {
+		b.p = start(t, "baresip", "-f", b.Dir)
+		if b.p.wait(t, 15*time.Second, func() bool { return bytes.Contains(b.p.output(), []byte("baresip is ready")) }) {
 			return b
 		}
-		p.retryOrFail(t, try)
+		b.p.retryOrFail(t, try)
 	}
 }
+
+// Kill ends baresip at once (SIGKILL), as a crashed or unplugged endpoint ends, and
+// returns once it is gone: its SIP port no longer answers.
+func (b *Baresip) Kill() { b.p.kill() }
 
 // WaitRecording waits up to timeout until the n-th recording (1: of the first call) is
 // finished, and returns its path. baresip (libsndfile) writes the RIFF sizes when the call
@@ -130,6 +138,7 @@ func (b *Baresip) WaitRecording(t testing.TB, n int, timeout time.Duration) stri
 // proc is a started peer.
 type proc struct {
 	name string
+	pid  int    // also its process group
 	log  string // its stdout and stderr
 	exit chan int
 	done chan struct{}
@@ -139,19 +148,32 @@ type proc struct {
 // group when the test ends; when the test failed, the log's tail goes to the test log.
 func start(t testing.TB, name string, args ...string) *proc {
 	t.Helper()
+	return startCmd(t, exec.Command(name, args...))
+}
+
+// startCmd is start for a prepared command: its SysProcAttr and Dir are kept (Dir
+// defaults to the log's directory).
+func startCmd(t testing.TB, cmd *exec.Cmd) *proc {
+	t.Helper()
+	name := filepath.Base(cmd.Path)
 	p := &proc{name: name, log: filepath.Join(t.TempDir(), name+".log"), exit: make(chan int, 1), done: make(chan struct{})}
 	logf, err := os.Create(p.log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(name, args...)
-	cmd.Dir = filepath.Dir(p.log) // sipp writes its *_errors.log into the working directory
+	if cmd.Dir == "" {
+		cmd.Dir = filepath.Dir(p.log) // sipp writes its *_errors.log into the working directory
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		t.Fatalf("siptest: start %s: %v", name, err)
 	}
+	p.pid = cmd.Process.Pid
 	go func() {
 		_ = cmd.Wait()
 		logf.Close()
@@ -159,13 +181,18 @@ func start(t testing.TB, name string, args ...string) *proc {
 		close(p.done)
 	}()
 	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-p.done
+		p.kill()
 		if t.Failed() {
 			t.Logf("%s output (tail):\n%s", name, tail(string(p.output()), 3000))
 		}
 	})
 	return p
+}
+
+// kill sends SIGKILL to the process group and waits until the process has exited.
+func (p *proc) kill() {
+	_ = syscall.Kill(-p.pid, syscall.SIGKILL)
+	<-p.done
 }
 
 // wait polls ready until it holds (true) or the process ended or timeout passed (false).
