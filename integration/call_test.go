@@ -21,6 +21,28 @@ import (
 	"github.com/vpim-milter/vpim-milter/internal/testport"
 )
 
+// sipTOML is the configuration of the SIP call tests: the bridge takes VOICE= numbers
+// under +39 at voice.example.com from any sender, spools them in spool and calls them
+// through the trunk at 127.0.0.1:trunk from 127.0.0.1:listen with PCMU. telephony and sip
+// are more lines for the [telephony] and [telephony.sip] sections; other sections can
+// follow.
+func sipTOML(spool string, trunk, listen int, telephony, sip string) string {
+	return fmt.Sprintf(`
+[telephony]
+gateway_domains = ["voice.example.com"]
+allowed_senders = ["*"]
+outdial_allow = ["+39"]
+backend = "sip"
+spool_dir = %q
+%s
+[telephony.sip]
+trunk = "sip:127.0.0.1:%d"
+listen = "127.0.0.1:%d"
+codecs = ["PCMU"]
+%s
+`, spool, telephony, trunk, listen, sip)
+}
+
 // recording returns the samples of the n-th finished recording of callee (a WAV file of
 // 8 kHz s16: libsndfile writes a plain 44-byte header).
 func recording(t *testing.T, callee *siptest.Baresip, n int) []int16 {
@@ -116,21 +138,8 @@ func TestCallThroughPostfix(t *testing.T) {
 	const number = "+3940226338"
 	callee := siptest.StartBaresip(t, number, "PCMU")
 	sipListen := testport.Reserve(t, 1) // the daemon's own SIP port
-	d := startDaemon(t, fmt.Sprintf(`
-[telephony]
-gateway_domains = ["voice.example.com"]
-allowed_senders = ["*"]
-outdial_allow = ["+39"]
-backend = "sip"
-spool_dir = %q
-retry = ["1s"]
-[telephony.sip]
-trunk = "sip:127.0.0.1:%d"
-listen = "127.0.0.1:%d"
-codecs = ["PCMU"]
-[dsn]
-disable = true
-`, filepath.Join(t.TempDir(), "spool"), callee.SIPPort, sipListen.Port(0)), sipListen)
+	d := startDaemon(t, sipTOML(filepath.Join(t.TempDir(), "spool"), callee.SIPPort, sipListen.Port(0), `retry = ["1s"]`, "")+
+		"[dsn]\ndisable = true\n", sipListen)
 	m := startMTA(t, harness.Postfix(), d.port)
 	voice := "VOICE=" + number + "@voice.example.com"
 

@@ -29,23 +29,8 @@ func TestSIPPasswordRotation(t *testing.T) {
 	if err := os.WriteFile(pw, []byte(wrong+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	d := startDaemon(t, fmt.Sprintf(`
-[telephony]
-gateway_domains = ["voice.example.com"]
-allowed_senders = ["*"]
-outdial_allow = ["+39"]
-backend = "sip"
-spool_dir = %q
-retry = ["1s"]
-[telephony.sip]
-trunk = "sip:127.0.0.1:%d"
-listen = "127.0.0.1:%d"
-codecs = ["PCMU"]
-username = "vpim-gw"
-password_file = %q
-[dsn]
-disable = true
-`, filepath.Join(dir, "spool"), trunk.Port, sipListen.Port(0), pw), sipListen)
+	d := startDaemon(t, sipTOML(filepath.Join(dir, "spool"), trunk.Port, sipListen.Port(0), `retry = ["1s"]`,
+		fmt.Sprintf("username = \"vpim-gw\"\npassword_file = %q", pw))+"[dsn]\ndisable = true\n", sipListen)
 	waitLog := func(s string) {
 		t.Helper()
 		deadline := time.Now().Add(20 * time.Second)
