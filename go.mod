@@ -8,7 +8,6 @@ require (
 	github.com/emersion/go-message v0.18.2
 	github.com/emiago/diago v0.31.0
 	github.com/emiago/sipgo v1.7.2
-	github.com/hajimehoshi/go-mp3 v0.3.4
 	github.com/icholy/digest v1.2.0
 	github.com/prometheus/common v0.66.1
 )

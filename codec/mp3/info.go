@@ -126,7 +126,7 @@ func (w *Writer) infoFrame(n, frames int64) []byte {
 	}
 	tag := f[p : p+lameTagLen]
 	copy(tag, encoderName)
-	tag[9] = 0x01                          // tag revision 0, CBR
+	tag[9] = 0x01                           // tag revision 0, CBR
 	tag[10] = byte(min(w.lowpass/100, 255)) // lowpass in 100 Hz
 	// 11..18: peak and ReplayGain unknown; 19: flags and ATH type.
 	tag[20] = byte(min(w.bitrate, 255))

@@ -1,24 +1,22 @@
 package mp3
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-
-	gomp3 "github.com/hajimehoshi/go-mp3"
 )
 
-// ErrFormat reports input that is not MPEG audio go-mp3 can decode.
+// ErrFormat reports input that is not decodable MPEG Layer III audio.
 var ErrFormat = errors.New("codec: mp3: not decodable MPEG Layer III audio")
 
 // DecoderDelay is the delay of the Layer III synthesis (IMDCT overlap plus
 // polyphase filter bank) in samples, the value LAME's gapless tag assumes.
 const DecoderDelay = 529
 
-// maxFrame bounds the first frame we inspect (Layer III frames are at most
-// 1441 bytes; free-format streams are not supported by go-mp3 anyway).
+// maxFrame bounds the bytes read ahead of the first frame header.
 const maxFrame = 2048
 
 // info is what the first frame tells us.
@@ -33,27 +31,30 @@ type info struct {
 
 // reader is the io.Reader returned by NewReader.
 type reader struct {
-	d      *gomp3.Decoder
-	mono   bool
-	skip   int64 // decoded frames still to drop
-	remain int64 // output frames still to emit, -1 unbounded
-	buf    [4 * 1152]byte
-	out    []byte // unread converted output, aliases buf
+	d      *decoder
+	skip   int64 // decoded sample frames still to drop
+	remain int64 // sample frames still to emit, -1 unbounded
+	first  []byte
+	firstH hdr
+	out    []byte // unread output, aliases d.pcm
 	err    error
 }
 
 // NewReader decodes MP3 from r. It returns interleaved PCM16LE with the
 // stream's sample rate and channel count (1 for mono MP3, else 2).
 //
-// Leading ID3v2 tags are skipped without buffering them. Without a Xing/Info
-// frame only the decoder delay is removed (the encoder delay is unknown and
-// stays, typically 576 samples for LAME); with a Xing/Info frame carrying a
-// LAME or ffmpeg tag, output starts at the first sample given to the encoder
-// and ends after the last one. go-mp3 allocates per frame internally, but
-// memory stays constant.
+// MPEG-1, MPEG-2 and MPEG-2.5 Layer III are decoded (all rates from 8 to
+// 48 kHz), mono and stereo including mid/side and intensity stereo.
+// Leading ID3v2 tags are skipped without buffering them, garbage between
+// frames (trailing tags) is skipped. Without a Xing/Info frame only the
+// decoder delay is removed (the encoder delay is unknown and stays,
+// typically 576 samples for LAME); with a Xing/Info frame carrying a LAME
+// or ffmpeg tag, output starts at the first sample given to the encoder
+// and ends after the last one. Memory is constant (one frame and the
+// 511-byte bit reservoir).
 func NewReader(r io.Reader) (pcm io.Reader, rate, channels int, err error) {
-	head := make([]byte, maxFrame)
-	n, err := io.ReadFull(r, head[:10])
+	var head [10]byte
+	n, err := io.ReadFull(r, head[:])
 	for n == 10 && string(head[:3]) == "ID3" && head[6]|head[7]|head[8]|head[9] < 0x80 {
 		// ID3v2.4 §3.1: 10-byte header, 28-bit synchsafe size, plus a
 		// 10-byte footer when flag bit 4 is set. Discard, never buffer.
@@ -64,12 +65,7 @@ func NewReader(r io.Reader) (pcm io.Reader, rate, channels int, err error) {
 		if _, err := io.CopyN(io.Discard, r, size); err != nil {
 			return nil, 0, 0, fmt.Errorf("%w: truncated ID3v2 tag: %w", ErrFormat, err)
 		}
-		n, err = io.ReadFull(r, head[:10])
-	}
-	if n == 10 {
-		var m int
-		m, err = io.ReadFull(r, head[10:])
-		n += m
+		n, err = io.ReadFull(r, head[:])
 	}
 	switch {
 	case n == 0:
@@ -77,20 +73,44 @@ func NewReader(r io.Reader) (pcm io.Reader, rate, channels int, err error) {
 	case err != nil && err != io.ErrUnexpectedEOF && err != io.EOF:
 		return nil, 0, 0, fmt.Errorf("codec: mp3: %w", err)
 	}
-	head = head[:n]
-	if bytes.HasPrefix(head, []byte("ID3")) {
-		// A broken ID3v2 header (size bytes not synchsafe, or truncated):
-		// go-mp3 would allocate its claimed size, up to 2 GiB, so refuse.
+	if n >= 3 && string(head[:3]) == "ID3" {
 		return nil, 0, 0, fmt.Errorf("%w: malformed ID3v2 header", ErrFormat)
 	}
-	inf := parseFirstFrame(head)
-	d, err := newDecoder(io.MultiReader(bytes.NewReader(head), r))
-	if err != nil {
-		return nil, 0, 0, err
+	src := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(head[:n])), r), 4*maxFrameLen)
+	d := &decoder{src: src, tabs: newDecoderTables()}
+	// The first frame must be followed by another of the same format
+	// (or the end of the stream): a lone 0xFFE pattern in other data is
+	// not MP3.
+	var h hdr
+	var f []byte
+	for tries := 0; ; tries++ {
+		h, f, err = d.nextFrame()
+		if err != nil {
+			if err == io.EOF {
+				return nil, 0, 0, fmt.Errorf("%w: no Layer III frame header", ErrFormat)
+			}
+			if errors.Is(err, ErrFormat) {
+				return nil, 0, 0, err
+			}
+			return nil, 0, 0, fmt.Errorf("codec: mp3: %w", err)
+		}
+		b, _ := src.Peek(h.size + 4)
+		if len(b) < h.size+4 {
+			break
+		}
+		if h2, ok := parseHeader(b[h.size:]); ok && h2.v == h.v && h2.srIndex == h.srIndex && h2.channels == h.channels {
+			break
+		}
+		if tries > maxResync {
+			return nil, 0, 0, fmt.Errorf("%w: no Layer III frame header", ErrFormat)
+		}
+		src.Discard(1)
 	}
-	rd := &reader{d: d, mono: inf.mono, skip: DecoderDelay, remain: -1}
+	d.format = h
+	inf := parseFirstFrame(f)
+	rd := &reader{d: d, skip: DecoderDelay, remain: -1}
 	if inf.tagFrame {
-		rd.skip += int64(inf.samplesPerFrame)
+		src.Discard(len(f))
 		if inf.encDelay >= 0 {
 			rd.skip += int64(inf.encDelay)
 			if inf.frames >= 0 {
@@ -98,11 +118,7 @@ func NewReader(r io.Reader) (pcm io.Reader, rate, channels int, err error) {
 			}
 		}
 	}
-	channels = 2
-	if inf.mono {
-		channels = 1
-	}
-	return rd, d.SampleRate(), channels, nil
+	return rd, h.rate, h.channels, nil
 }
 
 // parseFirstFrame reads the frame header (ISO/IEC 11172-3 §2.4.1.3) and a
@@ -184,69 +200,53 @@ func (rd *reader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// fill decodes into buf and leaves the part to emit in out.
+// fill decodes the next frame and leaves the part to emit in out.
 func (rd *reader) fill() {
 	if rd.remain == 0 {
 		rd.err = io.EOF
 		return
 	}
-	n, err := rd.decode()
-	n &^= 3 // go-mp3 always produces whole 4-byte stereo frames
-	switch {
-	case err == nil:
-	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		rd.err = io.EOF
-	case errors.Is(err, ErrFormat):
-		rd.err = err
-	default:
-		rd.err = fmt.Errorf("codec: mp3: %w", err)
+	d := rd.d
+	h, f, err := d.nextFrame()
+	if err != nil {
+		switch {
+		case err == io.EOF:
+			rd.err = io.EOF
+		case errors.Is(err, ErrFormat):
+			rd.err = err
+		default:
+			rd.err = fmt.Errorf("codec: mp3: %w", err)
+		}
+		return
 	}
-	b := rd.buf[:n]
+	if err := rd.decode(h, f); err != nil {
+		rd.err = err
+		return
+	}
+	d.src.Discard(h.size)
+	fs := 2 * h.channels // bytes per sample frame
+	b := d.pcm
 	if rd.skip > 0 {
-		k := min(rd.skip, int64(len(b)/4))
-		b = b[4*k:]
+		k := min(rd.skip, int64(len(b)/fs))
+		b = b[int(k)*fs:]
 		rd.skip -= k
 	}
-	frames := int64(len(b) / 4)
+	frames := int64(len(b) / fs)
 	if rd.remain >= 0 {
 		frames = min(frames, rd.remain)
 		rd.remain -= frames
 	}
-	b = b[:4*frames]
-	if rd.mono {
-		// go-mp3 duplicates a mono channel: keep the left copy.
-		for i := int64(0); i < frames; i++ {
-			copy(rd.buf[2*i:2*i+2], b[4*i:4*i+2])
-		}
-		b = rd.buf[:2*frames]
-	}
-	rd.out = b
+	rd.out = b[:int(frames)*fs]
 }
 
-// go-mp3 v0.3.4 panics on some malformed streams (index out of range in
-// its scale-factor and Huffman tables, found by FuzzMP3). Untrusted mail
-// must not crash the milter, so the two entry points into go-mp3 turn a
-// panic into an error wrapping ErrFormat; the decoder is not used again.
-
-func newDecoder(r io.Reader) (d *gomp3.Decoder, err error) {
+// decode runs the frame decoder, turning a panic (a bug this package's
+// fuzzing has not found) into an error instead of crashing the milter.
+func (rd *reader) decode(h hdr, f []byte) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			d, err = nil, fmt.Errorf("%w: go-mp3 panicked: %v", ErrFormat, p)
+			err = fmt.Errorf("%w: internal decoder panic: %v", ErrFormat, p)
 		}
 	}()
-	d, err = gomp3.NewDecoder(r)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrFormat, err)
-	}
-	return d, nil
-}
-
-// decode reads at least one stereo frame from go-mp3 into buf.
-func (rd *reader) decode() (n int, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			n, err = 0, fmt.Errorf("%w: go-mp3 panicked: %v", ErrFormat, p)
-		}
-	}()
-	return io.ReadAtLeast(rd.d, rd.buf[:], 4)
+	rd.d.decodeFrame(h, f)
+	return nil
 }
