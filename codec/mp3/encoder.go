@@ -15,9 +15,15 @@ const (
 	// DefaultBitrate is the default bit rate in kbit/s.
 	DefaultBitrate = 24
 	// EncoderDelay is the number of samples of silence the Writer puts in
-	// front of the audio (analysis filter bank plus MDCT, less the
-	// decoder's 529), recorded in the Info frame so decoders can remove it.
-	EncoderDelay = 528
+	// front of the audio, recorded in the Info frame so decoders can
+	// remove it: 528 of analysis filter bank and MDCT delay (the decoder's
+	// own 529 excluded) plus 95 of lead-in, so that delay plus decoder
+	// delay is 1152, whole frames. libavformat cannot cut a frame at both
+	// ends, so a very short stream whose start skip ended inside the frame
+	// its end padding begins in would keep samples it should drop.
+	EncoderDelay = 623
+	// leadIn is the silence fed before the first sample.
+	leadIn = EncoderDelay - 528
 )
 
 var (
@@ -57,8 +63,7 @@ type Options struct {
 // NewWriter is given the sample count they are written up front; when it
 // is not (-1) and dst is an io.WriteSeeker the Info frame is rewritten at
 // Close; otherwise the Info frame has no frame count and decoders trim
-// the start only, so the end carries up to a frame and a half of extra
-// silence.
+// the start only, so the end carries less than a frame of extra silence.
 type Writer struct {
 	dst      io.Writer
 	declared int64 // samples announced to NewWriter, -1 unknown
@@ -190,6 +195,7 @@ func NewWriter(dst io.Writer, samples int64, o Options) (*Writer, error) {
 	w.q = newQuantizer(newLengthTables(), &sfbLong[w.v][w.srIndex], end)
 	w.target = 20
 	w.odd = w.oddB[:0]
+	w.nin = leadIn // hist is zero
 	if samples >= 0 {
 		w.wantFrms = w.framesFor(samples)
 	}
@@ -203,10 +209,12 @@ func NewWriter(dst io.Writer, samples int64, o Options) (*Writer, error) {
 func (w *Writer) spf() int { return 576 * w.ngr }
 
 // framesFor returns the audio frames needed for n samples: the last
-// input sample must come out of the decoder before the stream ends.
+// input sample must come out of the decoder before the stream ends. At
+// least two MPEG-1 or three MPEG-2 frames are written: libavformat
+// ignores the Info frame of a stream with a single audio frame.
 func (w *Writer) framesFor(n int64) int64 {
 	spf := int64(w.spf())
-	return (n + EncoderDelay + DecoderDelay + spf - 1) / spf
+	return max((n+EncoderDelay+DecoderDelay+spf-1)/spf, 3456/spf)
 }
 
 // frameLen returns the next audio frame's length and padding bit.

@@ -27,6 +27,7 @@ type quantizer struct {
 	pow43 []float64    // i^(4/3), i = 0..maxIx
 	sfb   *[23]int     // long-block band boundaries of the stream's rate
 	end   int          // lines coded: the lowpass, rounded up to a pair
+	avoid int          // band index never used as a region boundary, or -1
 
 	xr34 [576]float64 // |xr|^(3/4)
 	axr  [576]float64 // |xr|
@@ -35,7 +36,16 @@ type quantizer struct {
 }
 
 func newQuantizer(lt *lengthTables, sfb *[23]int, end int) *quantizer {
-	q := &quantizer{lt: lt, sfb: sfb, end: end}
+	q := &quantizer{lt: lt, sfb: sfb, end: end, avoid: -1}
+	if sfb[18] == 332 && sfb[17] == 278 {
+		// 24 kHz: libavcodec (ffmpeg, Chromium) has bands 17 and 18 as
+		// 52 and 64 lines wide, boundary 330, where the standard's table
+		// (and mpg123, LAME, this package) has 54 and 62, boundary 332.
+		// A Huffman region boundary there would decode differently, so
+		// the encoder never puts one there. Scalefactors are not
+		// affected: this encoder sends none.
+		q.avoid = 18
+	}
 	for g := range q.qf {
 		q.qf[g] = math.Pow(2, -0.1875*float64(g-210))
 		q.step[g] = math.Pow(2, 0.25*float64(g-210))
@@ -160,7 +170,16 @@ func (q *quantizer) fixedSplit(gr *granule, bvEnd int) int {
 	}
 	nb := q.bandsBelow(bvEnd)
 	a := min(max(nb/3, 1), 16)
+	if a == q.avoid {
+		a--
+	}
 	b := min(max(2*nb/3, a+1), a+8, 22)
+	if b == q.avoid {
+		b--
+		if b == a {
+			b += 2
+		}
+	}
 	gr.region0, gr.region1 = a-1, b-a-1
 	return q.regionBits(gr, bvEnd)
 }
@@ -239,11 +258,17 @@ func (q *quantizer) bestSplit(gr *granule, bvEnd int) int {
 		if a > nb && r0 > 0 {
 			break
 		}
+		if a == q.avoid {
+			continue
+		}
 		t0, c0 := regionCost(0, min(a, nb))
 		for r1 := 0; r1 < 8 && r0+r1+2 <= 22; r1++ {
 			b := r0 + r1 + 2
 			if b > nb && r1 > 0 {
 				break
+			}
+			if b == q.avoid {
+				continue
 			}
 			t1, c1 := regionCost(min(a, nb), min(b, nb))
 			t2, c2 := regionCost(min(b, nb), nb)
