@@ -229,7 +229,7 @@ func (w *Writer) frameLen() (n int, pad bool) {
 }
 
 // Write takes PCM16LE samples. A sample split across calls is kept until
-// its second byte arrives.
+// its second byte arrives; a last odd byte is dropped by Close.
 func (w *Writer) Write(p []byte) (int, error) {
 	if w.closed {
 		return 0, errors.New("codec: mp3: write after Close")
