@@ -364,7 +364,7 @@ func TestWriterSpeechSNR(t *testing.T) {
 	for _, tc := range []struct {
 		kbps  int
 		floor float64
-	}{{16, 14}, {24, 18}, {32, 21}, {64, 28}} {
+	}{{16, 16}, {24, 22}, {32, 27}, {64, 36}} {
 		b := encode(t, pcm, int64(len(pcm)/2), Options{Bitrate: tc.kbps, Lowpass: 3800}, 0)
 		got, _ := decode(t, b)
 		s := snr(pcm, got)

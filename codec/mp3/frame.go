@@ -33,12 +33,15 @@ func (w *Writer) encodeGranule() {
 	w.rateControl(gr, energy, avail)
 	q.write(&w.main, gr)
 	w.used += gr.part23
-	// Steer the quality target by the reservoir: 1 dB per granule at the
-	// extremes, none when half full.
-	mean := slotBits / w.ngr
-	resv := 8*w.mdb + (w.gi+1)*slotBits/w.ngr - w.used
-	fill := float64(resv-mean) / float64(8*w.maxMDB)
-	w.target += 2 * (fill - 0.4)
+	// Steer the quality target by the reservoir: what is left for the
+	// next frames, as a fraction of what main_data_begin can reach. The
+	// target rises 1 dB per granule when the reservoir is full and falls
+	// when less than a fifth is left (set point and gain tuned on speech
+	// with tools/bench/mp3/quality.sh: a low set point spends the
+	// reservoir on the granules that need it instead of stuffing it).
+	left := 8*w.mdb + (w.gi+1)*slotBits/w.ngr - w.used
+	fill := min(float64(left)/float64(8*w.maxMDB), 1)
+	w.target += fill - 0.2
 	w.target = min(max(w.target, 0), 60)
 }
 

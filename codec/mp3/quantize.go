@@ -24,7 +24,8 @@ type quantizer struct {
 	lt    *lengthTables
 	qf    [256]float64 // step^(-3/4) per global_gain
 	step  [256]float64 // step per global_gain
-	pow43 []float64    // i^(4/3), i = 0..maxIx
+	pow43 []float64    // i^(4/3), i = 0..maxIx+1
+	mid   []float64    // mid[k]: the (3/4)-power of the linear midpoint of k and k+1
 	sfb   *[23]int     // long-block band boundaries of the stream's rate
 	end   int          // lines coded: the lowpass, rounded up to a pair
 	avoid int          // band index never used as a region boundary, or -1
@@ -50,9 +51,13 @@ func newQuantizer(lt *lengthTables, sfb *[23]int, end int) *quantizer {
 		q.qf[g] = math.Pow(2, -0.1875*float64(g-210))
 		q.step[g] = math.Pow(2, 0.25*float64(g-210))
 	}
-	q.pow43 = make([]float64, maxIx+1)
+	q.pow43 = make([]float64, maxIx+2)
 	for i := range q.pow43 {
 		q.pow43[i] = math.Pow(float64(i), 4.0/3)
+	}
+	q.mid = make([]float64, maxIx+1)
+	for k := range q.mid {
+		q.mid[k] = math.Pow((q.pow43[k]+q.pow43[k+1])/2, 0.75)
 	}
 	return q
 }
@@ -90,12 +95,17 @@ func (q *quantizer) quantize(g int) bool {
 	f := q.qf[g]
 	ok := true
 	for i := 0; i < q.end; i++ {
-		v := q.xr34[i]*f + 0.4054
-		if v > maxIx {
-			ok = false
-			v = maxIx
+		v := q.xr34[i] * f
+		if v >= maxIx {
+			ok = ok && v < q.mid[maxIx]
+			q.ix[i] = maxIx
+			continue
 		}
-		q.ix[i] = int32(v)
+		k := int32(v)
+		if v >= q.mid[k] {
+			k++
+		}
+		q.ix[i] = k
 	}
 	return ok
 }
