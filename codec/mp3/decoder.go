@@ -32,6 +32,11 @@ type decoder struct {
 	sub    [32][18]float64
 	pcm    []byte // one frame of interleaved PCM16LE
 	frames int64  // frames decoded
+	// float, when not nil, collects the unrounded output (scaled to
+	// ±32768, interleaved, nothing trimmed): tests compare it with other
+	// decoders' float output.
+	float     *[]float32
+	floatBase int // index of this frame's first value in *float
 }
 
 // nextFrame finds the next frame of the stream's format and returns it;
@@ -143,6 +148,9 @@ func (d *decoder) decodeFrame(h hdr, f []byte) {
 		}
 	}
 	d.frames++
+	if d.float != nil {
+		d.floatBase = len(*d.float)
+	}
 }
 
 // synth runs the synthesis filter bank for one granule of channel ch and
@@ -163,6 +171,17 @@ func (d *decoder) synth(ch, nch, g int) {
 			s[sb] = d.sub[sb][t]
 		}
 		syn.filter(&s, out[:])
+		if d.float != nil {
+			f := *d.float
+			for j, v := range out {
+				idx := (g*576+t*32+j)*nch + ch
+				for len(f) <= d.floatBase+idx {
+					f = append(f, 0)
+				}
+				f[d.floatBase+idx] = float32(v * 32768)
+			}
+			*d.float = f
+		}
 		for j, v := range out {
 			x := math.Round(v * 32768)
 			x = min(max(x, -32768), 32767)
