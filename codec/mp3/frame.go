@@ -49,10 +49,9 @@ func (w *Writer) encodeGranule() {
 // as zeros: about -110 dB full scale, below the 16-bit floor.
 const silence = 1e-11
 
-// rateControl picks global_gain for the loaded granule: the coarsest
-// quantiser that reaches the SNR target, unless that needs more than
-// avail bits, then the finest one that fits (Annex C.1.5.4.3's inner
-// loop as a bisection).
+// rateControl codes the loaded granule: all zeros when it is silent,
+// else with the global_gain quantizer.search finds for the current SNR
+// target within avail bits.
 func (w *Writer) rateControl(gr *granule, energy float64, avail int) {
 	q := w.q
 	*gr = granule{globalGain: 210}
@@ -63,59 +62,11 @@ func (w *Writer) rateControl(gr *granule, energy float64, avail int) {
 		q.bits(gr, false)
 		return
 	}
-	var peak float64
-	for _, v := range q.xr34[:q.end] {
-		peak = max(peak, v)
-	}
-	// Smallest gain with every value codable: peak·qf[g] + 0.4054 ≤ maxIx.
-	gmin := int(math.Ceil(210 - math.Log2((maxIx-0.5)/peak)/0.1875))
-	gmin = min(max(gmin, 0), 255)
 	target := max(energy*math.Pow(10, -w.target/10), silence*float64(q.end))
-	// Coarsest gain meeting the noise target.
-	lo, hi := gmin, 255
-	if q.quantize(lo); q.noise(lo) > target {
-		hi = lo
-	}
-	for lo < hi {
-		m := (lo + hi + 1) / 2
-		q.quantize(m)
-		if q.noise(m) <= target {
-			lo = m
-		} else {
-			hi = m - 1
-		}
-	}
-	g := lo
-	q.quantize(g)
-	if q.bits(gr, false) > avail {
-		// Finest gain that fits.
-		lo, hi := g+1, 255
-		for lo < hi {
-			m := (lo + hi) / 2
-			q.quantize(m)
-			if q.bits(gr, false) <= avail {
-				hi = m
-			} else {
-				lo = m + 1
-			}
-		}
-		g = lo
-		q.quantize(g)
-		// The searched region split is cheaper than the fixed one: try a
-		// step or two finer.
-		for g > gmin {
-			q.quantize(g - 1)
-			if q.bits(gr, true) > avail {
-				break
-			}
-			g--
-		}
-		q.quantize(g)
-	}
-	if q.bits(gr, true) > avail {
+	gr.globalGain = q.search(gr, target, avail)
+	if gr.part23 > avail {
 		panic(fmt.Sprintf("mp3: granule needs %d bits, %d available", gr.part23, avail))
 	}
-	gr.globalGain = g
 }
 
 // endFrame writes the side information and queues the frame.

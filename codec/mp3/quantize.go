@@ -138,6 +138,67 @@ func (q *quantizer) partition() (bvEnd, c1End int) {
 	return i, c1End
 }
 
+// search picks global_gain for the loaded granule: the coarsest quantiser
+// that reaches the noise target, unless that needs more than avail bits,
+// then the finest one that fits (Annex C.1.5.4.3's inner loop as a
+// bisection). It leaves ix quantised with the result and gr describing
+// it, region split searched.
+func (q *quantizer) search(gr *granule, target float64, avail int) int {
+	var peak float64
+	for _, v := range q.xr34[:q.end] {
+		peak = max(peak, v)
+	}
+	// Smallest gain with every value codable: peak·qf[g] < mid[maxIx].
+	gmin := int(math.Ceil(210 - math.Log2((maxIx-0.5)/peak)/0.1875))
+	gmin = min(max(gmin, 0), 255)
+	lo, hi := gmin, 255
+	if q.quantize(lo); q.noise(lo) > target {
+		hi = lo
+	}
+	for lo < hi {
+		m := (lo + hi + 1) / 2
+		q.quantize(m)
+		if q.noise(m) <= target {
+			lo = m
+		} else {
+			hi = m - 1
+		}
+	}
+	g := lo
+	q.quantize(g)
+	if q.bits(gr, false) <= avail {
+		q.bits(gr, true)
+		return g
+	}
+	// Finest gain that fits with the fixed region split.
+	lo, hi = g+1, 255
+	for lo < hi {
+		m := (lo + hi) / 2
+		q.quantize(m)
+		if q.bits(gr, false) <= avail {
+			hi = m
+		} else {
+			lo = m + 1
+		}
+	}
+	g = lo
+	q.quantize(g)
+	q.bits(gr, true)
+	// The searched region split is cheaper than the fixed one: try finer
+	// steps while they fit.
+	for g > gmin {
+		var try granule
+		q.quantize(g - 1)
+		if q.bits(&try, true) > avail {
+			q.quantize(g)
+			break
+		}
+		g--
+		*gr = try
+	}
+	return g
+}
+
 // bits counts the Huffman bits of ix into gr. With best, the region split
 // is searched; otherwise a fixed split is used (cheap, for the loops).
 func (q *quantizer) bits(gr *granule, best bool) int {
@@ -242,25 +303,32 @@ func (q *quantizer) bestSplit(gr *granule, bvEnd int) int {
 			}
 		}
 	}
+	// best[lo][hi], bestT[lo][hi]: the cheapest table for bands lo..hi-1
+	// and its cost, from prefix sums over the bands.
+	var cum [32][23]int32
+	for t := 0; t < 32; t++ {
+		for b := 0; b < nb; b++ {
+			cum[t][b+1] = cum[t][b] + cost[b][t]
+		}
+	}
+	var best [23][23]int32
+	var bestT [23][23]int8
+	for lo := 0; lo < nb; lo++ {
+		for hi := lo + 1; hi <= nb; hi++ {
+			m, mt := int32(impossible), 0
+			for t := 0; t < 32; t++ {
+				if c := cum[t][hi] - cum[t][lo]; c < m {
+					m, mt = c, t
+				}
+			}
+			best[lo][hi], bestT[lo][hi] = m, int8(mt)
+		}
+	}
 	regionCost := func(lo, hi int) (int, int32) {
 		if lo >= hi {
 			return 0, 0
 		}
-		var m int32
-		for b := lo; b < hi; b++ {
-			m = max(m, bandMax[b])
-		}
-		best, bestT := int32(impossible), 0
-		for t := 0; t < 32; t++ {
-			var c int32
-			for b := lo; b < hi; b++ {
-				c += cost[b][t]
-			}
-			if c < best {
-				best, bestT = c, t
-			}
-		}
-		return bestT, best
+		return int(bestT[lo][hi]), best[lo][hi]
 	}
 	bestBits := int32(1 << 30)
 	for r0 := 0; r0 < 16; r0++ {
