@@ -10,7 +10,7 @@
 //
 // Usage:
 //
-//	segsnr [-band 3400] [-maxlag 800] [-rate 16000] REF.s16 DEG.s16
+//	segsnr [-band 3400] [-maxlag 800] [-rate 16000] [-frame 160] REF.s16 DEG.s16
 //
 // REF is raw PCM16LE at 8 kHz mono, DEG raw PCM16LE mono at -rate Hz.
 // Output is one line: lag=… gain=… n=… snr=…dB segsnr=…dB frames=a/b.
@@ -30,6 +30,7 @@ func main() {
 	band := flag.Float64("band", 3400, "upper band edge in Hz")
 	maxLag := flag.Int("maxlag", 800, "largest lag searched, in 8 kHz samples")
 	rate := flag.Int("rate", 8000, "sample rate of DEG in Hz (8000·2^k)")
+	frame := flag.Int("frame", 160, "segment length in 8 kHz samples")
 	flag.Parse()
 	if flag.NArg() != 2 {
 		flag.Usage()
@@ -101,7 +102,7 @@ func main() {
 		g = rd / dd
 	}
 	var sig, noise float64
-	const F = 160
+	F := *frame
 	frames := cnt / F
 	re := make([]float64, frames)
 	ee := make([]float64, frames)
