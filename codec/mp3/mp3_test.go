@@ -71,7 +71,7 @@ func TestAlignment(t *testing.T) {
 		rate, ch int
 		encode   func(in, out string) // encoder command
 		minSNR   float64
-		wantErr  error // go-mp3 cannot decode the stream
+		wantErr  error // the stream is not decodable
 	}{
 		{"lame-44k-stereo", 44100, 2, func(in, out string) { audiotest.Run(t, "lame", "--quiet", "-b", "128", in, out) }, 20, nil},
 		{"lame-22k-mono", 22050, 1, func(in, out string) { audiotest.Run(t, "lame", "--quiet", "-b", "64", "-m", "m", in, out) }, 20, nil},
@@ -186,7 +186,7 @@ func TestNotMP3(t *testing.T) {
 	tests := [][]byte{
 		nil,
 		[]byte("ID3\x04\x00\x00\x00\x00\x10\x00short"), // truncated tag
-		[]byte("ID3\x00\x00\xff\xfb\x90De"),            // size not synchsafe: go-mp3 would allocate ~530 MB
+		[]byte("ID3\x00\x00\xff\xfb\x90De"),            // size not synchsafe: would skip ~530 MB
 		bytes.Repeat([]byte{0}, 5000),
 	}
 	for i, in := range tests {
@@ -252,7 +252,7 @@ func zeroCrossings(x []float64) int {
 }
 
 // TestMatchesFFmpeg compares our decode with ffmpeg's (which also applies
-// the LAME gapless tag): same length, lag 0 and a high SNR show that go-mp3
+// the LAME gapless tag): same length, lag 0 and a high SNR show that this package
 // decodes correctly and that both trim identically.
 func TestMatchesFFmpeg(t *testing.T) {
 	audiotest.Tools(t, "ffmpeg")

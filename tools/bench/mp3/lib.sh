@@ -4,7 +4,12 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
-WORK=${WORK:-${TMPDIR:-/tmp}/vpim-mp3-bench}
+# A temporary directory removed at exit, unless WORK names one to keep
+# (then the speech files are reused by the next run).
+if [ -z "${WORK:-}" ]; then
+	WORK=$(mktemp -d "${TMPDIR:-/tmp}/vpim-mp3-bench.XXXXXX")
+	trap 'rm -rf "$WORK"' EXIT
+fi
 BIN=$WORK/bin
 mkdir -p "$BIN"
 
@@ -17,7 +22,7 @@ need() {
 # build compiles vpim-milter, mp3enc, segsnr and shineenc.
 build() {
 	need go cc
-	(cd "$ROOT" && go build -o "$BIN/vpim-milter" ./cmd/vpim-milter &&
+	(cd "$ROOT" && export CGO_ENABLED=0 && go build -o "$BIN/vpim-milter" ./cmd/vpim-milter &&
 		go build -o "$BIN/mp3enc" ./tools/bench/mp3/mp3enc &&
 		go build -o "$BIN/segsnr" ./tools/bench/mp3/segsnr)
 	cc -O2 -Wall -o "$BIN/shineenc" "$ROOT/tools/bench/mp3/shineenc.c" -lshine -lm

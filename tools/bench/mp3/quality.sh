@@ -37,4 +37,4 @@ for kbps in 16 24 32 64; do
 	done
 	echo "$line"
 done
-echo "details: $WORK/quality.log"
+echo "details:"; cat quality.log
