@@ -11,7 +11,7 @@ pkgs=(
   espeak-ng             # the project's own test speech
   libspandsp-dev        # G.726 reference (bit-exact comparison)
   libgsm-tools          # toast: GSM 06.10 reference
-  ffmpeg lame           # MP3 test material
+  ffmpeg lame mpg123    # MP3 test material and reference decoders
   baresip               # SIP user agent that answers and records
   sip-tester            # sipp: scripted SIP responses (486, 404, ...)
   kamailio              # SIP proxy: the dispatcher in front of several callees
