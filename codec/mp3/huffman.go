@@ -177,9 +177,6 @@ func (w *bitWriter) put(v uint32, n uint) {
 	}
 }
 
-// bits returns the number of bits written.
-func (w *bitWriter) bits() int { return 8*len(w.buf) + int(w.nacc) }
-
 // flush pads the last byte with zero bits.
 func (w *bitWriter) flush() {
 	if w.nacc > 0 {

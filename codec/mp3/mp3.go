@@ -16,9 +16,6 @@ var ErrFormat = errors.New("codec: mp3: not decodable MPEG Layer III audio")
 // polyphase filter bank) in samples, the value LAME's gapless tag assumes.
 const DecoderDelay = 529
 
-// maxFrame bounds the bytes read ahead of the first frame header.
-const maxFrame = 2048
-
 // info is what the first frame tells us.
 type info struct {
 	mono            bool
@@ -32,10 +29,8 @@ type info struct {
 // reader is the io.Reader returned by NewReader.
 type reader struct {
 	d      *decoder
-	skip   int64 // decoded sample frames still to drop
-	remain int64 // sample frames still to emit, -1 unbounded
-	first  []byte
-	firstH hdr
+	skip   int64  // decoded sample frames still to drop
+	remain int64  // sample frames still to emit, -1 unbounded
 	out    []byte // unread output, aliases d.pcm
 	err    error
 }
