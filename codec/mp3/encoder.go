@@ -230,7 +230,8 @@ func (w *Writer) frameLen() (n int, pad bool) {
 
 // Write takes PCM16LE samples. A sample split across calls is kept until
 // its second byte arrives; a last odd byte is dropped by Close.
-func (w *Writer) Write(p []byte) (int, error) {
+func (w *Writer) Write(p []byte) (n int, err error) {
+	defer w.recoverPanic(&n, &err)
 	if w.closed {
 		return 0, errors.New("codec: mp3: write after Close")
 	}
@@ -276,6 +277,19 @@ func (w *Writer) Write(p []byte) (int, error) {
 	return total, nil
 }
 
+// recoverPanic turns a panic of the encoder (a broken invariant, which the
+// tests and FuzzEncoder look for) into an error, so a bug fails one
+// message instead of the milter.
+func (w *Writer) recoverPanic(n *int, err *error) {
+	if p := recover(); p != nil {
+		w.err = fmt.Errorf("codec: mp3: internal encoder error: %v", p)
+		if n != nil {
+			*n = 0
+		}
+		*err = w.err
+	}
+}
+
 // push adds one sample.
 func (w *Writer) push(x float64) {
 	w.hist[480+w.nin] = x
@@ -288,7 +302,8 @@ func (w *Writer) push(x float64) {
 
 // Close pads the input to whole frames (and to the declared length), writes
 // the remaining frames and completes the Info frame. It does not close dst.
-func (w *Writer) Close() error {
+func (w *Writer) Close() (err error) {
+	defer w.recoverPanic(nil, &err)
 	if w.closed {
 		return w.err
 	}
