@@ -16,6 +16,7 @@ cd "$WORK"
 "$BIN/vpim-milter" transcode --to mp3 q.wav ours24.mp3
 "$BIN/mp3enc" -bitrate 24 q.wav check24.mp3
 cmp -s ours24.mp3 check24.mp3 || { echo "mp3enc and vpim-milter transcode differ" >&2; exit 1; }
+: >quality.log
 
 printf '%-8s %-24s %-24s %-24s\n' kbit/s "ours segSNR/SNR dB" "lame segSNR/SNR dB" "shine segSNR/SNR dB"
 for kbps in 16 24 32 64; do
