@@ -109,13 +109,14 @@ type Writer struct {
 	// Bit reservoir (11172-3 §2.4.3.4.3 main_data_begin): the main data
 	// stream is the concatenation of the frames' slots; frames wait in
 	// pend until the data filling their slots is known.
-	md0     []byte // main data stream from position mdBase on
-	mdBase  int64
-	slotPos int64 // start of the next frame's slot
-	dataEnd int64 // end of the last frame's main data
-	pend    []pendingFrame
-	side    bitWriter
-	main    bitWriter
+	md0      []byte // main data stream from position mdBase on
+	mdBase   int64
+	slotPos  int64 // start of the next frame's slot
+	dataEnd  int64 // end of the last frame's main data
+	pend     []pendingFrame
+	frameBuf []byte // the frame being written, reused
+	side     bitWriter
+	main     bitWriter
 
 	// Info frame bookkeeping.
 	infoAt   int64 // offset of the Info frame in dst when dst seeks, else -1
@@ -192,7 +193,7 @@ func NewWriter(dst io.Writer, samples int64, o Options) (*Writer, error) {
 	d := newDCT32()
 	w.an = newAnalysis(d)
 	w.md = newMDCT()
-	w.q = newQuantizer(newLengthTables(), &sfbLong[w.v][w.srIndex], end)
+	w.q = newQuantizer(&sfbLong[w.v][w.srIndex], end)
 	w.target = 20
 	w.odd = w.oddB[:0]
 	w.nin = leadIn // hist is zero

@@ -74,8 +74,8 @@ func (w *Writer) endFrame() {
 	w.main.flush()
 	data := w.main.buf
 	start := w.slotPos - int64(w.mdb)
-	if start > w.dataEnd {
-		w.md0 = append(w.md0, make([]byte, start-w.dataEnd)...)
+	for i := w.dataEnd; i < start; i++ {
+		w.md0 = append(w.md0, 0)
 	}
 	w.md0 = append(w.md0, data...)
 	w.dataEnd = start + int64(len(data))
@@ -84,22 +84,24 @@ func (w *Writer) endFrame() {
 	}
 	f := pendingFrame{slotStart: w.slotPos, slotLen: w.slotLen}
 	f.headLen = 4 + w.sideLen
-	copy(f.head[:4], w.header(w.brIndex, w.fPad))
-	w.side.buf = f.head[4:4]
+	h := w.header(w.brIndex, w.fPad)
+	copy(f.head[:4], h[:])
+	w.side.buf = w.side.buf[:0]
 	w.side.nacc = 0
 	w.writeSide()
 	w.side.flush()
 	if len(w.side.buf) != w.sideLen {
 		panic("mp3: side information length")
 	}
+	copy(f.head[4:], w.side.buf)
 	w.pend = append(w.pend, f)
 	w.slotPos += int64(w.slotLen)
 	w.emit(false)
 }
 
 // header returns the 4 header bytes (§2.4.1.3): no CRC, mono, original.
-func (w *Writer) header(brIndex int, pad bool) []byte {
-	h := []byte{0xFF, 0xE0 | byte(w.v)<<3 | 1<<1 | 1, byte(brIndex<<4 | w.srIndex<<2), 0xC4}
+func (w *Writer) header(brIndex int, pad bool) [4]byte {
+	h := [4]byte{0xFF, 0xE0 | byte(w.v)<<3 | 1<<1 | 1, byte(brIndex<<4 | w.srIndex<<2), 0xC4}
 	if pad {
 		h[2] |= 2
 	}
@@ -143,9 +145,10 @@ func (w *Writer) writeSide() {
 
 // emit writes the queued frames whose slots are complete (all with all).
 func (w *Writer) emit(all bool) {
-	if all && w.dataEnd < w.slotPos {
-		w.md0 = append(w.md0, make([]byte, w.slotPos-w.dataEnd)...)
-		w.dataEnd = w.slotPos
+	if all {
+		for ; w.dataEnd < w.slotPos; w.dataEnd++ {
+			w.md0 = append(w.md0, 0)
+		}
 	}
 	n := 0
 	for _, f := range w.pend {
@@ -153,9 +156,9 @@ func (w *Writer) emit(all bool) {
 		if end > w.dataEnd {
 			break
 		}
-		buf := make([]byte, 0, f.headLen+f.slotLen)
-		buf = append(buf, f.head[:f.headLen]...)
+		buf := append(w.frameBuf[:0], f.head[:f.headLen]...)
 		buf = append(buf, w.md0[f.slotStart-w.mdBase:end-w.mdBase]...)
+		w.frameBuf = buf
 		if err := w.out(buf); err != nil {
 			return
 		}

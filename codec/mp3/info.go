@@ -108,7 +108,8 @@ func (w *Writer) streamBytes(frames int64) int64 {
 func (w *Writer) infoFrame(n, frames int64) []byte {
 	br, size := w.infoLayout()
 	f := make([]byte, size)
-	copy(f, w.header(br, false))
+	h := w.header(br, false)
+	copy(f, h[:])
 	p := 4 + w.sideLen
 	copy(f[p:], "Info")
 	flags := uint32(0)

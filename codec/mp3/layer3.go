@@ -1,6 +1,9 @@
 package mp3
 
-import "math"
+import (
+	"math"
+	"sync"
+)
 
 // Layer III decoding of one frame's granules (11172-3 §2.4.3.4; 13818-3
 // §2.4.3.4 for the lower sampling frequencies and MPEG-2.5): side
@@ -361,6 +364,10 @@ type decoderTables struct {
 	windows [4][36]float64
 	dct     *dct32
 }
+
+// sharedDecoderTables builds the decoder tables once per process; every
+// Reader shares them (they are never written after construction).
+var sharedDecoderTables = sync.OnceValue(newDecoderTables)
 
 func newDecoderTables() *decoderTables {
 	d := &decoderTables{dct: newDCT32()}

@@ -72,7 +72,7 @@ func NewReader(r io.Reader) (pcm io.Reader, rate, channels int, err error) {
 		return nil, 0, 0, fmt.Errorf("%w: malformed ID3v2 header", ErrFormat)
 	}
 	src := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(head[:n])), r), 4*maxFrameLen)
-	d := &decoder{src: src, tabs: newDecoderTables()}
+	d := &decoder{src: src, tabs: sharedDecoderTables()}
 	// The first frame must be followed by another of the same format
 	// (or the end of the stream): a lone 0xFFE pattern in other data is
 	// not MP3.

@@ -1,6 +1,9 @@
 package mp3
 
-import "math"
+import (
+	"math"
+	"sync"
+)
 
 // Quantisation and rate control (11172-3 §2.4.3.4.7 for the
 // requantisation rule the decoder applies, Annex C.1.5.4 for the loops).
@@ -19,16 +22,39 @@ import "math"
 // quiet and simple granules on busy ones. The bit budget of the granule
 // (its share of the frame plus the reservoir) is a hard limit.
 
-// quantizer holds the tables and per-granule work buffers of rate control.
-type quantizer struct {
+// quantTables are the read-only tables of rate control, built once per
+// process and shared by every Writer.
+type quantTables struct {
 	lt    *lengthTables
 	qf    [256]float64 // step^(-3/4) per global_gain
 	step  [256]float64 // step per global_gain
 	pow43 []float64    // i^(4/3), i = 0..maxIx+1
 	mid   []float64    // mid[k]: the (3/4)-power of the linear midpoint of k and k+1
-	sfb   *[23]int     // long-block band boundaries of the stream's rate
-	end   int          // lines coded: the lowpass, rounded up to a pair
-	avoid int          // band index never used as a region boundary, or -1
+}
+
+var sharedQuantTables = sync.OnceValue(func() *quantTables {
+	t := &quantTables{lt: newLengthTables()}
+	for g := range t.qf {
+		t.qf[g] = math.Pow(2, -0.1875*float64(g-210))
+		t.step[g] = math.Pow(2, 0.25*float64(g-210))
+	}
+	t.pow43 = make([]float64, maxIx+2)
+	for i := range t.pow43 {
+		t.pow43[i] = math.Pow(float64(i), 4.0/3)
+	}
+	t.mid = make([]float64, maxIx+1)
+	for k := range t.mid {
+		t.mid[k] = math.Pow((t.pow43[k]+t.pow43[k+1])/2, 0.75)
+	}
+	return t
+})
+
+// quantizer holds the tables and per-granule work buffers of rate control.
+type quantizer struct {
+	*quantTables
+	sfb   *[23]int // long-block band boundaries of the stream's rate
+	end   int      // lines coded: the lowpass, rounded up to a pair
+	avoid int      // band index never used as a region boundary, or -1
 
 	xr34 [576]float64 // |xr|^(3/4)
 	axr  [576]float64 // |xr|
@@ -36,8 +62,8 @@ type quantizer struct {
 	ix   [576]int32   // quantised magnitudes
 }
 
-func newQuantizer(lt *lengthTables, sfb *[23]int, end int) *quantizer {
-	q := &quantizer{lt: lt, sfb: sfb, end: end, avoid: -1}
+func newQuantizer(sfb *[23]int, end int) *quantizer {
+	q := &quantizer{quantTables: sharedQuantTables(), sfb: sfb, end: end, avoid: -1}
 	if sfb[18] == 332 && sfb[17] == 278 {
 		// 24 kHz: libavcodec (ffmpeg, Chromium) has bands 17 and 18 as
 		// 52 and 64 lines wide, boundary 330, where the standard's table
@@ -46,18 +72,6 @@ func newQuantizer(lt *lengthTables, sfb *[23]int, end int) *quantizer {
 		// the encoder never puts one there. Scalefactors are not
 		// affected: this encoder sends none.
 		q.avoid = 18
-	}
-	for g := range q.qf {
-		q.qf[g] = math.Pow(2, -0.1875*float64(g-210))
-		q.step[g] = math.Pow(2, 0.25*float64(g-210))
-	}
-	q.pow43 = make([]float64, maxIx+2)
-	for i := range q.pow43 {
-		q.pow43[i] = math.Pow(float64(i), 4.0/3)
-	}
-	q.mid = make([]float64, maxIx+1)
-	for k := range q.mid {
-		q.mid[k] = math.Pow((q.pow43[k]+q.pow43[k+1])/2, 0.75)
 	}
 	return q
 }
