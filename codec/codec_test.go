@@ -133,6 +133,9 @@ func TestRoundTrip(t *testing.T) {
 		{GSM, 8001, 8160, 1683, -100},
 		{WAVGSM, 8000, 8000, 60 + 1625 + 1, -100},
 		{WAVGSM, 8001, 8001, 60 + 1690, -100},
+		// 16 kHz MPEG-2 at 24 kbit/s: Info frame plus ceil((16002+1152)/576)
+		// frames of 108 bytes.
+		{MP3, 8001, 8001, 108 + 30*108, 20},
 	} {
 		t.Run(string(tc.f), func(t *testing.T) {
 			pcm := tone(tc.n)
@@ -162,9 +165,12 @@ func TestWriterLength(t *testing.T) {
 	if _, err := NewWriter(io.Discard, WAVULaw, -1); !errors.Is(err, ErrNeedLength) {
 		t.Errorf("WAV without length: %v", err)
 	}
-	for _, f := range []Format{WAVG726, MP3} {
-		if _, err := NewWriter(io.Discard, f, 10); !errors.Is(err, ErrUnsupported) {
-			t.Errorf("write %s: %v, want ErrUnsupported", f, err)
+	if _, err := NewWriter(io.Discard, WAVG726, 10); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("write %s: %v, want ErrUnsupported", WAVG726, err)
+	}
+	for _, o := range []MP3Options{{Bitrate: 20}, {SampleRate: 44100, Bitrate: 16}, {SampleRate: 7000}} {
+		if _, err := NewMP3Writer(io.Discard, 10, o); !errors.Is(err, ErrUnsupported) {
+			t.Errorf("MP3 %+v: %v, want ErrUnsupported", o, err)
 		}
 	}
 	var buf bytes.Buffer

@@ -10,7 +10,7 @@ import (
 // configuration (DESIGN.md "transcode formats").
 type Format string
 
-// The formats. Reading accepts all of them; writing all but WAVG726 and MP3.
+// The formats. Reading accepts all of them; writing all but WAVG726.
 const (
 	Basic    Format = "basic"     // raw G.711 µ-law, 8 kHz mono (audio/basic)
 	AU       Format = "au"        // Sun .snd header + µ-law
@@ -25,7 +25,7 @@ const (
 	WAVG726  Format = "wav-g726"  // RIFF/WAVE, tag 0x0045 or 0x0064 (read only)
 	GSM      Format = "gsm"       // raw GSM 06.10, 33-byte frames
 	WAVGSM   Format = "wav-gsm"   // RIFF/WAVE GSM 06.10, tag 0x0031 (WAV49)
-	MP3      Format = "mp3"       // MPEG audio layer III (read only)
+	MP3      Format = "mp3"       // MPEG audio layer III (writing: mono 16 kHz 24 kbit/s)
 	PCM16    Format = "pcm16"     // raw 16-bit little-endian PCM, 8 kHz mono
 )
 
@@ -41,7 +41,7 @@ var (
 	// not recognised.
 	ErrUnknownFormat = errors.New("codec: unknown audio format")
 	// ErrUnsupported is returned for a conversion this build cannot do
-	// (for example writing MP3).
+	// (for example writing G.726 in WAV).
 	ErrUnsupported = errors.New("codec: unsupported")
 	// ErrNeedLength is returned by NewWriter for a WAV format when the
 	// sample count is not given.

@@ -8,12 +8,13 @@ import (
 
 // needsLength reports whether writing f wants the sample count up front.
 func (f Format) needsLength() bool {
-	return f.isWAV() || f == AU
+	return f.isWAV() || f == AU || f == MP3
 }
 
 // Transcode decodes src (format from, "" to sniff) and writes it to dst
 // in format to, returning the number of 8 kHz samples written. For
-// containers that carry the length in their header (WAV, AU) the decoded
+// formats that carry the length in their header (WAV, AU, and MP3's Info
+// frame, which gapless decoders trim by) the decoded
 // PCM is first spooled to a temporary file, so memory stays bounded
 // whatever the duration, unless Reader.Samples knows the length up front
 // (a regular file in a fixed-rate format at 8 kHz).

@@ -8,6 +8,8 @@ import (
 	"github.com/vpim-milter/vpim-milter/codec/g711"
 	"github.com/vpim-milter/vpim-milter/codec/g726"
 	"github.com/vpim-milter/vpim-milter/codec/gsm"
+	"github.com/vpim-milter/vpim-milter/codec/mp3"
+	"github.com/vpim-milter/vpim-milter/codec/resample"
 	"github.com/vpim-milter/vpim-milter/codec/wav"
 )
 
@@ -15,8 +17,9 @@ import (
 // to dst in format to. samples is the total number of samples that will
 // be written; the WAV formats need it for their header (ErrNeedLength
 // when it is -1), AU writes the "unknown size" marker 0xFFFFFFFF for -1.
-// When samples is given, writing more returns ErrTooManySamples and Close
-// pads a shorter stream with silence, so the header never lies. Close
+// MP3 (NewMP3Writer with default options) uses the count for its Info
+// frame. When samples is given, writing more returns ErrTooManySamples and
+// Close pads a shorter stream with silence, so the header never lies. Close
 // flushes partial code groups; it does not close dst.
 func NewWriter(dst io.Writer, to Format, samples int64) (io.WriteCloser, error) {
 	if samples < -1 {
@@ -82,7 +85,13 @@ func NewWriter(dst io.Writer, to Format, samples int64) (io.WriteCloser, error) 
 			// RIFF chunks are padded to an even length.
 			enc = &padCloser{WriteCloser: enc, dst: dst}
 		}
-	case WAVG726, MP3:
+	case MP3:
+		e, err := NewMP3Writer(dst, samples, MP3Options{})
+		if err != nil {
+			return nil, err
+		}
+		enc = e
+	case WAVG726:
 		return nil, fmt.Errorf("%w: writing %s", ErrUnsupported, to)
 	default:
 		return nil, fmt.Errorf("%w: %q", ErrUnknownFormat, string(to))
@@ -152,4 +161,67 @@ func (c *countWriter) Close() error {
 		c.left -= n
 	}
 	return c.w.Close()
+}
+
+// MP3Options tunes the MP3 writer; the zero value is the default, 24
+// kbit/s at 16 kHz.
+type MP3Options struct {
+	// Bitrate in kbit/s, constant: 16 to 64 in steps of 8 (from 32 at
+	// 32 kHz and up). 0 means 24.
+	Bitrate int
+	// SampleRate of the MP3 stream; the 8 kHz PCM is up-sampled to it.
+	// 0 means 16000, the lowest rate of MPEG-2, which every decoder
+	// plays; 8000 writes MPEG-2.5 without resampling (not every player
+	// takes it).
+	SampleRate int
+}
+
+// NewMP3Writer is NewWriter for MP3 with options. The stream is mono
+// constant-bit-rate Layer III with an Info frame whose gapless fields
+// make decoders return exactly samples samples (or, with -1, what was
+// written plus less than a frame); nothing above 3.8 kHz is coded, since
+// the input is telephone audio.
+func NewMP3Writer(dst io.Writer, samples int64, o MP3Options) (io.WriteCloser, error) {
+	if samples < -1 {
+		return nil, fmt.Errorf("codec: negative sample count %d", samples)
+	}
+	if o.SampleRate == 0 {
+		o.SampleRate = mp3.DefaultSampleRate
+	}
+	if o.SampleRate < Rate {
+		return nil, fmt.Errorf("%w: MP3 at %d Hz", ErrUnsupported, o.SampleRate)
+	}
+	n := samples
+	if n > 0 {
+		n = (samples*int64(o.SampleRate) + Rate - 1) / Rate
+	}
+	enc, err := mp3.NewWriter(dst, n, mp3.Options{SampleRate: o.SampleRate, Bitrate: o.Bitrate, Lowpass: min(mp3VoiceBand, o.SampleRate/2)})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnsupported, err)
+	}
+	if o.SampleRate == Rate {
+		return enc, nil
+	}
+	up, err := resample.NewUpWriter(enc, o.SampleRate)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnsupported, err)
+	}
+	return &chainCloser{WriteCloser: up, next: enc}, nil
+}
+
+// mp3VoiceBand is the MP3 writer's lowpass in Hz: the 8 kHz input has
+// nothing above 4 kHz, and the up-sampler is 6 dB down at 3.8 kHz.
+const mp3VoiceBand = 3800
+
+// chainCloser closes its writer, then the next one it feeds.
+type chainCloser struct {
+	io.WriteCloser
+	next io.Closer
+}
+
+func (c *chainCloser) Close() error {
+	if err := c.WriteCloser.Close(); err != nil {
+		return err
+	}
+	return c.next.Close()
 }

@@ -14,7 +14,8 @@ import (
 const transcodeUsage = `usage: vpim-milter transcode --to FMT [--from FMT] IN|- OUT|-
 
 Formats: basic au 32kadpcm g726-16 g726-24 g726-32 g726-40 wav-ulaw wav-alaw
-wav-pcm16 wav-g726 (read) gsm wav-gsm mp3 (read) pcm16.
+wav-pcm16 wav-g726 (read) gsm wav-gsm mp3 pcm16.
+mp3 is written as 16 kHz mono, 24 kbit/s.
 --from defaults to sniffing the content (WAV, .snd, MP3 are recognised).
 `
 

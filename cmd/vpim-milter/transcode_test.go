@@ -41,7 +41,10 @@ func TestTranscodeCommand(t *testing.T) {
 		{"one operand", []string{"--to", "basic", wavPath}, nil, 2, 0, "usage"},
 		{"bad format", []string{"--to", "flac", wavPath, "-"}, nil, 2, 0, "unknown audio format"},
 		{"unsniffable", []string{"--to", "basic", pcmPath, "-"}, nil, 2, 0, "unknown audio format"},
-		{"write mp3", []string{"--to", "mp3", wavPath, "-"}, nil, 2, 0, "unsupported"},
+		// 8000 samples at 16 kHz: Info frame and ceil((16000+1152)/576)
+		// audio frames of 108 bytes.
+		{"write mp3", []string{"--to", "mp3", wavPath, "-"}, nil, 0, 31 * 108, ""},
+		{"write wav-g726", []string{"--to", "wav-g726", wavPath, "-"}, nil, 2, 0, "unsupported"},
 		{"missing file", []string{"--to", "basic", filepath.Join(dir, "nope"), "-"}, nil, 2, 0, "no such file"},
 		{"bad flag", []string{"--bogus"}, nil, 2, 0, "flag provided but not defined"},
 	} {
