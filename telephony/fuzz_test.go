@@ -55,24 +55,64 @@ func FuzzBuildDSN(f *testing.F) {
 	})
 }
 
-// FuzzPolicyCheck: no panics; an accepted number is dialable and matches
-// no deny prefix.
-func FuzzPolicyCheck(f *testing.F) {
-	f.Add("alice@example.com", "+16137637582")
-	f.Add("", "+1900-555")
-	f.Add("x@corp.example", "0039 40 226338")
-	p, err := NewPolicy(Options{HomeCountry: "+1", OutdialAllow: []string{"+1", "+39"}, OutdialDeny: []string{"+1900", "+3989"},
-		AllowedSenders: []string{"alice@example.com", "corp.example"}})
+// FuzzPolicyCheckNumber: no panics; an admitted number is dialable, is its own
+// normalised form, matches no deny prefix and is in no premium range.
+func FuzzPolicyCheckNumber(f *testing.F) {
+	f.Add("+16137637582")
+	f.Add("+1900-555")
+	f.Add("0039 40 226338")
+	f.Add("0019005551234")
+	f.Add("0899123456")
+	p, err := NewPolicy(Options{HomeCountry: "+39", OutdialAllow: []string{"+1", "+39", "0"}, OutdialDeny: []string{"+1900", "+3989"}})
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, sender, number string) {
-		if p.Check(sender, number) != nil {
+	f.Fuzz(func(t *testing.T, number string) {
+		n, err := p.CheckNumber(number)
+		if err != nil {
 			return
 		}
-		n := normalizeNumber(number)
-		if !isDialable(n) || strings.HasPrefix(n, "+1900") || strings.HasPrefix(n, "+3989") {
-			t.Fatalf("accepted %q (%q)", number, n)
+		if !isDialable(n) || strings.HasPrefix(n, "+1900") || strings.HasPrefix(n, "+3989") || strings.HasPrefix(n, "+449") {
+			t.Fatalf("accepted %q as %q", number, n)
+		}
+		if again, err := p.CheckNumber(n); err != nil || again != n {
+			t.Fatalf("%q → %q → %q, %v", number, n, again, err)
+		}
+	})
+}
+
+// FuzzNormalizeDial: for any input and any home plan, the normaliser
+// never panics and returns either an error or "+" and 1-15 digits not
+// starting with 0, or local digits; a "+" result is a fixed point.
+func FuzzNormalizeDial(f *testing.F) {
+	for _, s := range []string{"0019005551234", "+1 (613) 763-7582", "8765551234", "0899123456", "00", "011", "0011", "118", "+", "9p1", "８１０"} {
+		f.Add(s, uint8(0))
+	}
+	plans := dialPlans()
+	f.Fuzz(func(t *testing.T, s string, plan uint8) {
+		var home *dialPlan
+		if int(plan) < len(plans) {
+			home = &plans[plan]
+		}
+		nn, err := normalizeDial(s, home)
+		if err != nil {
+			return
+		}
+		switch nn.kind {
+		case kindE164:
+			d := strings.TrimPrefix(nn.n, "+")
+			if len(d) == len(nn.n) || len(d) < 1 || len(d) > 15 || !allDigits(d) || d[0] == '0' {
+				t.Fatalf("%q → E.164 %q", s, nn.n)
+			}
+			if again, err := normalizeDial(nn.n, home); err != nil || again != nn {
+				t.Fatalf("%q → %q → %q, %v", s, nn.n, again.n, err)
+			}
+		case kindLocal:
+			if !allDigits(nn.n) || len(nn.n) > 20 || nn.n[0] == '0' {
+				t.Fatalf("%q → local %q", s, nn.n)
+			}
+		default:
+			t.Fatalf("kind %d", nn.kind)
 		}
 	})
 }

@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/vpim-milter/vpim-milter/codec"
 	"github.com/vpim-milter/vpim-milter/profile/addr"
@@ -29,6 +31,11 @@ type Message struct {
 	// Voice is the part to play; nil when the message has no audio part
 	// (the gateway then refuses the message).
 	Voice *Voice
+	// Admission is the transaction's admission, which Admit filled; nil
+	// for a message whose recipients were not admitted through Admit (the
+	// outdial policy then runs on them here). HandOff counts the calls it
+	// places on it (rate limits) and takes the normalised numbers from it.
+	Admission *Admission
 }
 
 // Recipient is one voice-bound envelope recipient.
@@ -59,37 +66,127 @@ type Voice struct {
 // A Gateway is immutable and safe for concurrent use; a configuration
 // reload builds a new one.
 type Gateway struct {
-	policy  *Policy
-	spool   *Spool // nil: dry run, nothing is written
-	tempDir string
+	policy   *Policy
+	spool    *Spool // nil: dry run, nothing is written
+	tempDir  string
+	maxCalls int
+	limits   RateLimitOptions
+	rates    *rateBook // the spool's; nil for a dry run
 }
 
-// NewGateway builds the gateway for the outdial policy and TempDir of o.
-// With a nil spool it is a dry run for the offline commands: the policy
-// applies and the voice is decoded, but no job is written.
+// NewGateway builds the gateway for the outdial policy, the sender checks,
+// the per-message and rate limits and TempDir of o (zero values take the
+// defaults). With a nil spool it is a dry run for the offline commands:
+// the policy applies and the voice is decoded, but no job is written and
+// no rate is counted. With a spool, the rate limits count on the spool's
+// book, which every Gateway of that spool shares: the first Gateway (and
+// one whose windows are longer) reads the calls of the last window back
+// from the spool's jobs.
 func NewGateway(o Options, spool *Spool) (*Gateway, error) {
+	o = o.WithDefaults()
 	p, err := NewPolicy(o)
 	if err != nil {
 		return nil, err
 	}
-	return &Gateway{policy: p, spool: spool, tempDir: o.TempDir}, nil
+	g := &Gateway{policy: p, spool: spool, tempDir: o.TempDir, maxCalls: o.MaxCallsPerMessage, limits: o.RateLimit}
+	if spool != nil {
+		var horizon time.Duration
+		for _, r := range []Rate{o.RateLimit.PerSender, o.RateLimit.PerNumber} {
+			if !r.Off() && r.Per > horizon {
+				horizon = r.Per
+			}
+		}
+		g.rates = spool.rates
+		if err := g.rates.load(spool, horizon); err != nil {
+			return nil, fmt.Errorf("telephony: gateway: rate limits: %w", err)
+		}
+	}
+	return g, nil
 }
 
-// Admit decides at RCPT whether rcpt, a voice-bound address, may be dialled
-// for sender (RFC 3804 5). It returns nil or a *RejectError with the reply
-// for that recipient: 553 5.1.3 when the address holds no telephone number,
-// 550 5.7.1 when the outdial policy refuses it.
-func (g *Gateway) Admit(sender, rcpt string) error {
-	a := addr.Parse(rcpt)
-	number := a.DialString()
-	if !a.Valid || number == "" {
-		return &RejectError{Code: 553, Enhanced: "5.1.3", Text: "no telephone number in this voice address", Reason: fmt.Sprintf("%q: %s", rcpt, a.Error)}
+// Admit decides at RCPT whether rcpt, a recipient at a gateway domain, may
+// be called for the transaction a (RFC 3804 5), and records it there. It
+// returns nil or a *RejectError with the reply for that recipient:
+//
+//   - 553 5.1.3 when rcpt is not a VOICE=, VPIM= or AMIS= address with a
+//     number that can be dialled (FAX=, SMS=, a number without a
+//     selector, a source route, anything addr.Parse refuses);
+//   - 550 5.7.1 when the caller may not use the gateway or the outdial
+//     policy refuses the number (Policy.CheckCaller, Policy.CheckNumber);
+//   - 452 4.5.3 when the message already has MaxCallsPerMessage other
+//     numbers (RFC 5321 4.5.3.1.10: too many recipients, try the rest in
+//     another transaction);
+//   - 450 4.7.1 when the sender or the number is over its rate limit
+//     (RFC 5321 4.2.3: 450 is a mailbox "temporarily blocked for policy
+//     reasons"; the client retries later).
+//
+// A number that a is already calling (another spelling of it) is admitted
+// without counting again; HandOff makes one job for it.
+func (g *Gateway) Admit(a *Admission, rcpt string) error {
+	if err := g.policy.CheckCaller(a.Caller); err != nil {
+		return err
 	}
-	return g.policy.Check(sender, number)
+	n, err := g.number(rcpt)
+	if err != nil {
+		return err
+	}
+	if a.has(n) {
+		a.add(rcpt, n, nil, nil)
+		return nil
+	}
+	if len(a.numbers) >= g.maxCalls {
+		return &RejectError{Code: 452, Enhanced: "4.5.3", Text: "too many voice recipients in this message, send the others in another message",
+			Rule: RuleMaxCalls, Number: n, Reason: fmt.Sprintf("message already calls %d numbers (max_calls_per_message)", len(a.numbers))}
+	}
+	keys := []rateKey{
+		{key: senderKey(a.Login, a.Sender), rule: RuleRateSender, limit: g.limits.PerSender},
+		{key: "number:" + n, rule: RuleRateNumber, limit: g.limits.PerNumber},
+	}
+	if g.rates != nil {
+		if k, count := g.rates.reserve(keys); k != nil {
+			return &RejectError{Code: 450, Enhanced: "4.7.1", Text: "voice outdial rate limit exceeded, try again later", Rule: k.rule, Number: n,
+				Reason: fmt.Sprintf("%s has %d calls in the last %v (rate_limit %s)", strings.TrimPrefix(k.key, "sender:"), count, k.limit.Per, k.limit)}
+		}
+	}
+	a.add(rcpt, n, keys, g.rates)
+	return nil
+}
+
+// number checks that rcpt is a voice address with an explicit VOICE=,
+// VPIM= or AMIS= selector (RFC 3804 4.2) and returns its number after
+// Policy.CheckNumber.
+func (g *Gateway) number(rcpt string) (string, error) {
+	a := addr.Parse(rcpt)
+	bad := func(why string) error {
+		return &RejectError{Code: 553, Enhanced: "5.1.3", Text: "no telephone number in this voice address", Rule: RuleAddress, Reason: fmt.Sprintf("%q: %s", rcpt, why)}
+	}
+	switch {
+	case !a.Valid:
+		return "", bad(a.Error)
+	case a.Kind != addr.KindPSTN || !a.IsVoice():
+		return "", bad("not a VOICE=, VPIM= or AMIS= address")
+	case !hasSelector(a.Local, a.Service):
+		return "", bad("the number has no VOICE=, VPIM= or AMIS= selector")
+	}
+	d := a.DialString()
+	if d == "" {
+		return "", bad("no dialable number")
+	}
+	return g.policy.CheckNumber(d)
+}
+
+// hasSelector reports whether the local part starts with service and "="
+// (after the optional slash of RFC 3191 4).
+func hasSelector(local, service string) bool {
+	l := strings.TrimLeft(local, "/")
+	return len(l) > len(service) && strings.EqualFold(l[:len(service)], service) && l[len(service)] == '='
 }
 
 // HandOff decodes m.Voice to 8 kHz PCM once (in an unlinked temporary file
-// under TempDir) and writes one job per recipient into the spool; when it
+// under TempDir) and writes one job per distinct normalised number into
+// the spool (the first recipient with that number gives the job its
+// address, NOTIFY and ORCPT; the other spellings get no job and no DSN of
+// their own); when it
 // returns nil every job is durable (Spool.Enqueue) and the recipients may
 // leave MTA delivery. A *RejectError (554 5.6.1) means the message can
 // never be played: no audio, audio that does not decode, or none at all
@@ -102,6 +199,10 @@ func (g *Gateway) HandOff(ctx context.Context, m *Message) error {
 	if m.Voice == nil {
 		return unplayable("message to a telephone number has no audio to play", "no audio part")
 	}
+	calls, err := g.calls(m)
+	if err != nil {
+		return err
+	}
 	pcm, samples, err := g.decode(m.Voice)
 	if err != nil {
 		return err
@@ -113,18 +214,23 @@ func (g *Gateway) HandOff(ctx context.Context, m *Message) error {
 	meta := JobMeta{
 		QueueID:   m.QueueID,
 		Sender:    m.Sender,
-		MessageID: headerValue(m.Header, "Message-ID"),
+		MessageID: cleanField(headerValue(m.Header, "Message-ID")),
 		Subject:   headerValue(m.Header, "Subject"),
 		EnvID:     esmtpParam(m.SenderArgs, "ENVID"),
 		Header:    m.Header,
 	}
-	for _, r := range m.Recipients {
+	if a := m.Admission; a != nil {
+		meta.Login, meta.Client = cleanField(a.Login), cleanField(a.Client)
+	}
+	numbers := make([]string, 0, len(calls))
+	for _, c := range calls {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("telephony: hand-off: %w", err)
 		}
+		r := c.rcpt
 		jm := meta
 		jm.Recipient = r.Addr
-		jm.Number = addr.Parse(r.Addr).DialString()
+		jm.Number = c.number
 		jm.Notify, jm.ORcpt = esmtpParam(r.Args, "NOTIFY"), esmtpParam(r.Args, "ORCPT")
 		if _, err := pcm.Seek(0, io.SeekStart); err != nil {
 			return fmt.Errorf("telephony: hand-off: %w", err)
@@ -132,8 +238,72 @@ func (g *Gateway) HandOff(ctx context.Context, m *Message) error {
 		if _, err := g.spool.Enqueue(jm, bufio.NewReaderSize(pcm, 64<<10), samples); err != nil {
 			return fmt.Errorf("telephony: hand-off: %s: %w", r.Addr, err)
 		}
+		numbers = append(numbers, c.number)
+	}
+	if m.Admission != nil {
+		m.Admission.commit(numbers)
 	}
 	return nil
+}
+
+// call is one job HandOff writes: a distinct number and the first
+// recipient that asked for it.
+type call struct {
+	number string
+	rcpt   Recipient
+}
+
+// calls dedupes m's recipients by normalised number. Recipients that Admit
+// did not see (no Admission, or not in it) go through the outdial policy
+// here; a refusal refuses the message. More distinct numbers than
+// MaxCallsPerMessage refuse it too: Admit keeps a transaction below that.
+func (g *Gateway) calls(m *Message) ([]call, error) {
+	var out []call
+	seen := map[string]bool{}
+	for _, r := range m.Recipients {
+		n, ok := "", false
+		if m.Admission != nil {
+			n, ok = m.Admission.admitted(r.Addr)
+		}
+		if !ok {
+			var err error
+			if n, err = g.number(r.Addr); err != nil {
+				return nil, err
+			}
+		}
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, call{number: n, rcpt: r})
+		}
+	}
+	if len(out) > g.maxCalls {
+		return nil, &RejectError{Code: 550, Enhanced: "5.5.3", Text: "too many voice recipients in this message", Rule: RuleMessageLimits,
+			Reason: fmt.Sprintf("%d distinct numbers, max_calls_per_message is %d", len(out), g.maxCalls)}
+	}
+	return out, nil
+}
+
+// cleanField makes mail text fit a one-line job field (JobMeta, checked by
+// Spool.Enqueue): control characters (a tab becomes a blank) and invalid
+// UTF-8 are dropped, and it is cut to 998 bytes (RFC 5322 2.1.1) at a
+// character boundary. A message whose Message-ID holds control characters
+// or is longer than that is called like any other (issue 12: it used to
+// fail Enqueue on every retry).
+func cleanField(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\t':
+			r = ' '
+		case r < 0x20 || r == 0x7f || r == utf8.RuneError:
+			continue
+		}
+		if b.Len()+utf8.RuneLen(r) > 998 {
+			break
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // unplayable is the refusal of a message whose audio cannot be played.

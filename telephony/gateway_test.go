@@ -41,7 +41,7 @@ func TestGatewayAdmit(t *testing.T) {
 		{"", "VOICE=+3940226338@voice.example.com", "550 5.7.1 sender not authorized"},
 	}
 	for _, tc := range tests {
-		err := g.Admit(tc.sender, tc.rcpt)
+		err := g.Admit(&Admission{Caller: Caller{Sender: tc.sender}}, tc.rcpt)
 		var rej *RejectError
 		switch {
 		case tc.want == "" && err != nil:
@@ -186,23 +186,29 @@ func ExampleGateway() {
 	spool, _ := OpenSpool(dir)
 	g, _ := NewGateway(Options{AllowedSenders: []string{"@example.org"}, OutdialAllow: []string{"+39"}}, spool)
 
-	// At RCPT: the outdial policy.
-	fmt.Println(g.Admit("caller@example.org", "VOICE=+3940226338@voice.example.com"))
-	fmt.Println(g.Admit("caller@example.org", "VOICE=+19005550100@voice.example.com"))
+	// At RCPT: who asks, and the outdial policy, per transaction.
+	a := &Admission{QueueID: "4ABC", Caller: Caller{Sender: "caller@example.org"}}
+	defer a.Close()
+	fmt.Println(g.Admit(a, "VOICE=+3940226338@voice.example.com"))
+	fmt.Println(g.Admit(a, "VOICE=+39-40-226338@voice.example.com")) // the same number
+	fmt.Println(g.Admit(a, "VOICE=+19005550100@voice.example.com"))
 
-	// At end of message: one durable job per recipient.
+	// At end of message: one durable job per distinct number.
 	err := g.HandOff(context.Background(), &Message{
-		QueueID:    "4ABC",
-		Sender:     "caller@example.org",
-		Recipients: []Recipient{{Addr: "VOICE=+3940226338@voice.example.com", Args: "NOTIFY=FAILURE"}},
-		Header:     []byte("Subject: call me\r\n"),
-		Voice:      &Voice{Format: codec.Basic, Open: func() (io.Reader, error) { return bytes.NewReader(make([]byte, 8000)), nil }},
+		QueueID: "4ABC",
+		Sender:  "caller@example.org",
+		Recipients: []Recipient{{Addr: "VOICE=+3940226338@voice.example.com", Args: "NOTIFY=FAILURE"},
+			{Addr: "VOICE=+39-40-226338@voice.example.com"}},
+		Header:    []byte("Subject: call me\r\n"),
+		Voice:     &Voice{Format: codec.Basic, Open: func() (io.Reader, error) { return bytes.NewReader(make([]byte, 8000)), nil }},
+		Admission: a,
 	})
 	ids, _ := spool.List("new")
 	j, _ := spool.Load("new", ids[0])
 	fmt.Println(err, len(ids), j.Meta.Number, j.Meta.Notify, j.Meta.Subject, j.Samples)
 	// Output:
 	// <nil>
-	// telephony: 550 5.7.1 number not allowed for voice outdial (number +19005550100 is premium-rate (+1900))
+	// <nil>
+	// telephony: 550 5.7.1 number not allowed for voice outdial (number +19005550100 (written "+19005550100"): premium rate (+1900, NANP 900 premium-rate NPA))
 	// <nil> 1 +3940226338 FAILURE call me 8000
 }

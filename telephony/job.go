@@ -16,17 +16,19 @@ import (
 // enqueues the job. Every field except Header must be a single line without
 // control characters (Enqueue checks).
 type JobMeta struct {
-	QueueID   string        `json:"queue_id"`   // MTA queue id, for logs
-	Sender    string        `json:"sender"`     // envelope MAIL FROM, "" for <>
-	Recipient string        `json:"recipient"`  // envelope RCPT TO (the VOICE= address)
-	Number    string        `json:"number"`     // parsed number to dial, "+E164" or local digits
-	MessageID string        `json:"message_id"` // Message-ID header
-	Subject   string        `json:"subject"`    // Subject (untrusted; sanitised where used)
-	Duration  time.Duration `json:"duration"`   // audio duration; 0 = from the sample count
-	Notify    string        `json:"notify"`     // RFC 3461 NOTIFY value, e.g. "SUCCESS,FAILURE", "" if absent
-	EnvID     string        `json:"envid"`      // RFC 3461 ENVID (xtext as received)
-	ORcpt     string        `json:"orcpt"`      // RFC 3461 ORCPT ("rfc822;" xtext as received)
-	Header    []byte        `json:"header"`     // original header block for text/rfc822-headers
+	QueueID   string        `json:"queue_id"`         // MTA queue id, for logs
+	Sender    string        `json:"sender"`           // envelope MAIL FROM, "" for <>
+	Recipient string        `json:"recipient"`        // envelope RCPT TO (the VOICE= address)
+	Number    string        `json:"number"`           // normalised number to dial, "+E164" or local digits (Policy.CheckNumber)
+	MessageID string        `json:"message_id"`       // Message-ID header
+	Subject   string        `json:"subject"`          // Subject (untrusted; sanitised where used)
+	Duration  time.Duration `json:"duration"`         // audio duration; 0 = from the sample count
+	Notify    string        `json:"notify"`           // RFC 3461 NOTIFY value, e.g. "SUCCESS,FAILURE", "" if absent
+	EnvID     string        `json:"envid"`            // RFC 3461 ENVID (xtext as received)
+	ORcpt     string        `json:"orcpt"`            // RFC 3461 ORCPT ("rfc822;" xtext as received)
+	Header    []byte        `json:"header"`           // original header block for text/rfc822-headers
+	Login     string        `json:"login,omitempty"`  // SMTP AUTH login of the client ({auth_authen}), for audits and rate limits
+	Client    string        `json:"client,omitempty"` // client IP address ({client_addr}), for audits
 }
 
 // Attempt records one delivery attempt (or the final verdict).

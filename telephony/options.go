@@ -73,19 +73,46 @@ type Options struct {
 	// damaged jobs). Zero means the default, 30 days (720h); KeepForever
 	// keeps them forever.
 	KeepFailed time.Duration
-	// HomeCountry is the caller's country code with "+", e.g. "+1". Numbers in
-	// E.164 form outside it are international and denied unless allowed.
-	// Empty: every "+" number counts as international.
+	// HomeCountry is the caller's country code with "+", e.g. "+1". Numbers
+	// written without "+" are normalised with its dialling rules
+	// (international and trunk prefixes, see normalizeDial) before any
+	// check; numbers outside it are international and denied unless
+	// allowed. Empty: every "+" number counts as international, and
+	// numbers without "+" are only extensions.
 	HomeCountry string
-	// OutdialAllow lists number prefixes that may be dialled (after
-	// normalising). Empty: any national number that is not denied.
+	// OutdialAllow lists number prefixes that may be dialled, matched on
+	// the normalised number: "+" patterns match numbers in "+" form,
+	// patterns without "+" only local numbers (extensions, short numbers).
+	// Empty: any national number that is not denied.
 	OutdialAllow []string
 	// OutdialDeny lists number prefixes that are never dialled; deny wins.
 	OutdialDeny []string
 	// AllowedSenders lists envelope senders allowed to use the gateway
 	// (RFC 3804 §5): "user@domain", "@domain" or "domain", or "*" for anyone.
-	// Empty: nobody may use the gateway.
+	// On its own (no AllowedLogins, no TrustedNetworks) it decides alone,
+	// and any SMTP client can forge a MAIL FROM: a weak check. With either
+	// of those set it further restricts the envelope sender of the
+	// authorised clients. Empty, with neither set: nobody may use the
+	// gateway.
 	AllowedSenders []string
+	// AllowedLogins lists the SMTP AUTH logins ({auth_authen}, sent by the
+	// MTA) whose clients may use the gateway: "name", "@domain" (a login
+	// ending in "@domain") or "*" (any authenticated client). Case is
+	// ignored. With AllowedLogins or TrustedNetworks set, AllowedSenders
+	// no longer admits anyone on its own (see Policy.CheckCaller).
+	AllowedLogins []string
+	// TrustedNetworks lists the client networks ({client_addr}) whose
+	// clients may use the gateway without a login: CIDR prefixes
+	// ("192.0.2.0/24", "2001:db8::/32") or single addresses.
+	TrustedNetworks []string
+	// MaxCallsPerMessage caps the distinct numbers one message may call;
+	// recipients beyond it are refused at RCPT with 452 4.5.3 (RFC 5321
+	// 4.5.3.1.10: the client sends them in a later transaction, where the
+	// rate limits apply). Spellings of a number already admitted do not
+	// count. Default 5.
+	MaxCallsPerMessage int
+	// RateLimit limits the calls per sender and per number over time.
+	RateLimit RateLimitOptions
 	// DSN configures delivery status notifications.
 	DSN DSNOptions
 	// TempDir is where the gateway decodes a message's voice before it
@@ -94,6 +121,19 @@ type Options struct {
 	// Metrics, if not nil, counts what the worker does (see Metrics). It is
 	// not a configuration key: cmd sets it when metrics.listen is on.
 	Metrics *Metrics
+}
+
+// RateLimitOptions are the call rate limits ([telephony] rate_limit),
+// counted on calls accepted into the spool; a recipient over a limit is
+// refused at RCPT with 450 4.7.1 (temporary: the client retries later,
+// when the window has moved on).
+type RateLimitOptions struct {
+	// PerSender limits the calls of one sender: its SMTP AUTH login when
+	// it has one, else its envelope sender. Default 20 per hour.
+	PerSender Rate
+	// PerNumber limits the calls to one normalised number, whoever asks.
+	// Default 3 per hour.
+	PerNumber Rate
 }
 
 // SIPOptions configures the SIP back-end ([telephony.sip]).
@@ -214,6 +254,15 @@ func (o Options) WithDefaults() Options {
 	}
 	if o.KeepFailed == 0 {
 		o.KeepFailed = 30 * 24 * time.Hour
+	}
+	if o.MaxCallsPerMessage == 0 {
+		o.MaxCallsPerMessage = 5
+	}
+	if o.RateLimit.PerSender == (Rate{}) {
+		o.RateLimit.PerSender = Rate{Count: 20, Per: time.Hour}
+	}
+	if o.RateLimit.PerNumber == (Rate{}) {
+		o.RateLimit.PerNumber = Rate{Count: 3, Per: time.Hour}
 	}
 	s := &o.SIP
 	if s.Trunk == "" {
@@ -351,6 +400,25 @@ func (o Options) Validate() error {
 	for i, s := range o.AllowedSenders {
 		if s == "" || strings.ContainsAny(s, " \t\r\n<>") {
 			errs.Add(fmt.Sprintf("AllowedSenders[%d]", i), "%q is not an address, @domain or \"*\"", s)
+		}
+	}
+	for i, s := range o.AllowedLogins {
+		if strings.TrimSpace(s) == "" || strings.IndexFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
+			errs.Add(fmt.Sprintf("AllowedLogins[%d]", i), "%q is not a login name, @domain or \"*\"", s)
+		}
+	}
+	for i, s := range o.TrustedNetworks {
+		if _, err := parseNetwork(s); err != nil {
+			errs.Add(fmt.Sprintf("TrustedNetworks[%d]", i), "%v", err)
+		}
+	}
+	optfield.Positive(&errs, "MaxCallsPerMessage", o.MaxCallsPerMessage, "5")
+	for _, r := range []struct {
+		field string
+		rate  Rate
+	}{{"RateLimit.PerSender", o.RateLimit.PerSender}, {"RateLimit.PerNumber", o.RateLimit.PerNumber}} {
+		if !r.rate.Off() && (r.rate.Count < 1 || r.rate.Per < time.Second) {
+			errs.Add(r.field, "%d calls per %v is not a rate (hint: \"20/1h\", or \"off\")", r.rate.Count, r.rate.Per)
 		}
 	}
 	if _, _, err := net.SplitHostPort(o.DSN.SMTPAddr); err != nil {

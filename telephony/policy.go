@@ -2,17 +2,24 @@ package telephony
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 )
 
 // RejectError is a refusal carrying the SMTP reply the milter should give at
-// RCPT (code, enhanced status code, generic text). Reason is for logs only and
-// never reaches the client.
+// RCPT (code, enhanced status code, generic text). Reason, Rule and Number
+// are for logs only and never reach the client.
 type RejectError struct {
 	Code     int    // SMTP reply code, e.g. 550
 	Enhanced string // RFC 3463 enhanced status code, e.g. "5.7.1"
 	Text     string // generic reply text
 	Reason   string // detail for logs
+	// Rule names the check that refused (see the Rule constants), "" for
+	// refusals of the whole message at end of message.
+	Rule string
+	// Number is the normalised number the refusal is about, "" when there
+	// is none (a sender refusal, an address without a number).
+	Number string
 }
 
 // Error implements error.
@@ -23,36 +30,56 @@ func (e *RejectError) Error() string {
 // Temporary reports whether the reply is a 4xx reply.
 func (e *RejectError) Temporary() bool { return e.Code/100 == 4 }
 
-// defaultPremium lists E.164 premium-rate prefixes denied unless an allow
-// pattern at least as long matches. From memory, not from a numbering plan:
-// extend it with outdial_deny. (RFC 3804 §5: must not blindly outdial
-// international or premium-rate numbers.)
-func defaultPremium() []string {
-	return []string{
-		"+1900", "+1976", // NANP
-		"+449",             // UK 09
-		"+49900", "+49137", // DE
-		"+3389",                     // FR 089x
-		"+3989", "+39899", "+39892", // IT
-		"+34803", "+34806", "+34807", // ES
-		"+6119", // AU 19xx
-	}
+// The rules a RejectError names in Rule, for logs and metrics.
+const (
+	RuleAddress       = "address"        // 553 5.1.3: not a dialable VOICE=/VPIM=/AMIS= address
+	RuleSender        = "sender"         // 550 5.7.1: envelope sender not in allowed_senders, or <>
+	RuleAuth          = "auth"           // 550 5.7.1: neither an allowed login nor a trusted network
+	RuleDeny          = "deny"           // 550 5.7.1: outdial_deny
+	RuleEmergency     = "emergency"      // 550 5.7.1: an emergency number
+	RulePremium       = "premium"        // 550 5.7.1: premium-rate or special tariff
+	RuleNANP          = "nanp"           // 550 5.7.1: a NANP number outside the USA and Canada
+	RuleInternational = "international"  // 550 5.7.1: outside home_country, no allow list
+	RuleAllow         = "allow"          // 550 5.7.1: matches no outdial_allow pattern
+	RuleLocal         = "local"          // 550 5.7.1: a local number without a local allow pattern
+	RuleMaxCalls      = "max-calls"      // 452 4.5.3: max_calls_per_message
+	RuleRateSender    = "rate-sender"    // 450 4.7.1: rate_limit.per_sender
+	RuleRateNumber    = "rate-number"    // 450 4.7.1: rate_limit.per_number
+	RuleMessageLimits = "message-limits" // 550 5.5.3: more distinct numbers at end of message than allowed
+)
+
+// Caller is who asks for a call: what the MTA knows of the SMTP client.
+type Caller struct {
+	Sender string // envelope MAIL FROM without angle brackets, "" for <>
+	Login  string // SMTP AUTH login ({auth_authen}), "" when not authenticated
+	Client string // client IP address ({client_addr}), "" when unknown
 }
 
-// Policy is the outdial policy: which numbers may be dialled and which
-// envelope senders may use the gateway (RFC 3804 §5). A Policy is immutable
-// and safe for concurrent use.
+// Policy is the outdial policy: who may use the gateway and which numbers
+// may be dialled (RFC 3804 §5). A Policy is immutable and safe for
+// concurrent use.
 type Policy struct {
-	home    string
-	allow   []string
-	deny    []string
-	senders []string
+	home     *dialPlan // nil: no home_country, or one without a dial plan table
+	homeCC   string    // "39"; "" without home_country
+	plans    []dialPlan
+	premium  []premiumRange
+	nanp     nanpTable
+	allow    []string // normalised patterns: "+digits" or local digits
+	deny     []string
+	senders  []string
+	logins   []string
+	networks []netip.Prefix
 }
 
-// NewPolicy builds the policy from the outdial options (see Options for the
-// meaning of each list). Patterns are validated as in Options.Validate.
+// NewPolicy builds the policy from the outdial and sender options (see
+// Options for the meaning of each list). Patterns are validated as in
+// Options.Validate.
 func NewPolicy(o Options) (*Policy, error) {
-	p := &Policy{home: normalizeNumber(o.HomeCountry)}
+	p := &Policy{plans: dialPlans(), premium: premiumRanges(), nanp: newNANPTable()}
+	if h := normalizeNumber(o.HomeCountry); h != "" {
+		p.homeCC = strings.TrimPrefix(h, "+")
+		p.home = planFor(p.plans, p.homeCC)
+	}
 	for _, s := range o.OutdialAllow {
 		if !validPattern(s) {
 			return nil, fmt.Errorf("telephony: policy: bad allow pattern %q", s)
@@ -68,55 +95,136 @@ func NewPolicy(o Options) (*Policy, error) {
 	for _, s := range o.AllowedSenders {
 		p.senders = append(p.senders, strings.ToLower(strings.TrimSpace(s)))
 	}
+	for _, s := range o.AllowedLogins {
+		p.logins = append(p.logins, strings.ToLower(strings.TrimSpace(s)))
+	}
+	for _, s := range o.TrustedNetworks {
+		n, err := parseNetwork(s)
+		if err != nil {
+			return nil, fmt.Errorf("telephony: policy: %w", err)
+		}
+		p.networks = append(p.networks, n)
+	}
 	return p, nil
 }
 
-// Check decides whether sender may have number dialled. It returns nil or a
-// *RejectError (550 5.7.1 for policy refusals, 553 5.1.3 for a number that
-// cannot be dialled). Rules, in order:
+// CheckCaller decides whether c may use the gateway. It returns nil or a
+// *RejectError (550 5.7.1). The null sender is always refused (a bounce
+// never places a call). Then:
 //
-//  1. the sender must be listed in AllowedSenders ("*" = anyone); the null
-//     sender is always refused;
-//  2. the number must be "+" and 1-15 digits, or 1-20 digits (written
-//     separators "-" and "." are ignored, DIGEST §4.1);
-//  3. a deny prefix match refuses (deny wins);
-//  4. with a non-empty allow list the number must match an allow prefix;
-//  5. without an allow list: local (non-"+") numbers, international numbers
-//     (outside HomeCountry) and premium-rate numbers are refused.
+//   - with allowed_logins or trusted_networks configured, the client must
+//     have authenticated with a listed login ({auth_authen}: "*" is any
+//     login, "@domain" a login ending in it) or connect from a trusted
+//     network ({client_addr}); when allowed_senders is set as well, the
+//     envelope sender must also be listed there;
+//   - without either, the envelope sender alone decides (allowed_senders:
+//     "user@domain", "@domain", "domain" or "*"; empty: nobody). Any SMTP
+//     client can write any MAIL FROM: this mode is weak, kept for setups
+//     where the MTA itself already restricts who may send.
+func (p *Policy) CheckCaller(c Caller) error {
+	sender := strings.ToLower(strings.Trim(strings.TrimSpace(c.Sender), "<>"))
+	if sender == "" {
+		return &RejectError{Code: 550, Enhanced: "5.7.1", Text: "sender not authorized for voice outdial", Rule: RuleSender, Reason: "null sender"}
+	}
+	if len(p.logins) > 0 || len(p.networks) > 0 {
+		if !p.loginAllowed(c.Login) && !p.clientTrusted(c.Client) {
+			return &RejectError{Code: 550, Enhanced: "5.7.1", Text: "sender not authorized for voice outdial", Rule: RuleAuth,
+				Reason: fmt.Sprintf("login %q is not in allowed_logins and client %q is not in trusted_networks", c.Login, c.Client)}
+		}
+		if len(p.senders) == 0 || p.senderAllowed(sender) {
+			return nil
+		}
+	} else if p.senderAllowed(sender) {
+		return nil
+	}
+	return &RejectError{Code: 550, Enhanced: "5.7.1", Text: "sender not authorized for voice outdial", Rule: RuleSender, Reason: fmt.Sprintf("sender %q is not in allowed_senders", sender)}
+}
+
+// CheckNumber decides whether number (a dial string, see normalizeDial)
+// may be dialled and returns it normalised: the form the job dials. It
+// returns a *RejectError with 553 5.1.3 for a number that cannot be
+// dialled and 550 5.7.1 for a policy refusal. Rules, in order, on the
+// normalised form:
 //
-// Built-in premium prefixes are lifted only by an allow pattern at least as
-// long as the premium prefix, so allow = ["+"] does not open +1900.
-func (p *Policy) Check(sender, number string) error {
-	if !p.senderAllowed(sender) {
-		return &RejectError{Code: 550, Enhanced: "5.7.1", Text: "sender not authorized for voice outdial", Reason: fmt.Sprintf("sender %q not in allowed_senders", sender)}
+//  1. deny patterns refuse (deny wins); "+" patterns apply to "+" numbers,
+//     patterns without "+" to local numbers only;
+//  2. emergency numbers of the home country (local) or of the number's
+//     country are refused;
+//  3. premium-rate and special-tariff ranges (premiumRanges, the NANP NXX
+//     976, the home country's premium short numbers) are refused unless an
+//     allow pattern at least as long as the range matches;
+//  4. a NANP number outside the USA and Canada (the Caribbean, Bermuda,
+//     the US territories, non-geographic and unlisted NPAs) is refused
+//     unless an allow pattern names at least its area code ("+1876");
+//  5. a local number (extension, short number) must match a local allow
+//     pattern;
+//  6. with an allow list a "+" number must match a "+" pattern; without
+//     one it must be in home_country (international numbers are refused).
+func (p *Policy) CheckNumber(number string) (string, error) {
+	if p.home != nil && contains(p.home.emergency, normalizeNumber(number)) {
+		// before normalising: Australia's 000 looks like an access code
+		return "", &RejectError{Code: 550, Enhanced: "5.7.1", Text: "number not allowed for voice outdial", Rule: RuleEmergency, Number: normalizeNumber(number),
+			Reason: fmt.Sprintf("number %q is an emergency number of %s", number, p.home.name)}
 	}
-	n := normalizeNumber(number)
-	if !isDialable(n) {
-		return &RejectError{Code: 553, Enhanced: "5.1.3", Text: "number cannot be dialled", Reason: fmt.Sprintf("number %q is not dialable", number)}
+	nn, err := normalizeDial(number, p.home)
+	if err != nil {
+		return "", &RejectError{Code: 553, Enhanced: "5.1.3", Text: "number cannot be dialled", Rule: RuleAddress, Reason: err.Error()}
 	}
-	if pat, ok := matchPrefix(p.deny, n); ok {
-		return &RejectError{Code: 550, Enhanced: "5.7.1", Text: "number not allowed for voice outdial", Reason: fmt.Sprintf("number %s denied by %q", n, pat)}
+	n := nn.n
+	refuse := func(rule, format string, args ...any) (string, error) {
+		return "", &RejectError{Code: 550, Enhanced: "5.7.1", Text: "number not allowed for voice outdial", Rule: rule, Number: n,
+			Reason: fmt.Sprintf("number %s (written %q): ", n, number) + fmt.Sprintf(format, args...)}
 	}
-	for _, prem := range defaultPremium() {
-		if strings.HasPrefix(n, prem) && !p.allowedAtLeast(n, len(prem)) {
-			return &RejectError{Code: 550, Enhanced: "5.7.1", Text: "number not allowed for voice outdial", Reason: fmt.Sprintf("number %s is premium-rate (%s)", n, prem)}
+	if pat, ok := matchPattern(p.deny, n); ok {
+		return refuse(RuleDeny, "denied by outdial_deny %q", pat)
+	}
+	if nn.kind == kindLocal {
+		if p.home != nil && contains(p.home.emergency, n) || p.home == nil && (n == "112" || n == "911") {
+			return refuse(RuleEmergency, "an emergency number")
+		}
+		if p.home != nil {
+			for _, sp := range p.home.shortPremium {
+				if strings.HasPrefix(n, sp) && !p.allowedAtLeast(n, len(sp)) {
+					return refuse(RulePremium, "%s premium short number %s...", p.home.name, sp)
+				}
+			}
+		}
+		if _, ok := matchPattern(p.allow, n); !ok {
+			return refuse(RuleLocal, "a local number needs an outdial_allow pattern without \"+\"")
+		}
+		return n, nil
+	}
+	plan, nsn := planOf(p.plans, n)
+	if plan != nil && contains(plan.emergency, nsn) {
+		return refuse(RuleEmergency, "an emergency number of %s", plan.name)
+	}
+	for _, pr := range p.premium {
+		if strings.HasPrefix(n, pr.prefix) && (pr.maxLen == 0 || len(n) <= pr.maxLen) && !p.allowedAtLeast(n, len(pr.prefix)) {
+			return refuse(RulePremium, "premium rate (%s, %s)", pr.prefix, pr.what)
+		}
+	}
+	if d, ok := strings.CutPrefix(n, "+1"); ok {
+		if len(d) >= 6 && d[3:6] == "976" && !p.allowedAtLeast(n, len("+1NPA976")) {
+			return refuse(RulePremium, "premium rate (NANP exchange 976)")
+		}
+		if where := p.nanp.where(d); where != "" && !p.allowedAtLeast(n, len("+1NPA")) {
+			return refuse(RuleNANP, "a NANP number in %s, international-like: it needs an outdial_allow pattern naming its area code", where)
 		}
 	}
 	if len(p.allow) > 0 {
-		if _, ok := matchPrefix(p.allow, n); !ok {
-			return &RejectError{Code: 550, Enhanced: "5.7.1", Text: "number not allowed for voice outdial", Reason: fmt.Sprintf("number %s matches no allow pattern", n)}
+		if _, ok := matchPattern(p.allow, n); !ok {
+			return refuse(RuleAllow, "matches no outdial_allow pattern (patterns without \"+\" only match local numbers)")
 		}
-		return nil
+		return n, nil
 	}
-	switch {
-	case !strings.HasPrefix(n, "+"):
-		return &RejectError{Code: 550, Enhanced: "5.7.1", Text: "number not allowed for voice outdial", Reason: fmt.Sprintf("local number %s needs an allow pattern", n)}
-	case p.home == "" || !strings.HasPrefix(n, p.home):
-		return &RejectError{Code: 550, Enhanced: "5.7.1", Text: "number not allowed for voice outdial", Reason: fmt.Sprintf("international number %s needs an allow pattern", n)}
+	if p.homeCC == "" || !strings.HasPrefix(n, "+"+p.homeCC) {
+		return refuse(RuleInternational, "international (home_country %q) and there is no outdial_allow list", "+"+p.homeCC)
 	}
-	return nil
+	return n, nil
 }
 
+// allowedAtLeast reports whether an allow pattern of at least minLen
+// characters matches n.
 func (p *Policy) allowedAtLeast(n string, minLen int) bool {
 	for _, a := range p.allow {
 		if len(a) >= minLen && strings.HasPrefix(n, a) {
@@ -126,11 +234,7 @@ func (p *Policy) allowedAtLeast(n string, minLen int) bool {
 	return false
 }
 
-func (p *Policy) senderAllowed(sender string) bool {
-	s := strings.ToLower(strings.Trim(strings.TrimSpace(sender), "<>"))
-	if s == "" {
-		return false
-	}
+func (p *Policy) senderAllowed(s string) bool {
 	at := strings.LastIndexByte(s, '@')
 	domain := ""
 	if at >= 0 {
@@ -155,13 +259,85 @@ func (p *Policy) senderAllowed(sender string) bool {
 	return false
 }
 
-func matchPrefix(pats []string, n string) (string, bool) {
+// loginAllowed matches an SMTP AUTH login against allowed_logins: "*" is
+// any login, "@domain" a login ending in "@domain", anything else the
+// login itself; case is ignored.
+func (p *Policy) loginAllowed(login string) bool {
+	l := strings.ToLower(strings.TrimSpace(login))
+	if l == "" {
+		return false
+	}
+	for _, a := range p.logins {
+		switch {
+		case a == "*", a == l:
+			return true
+		case strings.HasPrefix(a, "@") && strings.HasSuffix(l, a):
+			return true
+		}
+	}
+	return false
+}
+
+// clientTrusted reports whether the client address ({client_addr}: an IP
+// address; Sendmail writes IPv6 ones as "IPv6:..." ) is in
+// trusted_networks.
+func (p *Policy) clientTrusted(client string) bool {
+	c := strings.TrimSpace(client)
+	if len(c) > 5 && strings.EqualFold(c[:5], "ipv6:") {
+		c = c[5:]
+	}
+	c = strings.Trim(c, "[]")
+	a, err := netip.ParseAddr(c)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap().WithZone("")
+	for _, n := range p.networks {
+		if n.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseNetwork reads a trusted_networks entry: a CIDR prefix
+// ("192.0.2.0/24", "2001:db8::/32") or one address.
+func parseNetwork(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		n, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not a network such as \"192.0.2.0/24\"", s)
+		}
+		return n.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Prefix{}, fmt.Errorf("%q is not an address or a network such as \"192.0.2.0/24\"", s)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// matchPattern returns the first pattern that is a prefix of n: "+"
+// patterns only for "+" numbers, the others only for local numbers.
+func matchPattern(pats []string, n string) (string, bool) {
+	global := strings.HasPrefix(n, "+")
 	for _, p := range pats {
-		if strings.HasPrefix(n, p) {
+		if strings.HasPrefix(p, "+") == global && strings.HasPrefix(n, p) {
 			return p, true
 		}
 	}
 	return "", false
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // normalizeNumber strips written separators ("-", "." per DIGEST §4.1

@@ -87,6 +87,9 @@ type Spool struct {
 	fs   fileSystem
 	now  func() time.Time
 	wake chan struct{}
+	// rates counts the accepted calls for the rate limits of every
+	// Gateway on this spool (rateBook).
+	rates *rateBook
 }
 
 // OpenSpool opens (creating if needed) the spool at dir, which must be on one
@@ -97,7 +100,7 @@ func OpenSpool(dir string) (*Spool, error) {
 }
 
 func openSpool(dir string, fs fileSystem, now func() time.Time) (*Spool, error) {
-	s := &Spool{dir: dir, fs: fs, now: now, wake: make(chan struct{}, 1)}
+	s := &Spool{dir: dir, fs: fs, now: now, wake: make(chan struct{}, 1), rates: newRateBook(now)}
 	for _, d := range []string{dirTmp, dirNew, dirActive, dirDone, dirFailed} {
 		if err := fs.MkdirAll(filepath.Join(dir, d), 0o750); err != nil {
 			return nil, fmt.Errorf("telephony: spool: %w", err)
@@ -242,7 +245,7 @@ func checkMeta(m *JobMeta) error {
 	fields := []struct{ name, v string }{
 		{"queue id", m.QueueID}, {"sender", m.Sender}, {"recipient", m.Recipient},
 		{"number", m.Number}, {"message-id", m.MessageID}, {"notify", m.Notify},
-		{"envid", m.EnvID}, {"orcpt", m.ORcpt},
+		{"envid", m.EnvID}, {"orcpt", m.ORcpt}, {"login", m.Login}, {"client", m.Client},
 	}
 	for _, f := range fields {
 		if len(f.v) > 998 || strings.IndexFunc(f.v, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
