@@ -13,29 +13,31 @@ import (
 
 // Bridge takes voice-bound recipients out of MTA delivery;
 // *telephony.Gateway implements it. Admit decides at RCPT time whether a
-// bridge-bound recipient may be dialled: nil admits it, a
-// *telephony.RejectError refuses it with its reply, any other error
-// tempfails it. HandOff must make the jobs durable before it returns nil;
-// a *telephony.RejectError refuses the whole message with its reply, any
-// other error tempfails it so the MTA keeps it.
+// bridge-bound recipient may be dialled for the transaction's admission
+// (one per transaction: who asks, and what it has admitted so far): nil
+// admits it, a *telephony.RejectError refuses it with its reply, any other
+// error tempfails it. HandOff must make the jobs durable before it returns
+// nil; a *telephony.RejectError refuses the whole message with its reply,
+// any other error tempfails it so the MTA keeps it.
 type Bridge interface {
-	Admit(sender, rcpt string) error
+	Admit(a *telephony.Admission, rcpt string) error
 	HandOff(ctx context.Context, m *telephony.Message) error
 }
 
-// admit runs the bridge's RCPT-time check and turns its answer into a reply.
-func admit(b Bridge, sender, rcpt string) *profile.Reply {
+// admit runs the bridge's RCPT-time check and turns its answer into a
+// reply; err is the bridge's refusal, for the log.
+func admit(b Bridge, a *telephony.Admission, rcpt string) (*profile.Reply, error) {
 	if b == nil {
-		return &profile.Reply{Code: 550, Enhanced: "5.7.1", Text: "no telephony bridge is configured here"}
+		return &profile.Reply{Code: 550, Enhanced: "5.7.1", Text: "no telephony bridge is configured here"}, errors.New("milter: no telephony bridge is configured")
 	}
-	err := b.Admit(sender, rcpt)
+	err := b.Admit(a, rcpt)
 	if err == nil {
-		return nil
+		return nil, nil
 	}
 	if r, ok := rejectReply(err); ok {
-		return &r
+		return &r, err
 	}
-	return &profile.Reply{Code: 451, Enhanced: "4.3.0", Text: "voice outdial policy unavailable, try again later"}
+	return &profile.Reply{Code: 451, Enhanced: "4.3.0", Text: "voice outdial policy unavailable, try again later"}, err
 }
 
 // rejectReply is the SMTP reply of a *telephony.RejectError in err's chain.
@@ -50,12 +52,13 @@ func rejectReply(err error) (profile.Reply, bool) {
 // handOff gives the bridge the transaction's voice-bound recipients
 // (rep.Bridge) with their ESMTP parameters, the header block and the voice
 // part to play.
-func handOff(ctx context.Context, b Bridge, in *profile.Input, rep *profile.Report) error {
+func handOff(ctx context.Context, b Bridge, in *profile.Input, rep *profile.Report, adm *telephony.Admission) error {
 	m := &telephony.Message{
 		QueueID:    in.Envelope.QueueID,
 		Sender:     in.Envelope.From,
 		SenderArgs: in.Envelope.FromArgs,
 		Header:     headerBlock(in.Header),
+		Admission:  adm,
 	}
 	for _, rcpt := range rep.Bridge {
 		m.Recipients = append(m.Recipients, telephony.Recipient{Addr: rcpt, Args: rcptArgs(in.Envelope.Rcpts, rcpt)})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/vpim-milter/vpim-milter/codec"
 	"github.com/vpim-milter/vpim-milter/milter"
+	"github.com/vpim-milter/vpim-milter/milter/testengine"
 	"github.com/vpim-milter/vpim-milter/telephony"
 )
 
@@ -27,7 +29,7 @@ type fakeBridge struct {
 	audio string // what Voice.Open gave, read during HandOff
 }
 
-func (b *fakeBridge) Admit(sender, rcpt string) error { return b.admitErr }
+func (b *fakeBridge) Admit(a *telephony.Admission, rcpt string) error { return b.admitErr }
 
 func (b *fakeBridge) HandOff(ctx context.Context, m *telephony.Message) error {
 	b.mu.Lock()
@@ -150,4 +152,93 @@ func TestBridgeHandOff(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBridgeCaller: the milter asks the MTA for {auth_authen} and
+// {client_addr} and gives them to the gateway, which decides who may dial
+// with them (issue 9 item 3): an allowed login or a trusted client is
+// admitted, a forged envelope sender alone is refused with 550 5.7.1, and
+// the refusal is logged at WARN with the login, the client, the rule and
+// the reason.
+func TestBridgeCaller(t *testing.T) {
+	const voice = "VOICE=+3940226338@voice.example.com"
+	g, err := telephony.NewGateway(telephony.Options{HomeCountry: "+39", OutdialAllow: []string{"+39"},
+		AllowedLogins: []string{"alice"}, TrustedNetworks: []string{"192.0.2.0/24"}, AllowedSenders: []string{"alice@example.org"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log syncBuffer
+	f, err := milter.New(milter.Options{Listen: milter.Address{Network: "tcp4", Addr: "127.0.0.1:0"}, TempDir: t.TempDir(), Bridge: g},
+		testengine.Engine{}, slog.New(slog.NewTextHandler(&log, nil)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := milter.Listen(milter.Address{Network: "tcp4", Addr: "127.0.0.1:0"}, milter.SocketOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = f.Serve(ctx, ln); close(done) }()
+	defer func() { cancel(); <-done }()
+	for _, tc := range []struct {
+		name, login, client, want string
+	}{
+		{"allowed login", "alice", "198.51.100.7", ""},
+		{"trusted network", "", "192.0.2.25", ""},
+		{"forged sender", "", "198.51.100.7", "reject 550 5.7.1 sender not authorized for voice outdial"},
+		{"other login", "mallory", "198.51.100.7", "reject 550 5.7.1 sender not authorized for voice outdial"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			macros := gomilter.NewMacroBag()
+			macros.Set(gomilter.MacroQueueId, "4QID")
+			macros.Set(gomilter.MacroClientAddr, tc.client)
+			if tc.login != "" {
+				macros.Set(gomilter.MacroAuthAuthen, tc.login)
+			}
+			c := gomilter.NewClient("tcp", ln.Addr().String(), gomilter.WithActions(gomilter.AllClientSupportedActionMasks))
+			s, err := c.Session(macros)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			s.Conn("client.example", gomilter.FamilyInet, 25, tc.client)
+			s.Helo("client.example")
+			if a, err := s.Mail("<alice@example.org>", ""); err != nil || a.StopProcessing() {
+				t.Fatalf("mail: %v %v", a, err)
+			}
+			a, err := s.Rcpt("<"+voice+">", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case tc.want == "" && a.StopProcessing():
+				t.Fatalf("RCPT: %s, want continue", a)
+			case tc.want != "" && (!a.StopProcessing() || a.String() != normalizeAct(tc.want)):
+				t.Fatalf("RCPT: %s, want %s", a, normalizeAct(tc.want))
+			}
+		})
+	}
+	want := `level=WARN msg="recipient refused" queue_id=4QID from=alice@example.org rcpt="<` + voice + `>" reply="550 5.7.1 sender not authorized for voice outdial" login="" client=198.51.100.7 rule=auth number="" reason=`
+	if !strings.Contains(log.String(), want) {
+		t.Errorf("log lacks\n%s\nin\n%s", want, log.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the filter's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

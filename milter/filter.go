@@ -58,7 +58,13 @@ func New(opts Options, engine Engine, log *slog.Logger, metrics *Metrics) (*Filt
 			gomilter.OptNoUnknown|gomilter.OptNoData|gomilter.OptNoMailReply|gomilter.OptNoHeaderReply|gomilter.OptNoBodyReply),
 		gomilter.WithNegotiationCallback(negotiate),
 		gomilter.WithMacroRequest(gomilter.StageEOM, []gomilter.MacroName{gomilter.MacroQueueId, "{daemon_name}", "{auth_authen}", "{auth_type}"}),
-		gomilter.WithMacroRequest(gomilter.StageMail, []gomilter.MacroName{gomilter.MacroQueueId, "{auth_authen}", "{auth_type}"}),
+		// Who may dial is decided at RCPT from the SMTP AUTH login and the
+		// client address (telephony.Policy.CheckCaller): ask for them at
+		// MAIL and again at RCPT. Postfix and Sendmail evaluate these names
+		// at any stage; the contrib snippets list them too, for MTAs that
+		// ignore a milter's macro request.
+		gomilter.WithMacroRequest(gomilter.StageMail, []gomilter.MacroName{gomilter.MacroQueueId, gomilter.MacroAuthAuthen, gomilter.MacroAuthType, gomilter.MacroClientAddr}),
+		gomilter.WithMacroRequest(gomilter.StageRcpt, []gomilter.MacroName{gomilter.MacroQueueId, gomilter.MacroAuthAuthen, gomilter.MacroClientAddr}),
 		gomilter.WithReadTimeout(opts.ReadTimeout),
 		gomilter.WithWriteTimeout(opts.WriteTimeout),
 	)

@@ -2,6 +2,7 @@ package milter
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	gomilter "github.com/d--j/go-milter"
 
 	"github.com/vpim-milter/vpim-milter/profile"
+	"github.com/vpim-milter/vpim-milter/telephony"
 )
 
 // session is one MTA connection. go-milter calls it from one goroutine.
@@ -48,6 +50,10 @@ func (s *session) MailFrom(from string, esmtpArgs string, m gomilter.Modifier) (
 	s.tx.close()
 	s.tx = s.f.newTransaction(angle(from), esmtpArgs)
 	s.tx.env.QueueID = m.Get(gomilter.MacroQueueId)
+	// Who asks for calls: the SMTP AUTH login and the client address, as
+	// the MTA reports them (requested for this stage in New).
+	s.tx.adm.Login = m.Get(gomilter.MacroAuthAuthen)
+	s.tx.adm.Client = m.Get(gomilter.MacroClientAddr)
 	return gomilter.RespContinue, nil
 }
 
@@ -56,8 +62,11 @@ func (s *session) RcptTo(rcptTo string, esmtpArgs string, m gomilter.Modifier) (
 	if s.tx == nil {
 		return gomilter.RespContinue, nil
 	}
+	if s.tx.env.QueueID == "" {
+		s.tx.env.QueueID = m.Get(gomilter.MacroQueueId)
+	}
 	if r := s.f.rcpt(s.tx, angle(rcptTo), esmtpArgs); r != nil {
-		s.f.log.Info("recipient refused", "queue_id", s.tx.env.QueueID, "from", s.tx.env.From, "rcpt", rcptTo, "reply", r.String())
+		s.f.logRefusal(s.tx, rcptTo, *r, s.tx.refused[len(s.tx.refused)-1].Err)
 		return response(*r)
 	}
 	return gomilter.RespContinue, nil
@@ -176,6 +185,27 @@ func (s *session) guard(resp **gomilter.Response, err *error) {
 		return
 	}
 	*resp, _ = response(res.Reply)
+}
+
+// logRefusal logs a recipient refused at RCPT. A refusal by the telephony
+// gateway also names who asked (login, client address), the normalised
+// number and the rule; refusals that may be an attack on the gateway (an
+// unauthorised caller, a limit reached) are WARN, other policy refusals
+// INFO. Never ERROR: nothing is broken.
+func (f *Filter) logRefusal(tx *transaction, rcpt string, r profile.Reply, err error) {
+	attrs := []any{"queue_id", tx.env.QueueID, "from", tx.env.From, "rcpt", rcpt, "reply", r.String()}
+	level := slog.LevelInfo
+	var rej *telephony.RejectError
+	if errors.As(err, &rej) {
+		attrs = append(attrs, "login", tx.adm.Login, "client", tx.adm.Client, "rule", rej.Rule, "number", rej.Number, "reason", rej.Reason)
+		switch rej.Rule {
+		case telephony.RuleAuth, telephony.RuleSender, telephony.RuleMaxCalls, telephony.RuleRateSender, telephony.RuleRateNumber:
+			level = slog.LevelWarn
+		}
+	} else if err != nil {
+		attrs = append(attrs, "login", tx.adm.Login, "client", tx.adm.Client, "error", err.Error())
+	}
+	f.log.Log(context.Background(), level, "recipient refused", attrs...)
 }
 
 // logResult writes the one line per transaction and updates the metrics.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vpim-milter/vpim-milter/profile"
+	"github.com/vpim-milter/vpim-milter/telephony"
 )
 
 // Engine is what the milter needs of the profile engine; *profile.Engine
@@ -36,6 +37,7 @@ type modifier interface {
 type RcptRefusal struct {
 	Rcpt  string
 	Reply profile.Reply
+	Err   error // the telephony bridge's refusal (a *telephony.RejectError), for the log; nil for the profile's
 }
 
 // Result is what happened to one transaction.
@@ -60,6 +62,9 @@ type transaction struct {
 	body        *body
 	refused     []RcptRefusal
 	fastPath    bool
+	// adm is the transaction at the telephony gateway: the caller (sender,
+	// SMTP AUTH login, client address) and the numbers admitted so far.
+	adm *telephony.Admission
 }
 
 func (f *Filter) newTransaction(from, args string) *transaction {
@@ -68,6 +73,7 @@ func (f *Filter) newTransaction(from, args string) *transaction {
 		start: time.Now(),
 		env:   profile.Envelope{From: from, FromArgs: args},
 		body:  newBody(o.TempDir, o.BodyMaxMemory, o.BodyMaxSize),
+		adm:   &telephony.Admission{Caller: telephony.Caller{Sender: from}},
 	}
 }
 
@@ -75,17 +81,22 @@ func (tx *transaction) close() {
 	if tx != nil && tx.body != nil {
 		tx.body.Close()
 	}
+	if tx != nil {
+		tx.adm.Close() // gives back the rate-limit counts of calls not handed off
+	}
 }
 
 // rcpt runs the RCPT-time rules; a non-nil reply refuses the recipient.
 func (f *Filter) rcpt(tx *transaction, addr, args string) *profile.Reply {
 	r := profile.Rcpt{Addr: addr, Args: args}
 	res := f.engine().Recipient(tx.env.From, r, tx.first)
+	var err error
 	if res.Reject == nil && res.Target == profile.TargetBridge {
-		res.Reject = admit(f.options().Bridge, tx.env.From, addr)
+		tx.adm.QueueID = tx.env.QueueID
+		res.Reject, err = admit(f.options().Bridge, tx.adm, addr)
 	}
 	if res.Reject != nil {
-		tx.refused = append(tx.refused, RcptRefusal{Rcpt: addr, Reply: *res.Reject})
+		tx.refused = append(tx.refused, RcptRefusal{Rcpt: addr, Reply: *res.Reject, Err: err})
 		return res.Reject
 	}
 	if tx.first == "" && res.Target != profile.TargetBridge {
@@ -168,7 +179,7 @@ func (f *Filter) finish(ctx context.Context, tx *transaction, mod modifier, lead
 		if _, err := in.Body.Seek(0, io.SeekStart); err != nil {
 			return f.failure(fmt.Errorf("milter: rewind body: %w", err))
 		}
-		if err := handOff(ctx, o.Bridge, in, rep); err != nil {
+		if err := handOff(ctx, o.Bridge, in, rep, tx.adm); err != nil {
 			if reply, ok := rejectReply(err); ok {
 				res := Result{Report: rep, Verdict: profile.VerdictReject, Reply: reply, Err: err}
 				if reply.Code < 500 {
