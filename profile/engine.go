@@ -46,11 +46,12 @@ func (e *Engine) Recipient(from string, rcpt Rcpt, first Target) RcptResult {
 			}
 		}
 	}
-	if inList(e.opts.GatewayDomains, domain) && bridgeLocal(a.Local) {
-		if !a.IsVoice() {
-			// RFC 3463 5.1.3: bad destination mailbox address syntax.
-			return RcptResult{Reject: &Reply{Code: 550, Enhanced: "5.1.3", Text: "invalid telephone address: " + a.Error}}
-		}
+	if gatewayRecipient(e.opts.GatewayDomains, a, domain) {
+		// Every address at a gateway domain but postmaster goes to the
+		// telephony gateway, which admits a dialable VOICE=/VPIM=/AMIS=
+		// number or refuses it (553 5.1.3, RFC 3463 bad destination
+		// mailbox address syntax): FAX=, SMS=, a number without a
+		// selector, a malformed address are never delivered as mail.
 		return RcptResult{Target: TargetBridge}
 	}
 	t := e.target(domain)
@@ -88,7 +89,7 @@ func inList(list []string, s string) bool {
 func (e *Engine) NeedsBody(env *Envelope, header []Field) bool {
 	if env != nil && len(e.opts.GatewayDomains) > 0 {
 		for _, r := range env.Rcpts {
-			if d := envelopeDomain(r.Addr); d != "" && inList(e.opts.GatewayDomains, d) && bridgeLocal(r.Addr[:len(r.Addr)-len(d)-1]) {
+			if a, d := parseRecipient(r.Addr); gatewayRecipient(e.opts.GatewayDomains, a, d) {
 				return true
 			}
 		}

@@ -37,7 +37,17 @@ func TestRecipient(t *testing.T) {
 		{"VOICE=+15145551234@mail.example.org", "", TargetIVM, ""},
 		{"postmaster@voice.example.com", "", TargetIVM, ""},
 		{"1@pass.example.net", "", TargetPassthrough, ""},
-		{"VOICE=+@voice.example.com", "", "", "550 5.1.3"},
+		// Every other address at a gateway domain goes to the bridge, whose
+		// gateway refuses what it cannot dial (553 5.1.3, issue 9 item 6).
+		{"VOICE=+@voice.example.com", "", TargetBridge, ""},
+		{"FAX=+15145551234@voice.example.com", TargetIVM, TargetBridge, ""},
+		{"SMS=+15145551234@voice.example.com", "", TargetBridge, ""},
+		{"+19005551234@voice.example.com", "", TargetBridge, ""},
+		{"VOICE=+39(0)226338@voice.example.com", "", TargetBridge, ""},
+		{"@relay.example:VOICE=+15145551234@voice.example.com", "", TargetBridge, ""},
+		{"joe@Voice.Example.com", "", TargetBridge, ""},
+		{"Postmaster@voice.example.com", "", TargetIVM, ""},
+		{"\"postmaster\"@voice.example.com", "", TargetIVM, ""},
 		{"<2722+111@vm2.example.net>", "", TargetVPIM2, ""},
 	}
 	for _, tc := range tests {

@@ -29,9 +29,10 @@ func envelopeDomain(s string) string {
 	return ""
 }
 
-// bridgeLocal reports whether a local part carries a VOICE=, VPIM= or AMIS=
-// selector (RFC 3804 4.2.1-4.2.3), allowing the RFC 3191 quotes and slashes.
-func bridgeLocal(local string) bool {
-	l := strings.TrimLeft(local, "\"/")
-	return hasPrefixFold(l, "VOICE=") || hasPrefixFold(l, "VPIM=") || hasPrefixFold(l, "AMIS=")
+// gatewayRecipient reports whether a recipient (parsed by
+// parseRecipient) is at one of the telephony gateway domains and is not
+// the postmaster there (RFC 5321 4.5.1: postmaster must reach a person,
+// never the bridge).
+func gatewayRecipient(gateways []string, a addr.Address, domain string) bool {
+	return domain != "" && inList(gateways, domain) && a.Special != addr.SpecialPostmaster && !strings.EqualFold(a.Local, addr.SpecialPostmaster)
 }
