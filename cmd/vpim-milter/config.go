@@ -99,6 +99,41 @@ type TelephonyConfig struct {
 	SIP            SIPConfig      `toml:"sip"`
 	Asterisk       AsteriskConfig `toml:"asterisk"`
 	Exec           ExecConfig     `toml:"exec"`
+
+	// Who may dial and how much (README "Security"). allowed_senders
+	// above is the envelope sender: forgeable.
+	AllowedLogins      []string        `toml:"allowed_logins"`        // SMTP AUTH logins, @domain, or "*"
+	TrustedNetworks    []string        `toml:"trusted_networks"`      // client networks that may dial without a login
+	MaxCallsPerMessage int             `toml:"max_calls_per_message"` // distinct numbers one message may call
+	RateLimit          RateLimitConfig `toml:"rate_limit"`
+}
+
+// RateLimitConfig is [telephony.rate_limit] (or the inline table
+// rate_limit = { per_sender = "20/1h", per_number = "3/1h" }).
+type RateLimitConfig struct {
+	PerSender rateText `toml:"per_sender"` // "COUNT/DURATION" or "off"
+	PerNumber rateText `toml:"per_number"`
+}
+
+// rateText is a telephony.Rate as the file writes it ("20/1h", "off").
+type rateText string
+
+// UnmarshalText checks the value as it is decoded, so a bad one is
+// reported with its line and key (as for duration).
+func (r *rateText) UnmarshalText(b []byte) error {
+	v, err := telephony.ParseRate(string(b))
+	if err != nil {
+		return err
+	}
+	*r = rateText(v.String())
+	return nil
+}
+
+// rate is the value as telephony.Rate; the zero Rate, which Validate
+// refuses, if it does not parse (it always does after UnmarshalText).
+func (r rateText) rate() telephony.Rate {
+	v, _ := telephony.ParseRate(string(r))
+	return v
 }
 
 // SIPConfig is the [telephony.sip] section.
@@ -229,7 +264,9 @@ func configFrom(o options) Config {
 			Asterisk: AsteriskConfig{OutgoingDir: t.Asterisk.OutgoingDir, TmpDir: t.Asterisk.TmpDir, DoneDir: t.Asterisk.DoneDir,
 				Channel: t.Asterisk.Channel, Context: t.Asterisk.Context, CallerID: t.Asterisk.CallerID,
 				WaitTime: duration(t.Asterisk.WaitTime), ResultTimeout: duration(t.Asterisk.ResultTimeout)},
-			Exec: ExecConfig{Command: t.Exec.Command, Args: t.Exec.Args}},
+			Exec:          ExecConfig{Command: t.Exec.Command, Args: t.Exec.Args},
+			AllowedLogins: t.AllowedLogins, TrustedNetworks: t.TrustedNetworks, MaxCallsPerMessage: t.MaxCallsPerMessage,
+			RateLimit: RateLimitConfig{PerSender: rateText(t.RateLimit.PerSender.String()), PerNumber: rateText(t.RateLimit.PerNumber.String())}},
 		DSN: DSNConfig{SMTP: t.DSN.SMTPAddr, ReportingMTA: t.DSN.ReportingMTA, From: t.DSN.From, Timeout: duration(t.DSN.Timeout),
 			Disable: t.DSN.Disable, DelayAfter: zeroIf(t.DSN.DelayAfter, telephony.DelayNever)},
 		Metrics: MetricsConfig{Listen: o.metrics.Listen},
@@ -290,7 +327,9 @@ func (c *Config) options() (options, error) {
 			HomeCountry: t.HomeCountry, OutdialAllow: t.OutdialAllow, OutdialDeny: t.OutdialDeny, AllowedSenders: t.AllowedSenders,
 			DSN: telephony.DSNOptions{SMTPAddr: c.DSN.SMTP, ReportingMTA: c.DSN.ReportingMTA, From: c.DSN.From,
 				Timeout: time.Duration(c.DSN.Timeout), Disable: c.DSN.Disable, DelayAfter: ifZero(c.DSN.DelayAfter, telephony.DelayNever)},
-			TempDir: m.TempDir},
+			TempDir:       m.TempDir,
+			AllowedLogins: t.AllowedLogins, TrustedNetworks: t.TrustedNetworks, MaxCallsPerMessage: t.MaxCallsPerMessage,
+			RateLimit: telephony.RateLimitOptions{PerSender: t.RateLimit.PerSender.rate(), PerNumber: t.RateLimit.PerNumber.rate()}},
 		metrics: promtext.Options{Listen: c.Metrics.Listen},
 	}, errors.Join(conv...)
 }

@@ -145,6 +145,7 @@ func TestOptionKeysMapping(t *testing.T) {
 		reflect.TypeFor[bool]():       `true`,
 		reflect.TypeFor[[]string]():   `["changed"]`,
 		reflect.TypeFor[[]duration](): `["7s"]`,
+		reflect.TypeFor[rateText]():   `"9/9m"`,
 	}
 	base := mustOptions(t, ptr(defaultConfig()))
 	before := leafValues(base)
