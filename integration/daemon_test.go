@@ -79,6 +79,7 @@ func vpimBinary(t *testing.T) string {
 // daemon is a running vpim-milter process.
 type daemon struct {
 	cmd    *exec.Cmd
+	config string // the configuration file (a test may rewrite it and send SIGHUP)
 	port   int
 	log    *bytes.Buffer
 	lw     *lockedWriter
@@ -103,7 +104,7 @@ func startDaemon(t *testing.T, toml string, hand ...*testport.Block) *daemon {
 	cfg := filepath.Join(dir, "vpim-milter.toml")
 	for try := 1; ; try++ {
 		ports := testport.Reserve(t, 1)
-		d := &daemon{port: ports.Port(0), log: &bytes.Buffer{}, exited: make(chan struct{})}
+		d := &daemon{port: ports.Port(0), config: cfg, log: &bytes.Buffer{}, exited: make(chan struct{})}
 		full := fmt.Sprintf("[milter]\nlisten = \"inet:%d@127.0.0.1\"\n%s", d.port, toml)
 		if err := os.WriteFile(cfg, []byte(full), 0o644); err != nil {
 			t.Fatal(err)

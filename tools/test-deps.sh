@@ -15,6 +15,7 @@ pkgs=(
   baresip               # SIP user agent that answers and records
   sip-tester            # sipp: scripted SIP responses (486, 404, ...)
   kamailio              # SIP proxy: the dispatcher in front of several callees
+  dovecot-core          # SASL (SMTP AUTH) for the private Postfix: telephony.allowed_logins tests
   iproute2 procps psmisc busybox-syslogd util-linux bsdutils time m4 make gcc
 )
 missing=()

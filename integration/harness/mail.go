@@ -8,12 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/smtp"
 	"net/textproto"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Submit submits msg (lines ending in \n; sent with CRLF) from from to rcpts over SMTP at
@@ -21,9 +23,37 @@ import (
 // reply to DATA, or to the first command refused (250 "ok" when it was accepted).
 func Submit(t testing.TB, addr, from string, rcpts []string, msg string) (int, string) {
 	t.Helper()
-	c, err := smtp.Dial(addr)
+	return SubmitWith(t, addr, SubmitOptions{}, from, rcpts, msg)
+}
+
+// SubmitOptions are how SubmitWith connects: from which loopback address, and with which
+// SMTP AUTH credentials.
+type SubmitOptions struct {
+	// LocalAddr is the client's own address, e.g. "127.0.0.2" (any of 127.0.0.0/8 works on
+	// Linux); "" lets the kernel choose (127.0.0.1).
+	LocalAddr string
+	// Auth, if not nil, authenticates after EHLO (smtp.PlainAuth works on loopback
+	// without TLS).
+	Auth smtp.Auth
+}
+
+// SubmitWith is Submit with o's client address and SMTP AUTH. A refused AUTH ends the
+// transaction with its reply, like a refused command.
+func SubmitWith(t testing.TB, addr string, o SubmitOptions, from string, rcpts []string, msg string) (int, string) {
+	t.Helper()
+	d := net.Dialer{Timeout: 30 * time.Second}
+	if o.LocalAddr != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(o.LocalAddr)}
+	}
+	conn, err := d.Dial("tcp", addr)
 	if err != nil {
 		t.Fatalf("dial %s: %v", addr, err)
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	c, err := smtp.NewClient(conn, host)
+	if err != nil {
+		conn.Close()
+		t.Fatalf("smtp %s: %v", addr, err)
 	}
 	defer c.Close()
 	reply := func(err error) (int, string) {
@@ -37,6 +67,11 @@ func Submit(t testing.TB, addr, from string, rcpts []string, msg string) (int, s
 	}
 	if err := c.Hello("client.example.org"); err != nil {
 		return reply(err)
+	}
+	if o.Auth != nil {
+		if err := c.Auth(o.Auth); err != nil {
+			return reply(err)
+		}
 	}
 	if err := c.Mail(from); err != nil {
 		return reply(err)

@@ -31,6 +31,9 @@ type Harness struct {
 	PortEnv []string
 	// milterForm writes a milter TCP port in the MTA's own address form.
 	milterForm string
+	// Env is added to the environment of harness.sh up, e.g. "SASL_USERS=alice:secret"
+	// (Postfix: SMTP AUTH against a private Dovecot).
+	Env []string
 }
 
 // Postfix is integration/mta/postfix/harness.sh; up sets all three of its ports.
@@ -124,7 +127,7 @@ func (h *Harness) Up(t testing.TB, milter string) *Instance {
 	const tries = 3
 	for try := 1; ; try++ {
 		ports := testport.Reserve(t, len(h.PortEnv))
-		in.Env = append(os.Environ(), "MILTER="+milter)
+		in.Env = append(append(os.Environ(), h.Env...), "MILTER="+milter)
 		for i, env := range h.PortEnv {
 			in.Env = append(in.Env, fmt.Sprintf("%s=%d", env, ports.Port(i)))
 		}
@@ -172,6 +175,13 @@ func (in *Instance) Run(args ...string) ([]byte, error) {
 
 // SMTP is the host:port of the instance's SMTP listener (the one with the milter).
 func (in *Instance) SMTP() string { return "127.0.0.1:" + in.Vars["SMTP_PORT"] }
+
+// SubmitWith is Submit through the instance's SMTP listener with o's client address and
+// SMTP AUTH; see SubmitWith.
+func (in *Instance) SubmitWith(t testing.TB, o SubmitOptions, from string, rcpts []string, msg string) (int, string) {
+	t.Helper()
+	return SubmitWith(t, in.SMTP(), o, from, rcpts, msg)
+}
 
 // Submit submits msg (lines ending in \n) from from to rcpts through the instance's SMTP
 // listener; see Submit.
