@@ -6,12 +6,18 @@
 // # Gateway: the hand-off from the milter
 //
 // Gateway is the bridge as the milter sees it (DESIGN flow steps 1 and 4).
-// Gateway.Admit runs at RCPT for each voice-bound recipient: the address
-// must hold a telephone number (profile/addr, RFC 3804; else 553 5.1.3)
-// and the outdial policy must allow it. Gateway.HandOff runs at end of
+// Gateway.Admit runs at RCPT for each voice-bound recipient, with the
+// transaction's Admission (who asks: envelope sender, SMTP AUTH login,
+// client address; and the numbers admitted so far): the address must be a
+// VOICE=, VPIM= or AMIS= address with a dialable number (profile/addr,
+// RFC 3804; else 553 5.1.3), the caller and the number must pass the
+// outdial policy (550 5.7.1), the message may call at most
+// MaxCallsPerMessage distinct numbers (452 4.5.3) and the rate limits
+// must allow one more call (450 4.7.1). Gateway.HandOff runs at end of
 // message, before the milter answers: it decodes the voice part it is
-// given to 8 kHz PCM once, then writes one durable job per recipient
-// (Spool.Enqueue) with NOTIFY and ORCPT of that recipient's RCPT, ENVID of
+// given to 8 kHz PCM once, then writes one durable job per distinct
+// normalised number (Spool.Enqueue) with NOTIFY and ORCPT of the first
+// recipient's RCPT that asked for it, ENVID of
 // MAIL (RFC 3461) and Message-ID, Subject and the header block of the
 // message. Mail that can never be played (no audio part, audio that does
 // not decode, no samples) is refused with 554 5.6.1; any other failure is
@@ -27,11 +33,27 @@
 //
 // # Outdial policy
 //
-// Policy.Check(sender, number) runs at RCPT for bridge-bound recipients and
-// returns a *RejectError carrying the SMTP reply (550 5.7.1 for refusals,
-// RFC 3804 §5 and DIGEST §4.1 "Security"; 553 5.1.3 for numbers that cannot
-// be dialled). Deny patterns win; international and premium-rate numbers
-// are refused unless allowed.
+// Policy.CheckCaller and Policy.CheckNumber run at RCPT for bridge-bound
+// recipients and return a *RejectError carrying the SMTP reply (550 5.7.1
+// for refusals, RFC 3804 §5 and DIGEST §4.1 "Security"; 553 5.1.3 for
+// numbers that cannot be dialled) and, for the log, the rule and the
+// normalised number. A caller is authorised by its SMTP AUTH login or its
+// client network, or, when neither list is configured, by its envelope
+// sender alone (weak). A number is first normalised to E.164 with the home
+// country's dialling rules (numbering.go: international and trunk
+// prefixes); that form is checked and dialled. Deny patterns win;
+// emergency numbers are refused; premium-rate ranges per country and NANP
+// numbers outside the USA and Canada (nanp.go) open only with an allow
+// pattern that names them; international numbers are refused unless
+// allowed.
+//
+// # Rate limits
+//
+// Calls accepted into the spool are counted per sender (login, else
+// envelope sender) and per number in a sliding window (Options.RateLimit).
+// The counts live with the Spool, so every Gateway built on it (a reload)
+// shares them, and after a restart they are read back from the jobs
+// created within the window.
 //
 // # Spool format (version 1)
 //
