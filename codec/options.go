@@ -1,6 +1,8 @@
 package codec
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -59,8 +61,18 @@ func (t *Transcoder) Sniff(head []byte) string { return string(Sniff(head)) }
 
 // Transcode converts src from format from ("" sniffs it) to format to and
 // returns the number of 8 kHz samples. Audio longer than MaxDuration is
-// refused after it was converted.
+// refused with an error wrapping ErrTooLong as soon as the decoder passes
+// the limit (before decoding anything when the length is known), so a
+// short file that decodes to hours costs no more than MaxDuration of
+// decoding.
 func (t *Transcoder) Transcode(dst io.Writer, to string, src io.Reader, from string) (int64, error) {
+	return t.TranscodeContext(context.Background(), dst, to, src, from)
+}
+
+// TranscodeContext is Transcode that also stops when ctx ends (see the
+// package function TranscodeContext): an evaluation deadline bounds the
+// decoding whatever the input.
+func (t *Transcoder) TranscodeContext(ctx context.Context, dst io.Writer, to string, src io.Reader, from string) (int64, error) {
 	tf, err := ParseFormat(to)
 	if err != nil {
 		return 0, err
@@ -71,12 +83,14 @@ func (t *Transcoder) Transcode(dst io.Writer, to string, src io.Reader, from str
 			return 0, err
 		}
 	}
-	n, err := Transcode(dst, tf, src, ff)
-	if err != nil {
-		return n, err
+	n, err := transcode(ctx, dst, tf, src, ff, t.MaxSamples())
+	if errors.Is(err, ErrTooLong) {
+		return n, fmt.Errorf("%w of %s (max_duration)", err, t.opts.MaxDuration)
 	}
-	if max := int64(t.opts.MaxDuration / time.Second * Rate); n > max {
-		return n, fmt.Errorf("codec: audio is %s long, longer than the limit of %s (max_duration)", time.Duration(n)*time.Second/Rate, t.opts.MaxDuration)
-	}
-	return n, nil
+	return n, err
+}
+
+// MaxSamples is MaxDuration in 8 kHz samples.
+func (t *Transcoder) MaxSamples() int64 {
+	return int64(t.opts.MaxDuration / time.Second * Rate)
 }

@@ -2,6 +2,10 @@ package codec
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -35,27 +39,123 @@ func errString(err error) string {
 	return err.Error()
 }
 
-// TestTranscoderMaxDuration: audio up to MaxDuration converts, longer
-// audio is refused with the sample count.
+// TestTranscoderMaxDuration: audio up to MaxDuration converts; longer
+// audio is refused, and the conversion stops right after the limit: from
+// a stream of unknown length at most one copy buffer past it is read, and
+// a length known up front is refused before decoding.
 func TestTranscoderMaxDuration(t *testing.T) {
 	tr, err := NewTranscoder(Options{MaxDuration: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
+	const want = "codec: audio longer than the limit of 1s (max_duration)"
 	for _, tc := range []struct {
 		samples int
+		to      string
 		want    string
-	}{{8000, ""}, {8001, "codec: audio is 1.000125s long, longer than the limit of 1s (max_duration)"}} {
+		out     int // bytes written to dst
+	}{
+		{8000, "basic", "", 8000},
+		{8001, "basic", want, 8001},        // the one sample over the limit was written
+		{8000, "wav-ulaw", "", 8058},       // 58-byte header (with the fact chunk)
+		{8001, "wav-ulaw", want, 0},        // length needed up front: nothing written
+		{8000 * 3600, "basic", want, 8001}, // an hour: stops after the limit
+	} {
 		var out bytes.Buffer
-		n, err := tr.Transcode(&out, "basic", bytes.NewReader(make([]byte, 2*tc.samples)), "pcm16")
-		if n != int64(tc.samples) || errString(err) != tc.want || out.Len() != tc.samples {
-			t.Errorf("%d samples: n %d, %d bytes, error %v; want %q", tc.samples, n, out.Len(), err, tc.want)
+		src := &countingReader{r: io.LimitReader(zeroes{}, int64(2*tc.samples))}
+		_, err := tr.Transcode(&out, tc.to, src, "pcm16")
+		if errString(err) != tc.want || out.Len() != tc.out {
+			t.Errorf("%d samples to %s: %d bytes, error %v; want %d bytes, %q", tc.samples, tc.to, out.Len(), err, tc.out, tc.want)
+		}
+		if tc.want != "" && !errors.Is(err, ErrTooLong) {
+			t.Errorf("%d samples: %v does not wrap ErrTooLong", tc.samples, err)
+		}
+		if limit := int64(2*8001 + copyBuf + SniffLen); src.n > limit {
+			t.Errorf("%d samples to %s: read %d bytes of input, want at most %d", tc.samples, tc.to, src.n, limit)
 		}
 	}
+	// A regular file says its length: refused before it is decoded.
+	f, err := os.CreateTemp(t.TempDir(), "long-*.pcm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(2 * 8000 * 3600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if _, err := tr.Transcode(&out, "wav-ulaw", f, "pcm16"); errString(err) != want || out.Len() != 0 {
+		t.Errorf("one-hour file: %d bytes, %v; want nothing and %q", out.Len(), err, want)
+	}
+	f.Close()
 	if got := tr.Sniff([]byte(".snd\x00\x00\x00\x18")); got != "au" {
 		t.Errorf("sniff: %q", got)
 	}
 	if _, err := tr.Transcode(&bytes.Buffer{}, "flac", nil, ""); err == nil {
 		t.Error("unknown target format converted")
 	}
+}
+
+// TestTranscodeContext: a conversion stops with the context's error as
+// soon as the context ends, within one copy buffer of decoding, even from
+// an endless input; the error is not taken for corrupt input.
+func TestTranscodeContext(t *testing.T) {
+	tr, err := NewTranscoder(Options{MaxDuration: 1000 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, to := range []string{"basic", "wav-ulaw", "gsm"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		start := time.Now()
+		_, err := tr.TranscodeContext(ctx, io.Discard, to, zeroes{}, "pcm16")
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s: %v, want the deadline", to, err)
+		}
+		var ce *CorruptInputError
+		if errors.As(err, &ce) {
+			t.Errorf("%s: the deadline became %v", to, err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("%s: stopped %v after the start, the deadline was 200ms", to, d)
+		}
+	}
+	// A source that honours the same context: its error passes the
+	// decoders unchanged.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = TranscodeContext(context.Background(), io.Discard, Basic, ctxSource{ctx}, G726_32)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("source's context error: %v", err)
+	}
+}
+
+// zeroes is an endless stream of zero bytes (silence in PCM16).
+type zeroes struct{}
+
+func (zeroes) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// ctxSource yields zeroes until its context ends.
+type ctxSource struct{ ctx context.Context }
+
+func (c ctxSource) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	clear(p)
+	return len(p), nil
 }

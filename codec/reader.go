@@ -3,6 +3,7 @@ package codec
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -176,7 +177,9 @@ type errReader struct {
 
 func (e *errReader) Read(p []byte) (int, error) {
 	n, err := e.r.Read(p)
-	if err != nil && err != io.EOF {
+	if err != nil && err != io.EOF && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		// The end of a context the source honours (a deadline) is not
+		// corrupt input: it passes as it is.
 		var ce *CorruptInputError
 		if !errors.As(err, &ce) {
 			err = corrupt(e.f, err)

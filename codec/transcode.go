@@ -1,10 +1,16 @@
 package codec
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 )
+
+// ErrTooLong is returned, wrapped, when audio runs past the limit a
+// conversion was given (Transcoder's MaxDuration).
+var ErrTooLong = errors.New("codec: audio longer than the limit")
 
 // needsLength reports whether writing f wants the sample count up front.
 func (f Format) needsLength() bool {
@@ -19,16 +25,48 @@ func (f Format) needsLength() bool {
 // whatever the duration, unless Reader.Samples knows the length up front
 // (a regular file in a fixed-rate format at 8 kHz).
 func Transcode(dst io.Writer, to Format, src io.Reader, from Format) (samples int64, err error) {
+	return transcode(context.Background(), dst, to, src, from, -1)
+}
+
+// TranscodeContext is Transcode that stops when ctx ends, with ctx's
+// error. The decoding loop checks ctx after every copyBuf bytes of PCM
+// (8 s of audio), so however slow a decoder is and whatever the input
+// claims, a deadline is honoured within the time it takes to decode 8 s.
+// On an error dst may hold part of the output.
+func TranscodeContext(ctx context.Context, dst io.Writer, to Format, src io.Reader, from Format) (samples int64, err error) {
+	return transcode(ctx, dst, to, src, from, -1)
+}
+
+// transcode is Transcode with a context and a limit: more than max
+// samples (max >= 0) end the conversion with ErrTooLong as soon as the
+// decoder has produced sample max+1, or before any decoding when the
+// length is known up front. dst then holds at most max+1 samples.
+func transcode(ctx context.Context, dst io.Writer, to Format, src io.Reader, from Format, max int64) (samples int64, err error) {
 	r, err := NewReader(src, from)
 	if err != nil {
 		return 0, err
+	}
+	if samples := r.Samples(); max >= 0 && samples > max {
+		return 0, ErrTooLong
+	}
+	limit := func(r io.Reader) io.Reader {
+		if max < 0 {
+			return r
+		}
+		return io.LimitReader(r, 2*(max+1))
+	}
+	tooLong := func(n int64) error {
+		if max >= 0 && n > 2*max {
+			return ErrTooLong
+		}
+		return nil
 	}
 	if samples := r.Samples(); to.needsLength() && samples >= 0 {
 		w, err := NewWriter(dst, to, samples)
 		if err != nil {
 			return 0, err
 		}
-		if _, err := copyPCM(w, io.LimitReader(r, 2*samples)); err != nil {
+		if _, err := copyPCM(ctx, w, io.LimitReader(r, 2*samples)); err != nil {
 			return 0, err
 		}
 		return samples, w.Close()
@@ -38,7 +76,10 @@ func Transcode(dst io.Writer, to Format, src io.Reader, from Format) (samples in
 		if err != nil {
 			return 0, err
 		}
-		n, err := copyPCM(w, r)
+		n, err := copyPCM(ctx, w, limit(r))
+		if err == nil {
+			err = tooLong(n)
+		}
 		if err != nil {
 			return n / 2, err
 		}
@@ -56,7 +97,10 @@ func Transcode(dst io.Writer, to Format, src io.Reader, from Format) (samples in
 		f.Close()
 		os.Remove(f.Name())
 	}()
-	n, err := copyPCM(f, r)
+	n, err := copyPCM(ctx, f, limit(r))
+	if err == nil {
+		err = tooLong(n)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -68,7 +112,7 @@ func Transcode(dst io.Writer, to Format, src io.Reader, from Format) (samples in
 	if err != nil {
 		return 0, err
 	}
-	if _, err := copyPCM(w, io.LimitReader(f, 2*samples)); err != nil {
+	if _, err := copyPCM(ctx, w, io.LimitReader(f, 2*samples)); err != nil {
 		return 0, err
 	}
 	return samples, w.Close()
@@ -76,15 +120,21 @@ func Transcode(dst io.Writer, to Format, src io.Reader, from Format) (samples in
 
 // copyBuf is the copyPCM buffer size: 128 KiB (even, so no sample is
 // split across writes unless the reader splits it) keeps the number of
-// read and write system calls low at a constant memory cost.
+// read and write system calls low at a constant memory cost. At 8 kHz it
+// is 8 s of audio: the interval at which copyPCM checks its context.
 const copyBuf = 128 << 10
 
-// copyPCM copies with a fixed buffer of copyBuf bytes.
-func copyPCM(w io.Writer, r io.Reader) (int64, error) {
+// copyPCM copies with a fixed buffer of copyBuf bytes and stops with
+// ctx's error when ctx ends (checked before every read, so at least every
+// copyBuf bytes of PCM).
+func copyPCM(ctx context.Context, w io.Writer, r io.Reader) (int64, error) {
 	buf := make([]byte, copyBuf)
 	var total int64
 	for {
-		n, err := r.Read(buf[:])
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		n, err := r.Read(buf)
 		if n > 0 {
 			m, werr := w.Write(buf[:n])
 			total += int64(m)
