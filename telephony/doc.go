@@ -13,15 +13,31 @@
 // RFC 3804; else 553 5.1.3), the caller and the number must pass the
 // outdial policy (550 5.7.1), the message may call at most
 // MaxCallsPerMessage distinct numbers (452 4.5.3) and the rate limits
-// must allow one more call (450 4.7.1). Gateway.HandOff runs at end of
+// must allow one more call (450 4.7.1). Gateway.Stage runs at end of
 // message, before the milter answers: it decodes the voice part it is
 // given to 8 kHz PCM once, then writes one durable job per distinct
-// normalised number (Spool.Enqueue) with NOTIFY and ORCPT of the first
-// recipient's RCPT that asked for it, ENVID of
-// MAIL (RFC 3461) and Message-ID, Subject and the header block of the
-// message. Mail that can never be played (no audio part, audio that does
-// not decode, no samples) is refused with 554 5.6.1; any other failure is
-// temporary and the milter tempfails the message, so nothing is lost.
+// normalised number into staging/ with NOTIFY and ORCPT of the first
+// recipient's RCPT that asked for it, ENVID of MAIL (RFC 3461) and
+// Message-ID, Subject and the header block of the message.
+// The milter commits the staged jobs (Staged.Commit: rename into new/,
+// and the calls count for the rate limits) only once it has decided to
+// accept the message and the MTA is still waiting for that answer; a
+// tempfail, a reject, an abort or a lost connection discards them
+// (Staged.Discard; the Admission gives their rate-limit counts back), and
+// a crash in between leaves them in staging/, which the next start
+// empties. So an MTA retry never calls twice. What remains: the accept
+// has been sent but the MTA dies before it has queued the message; it then
+// offers the message again and the call is placed twice (at-least-once,
+// as everywhere here). Gateway.HandOff is Stage and Commit in one step.
+//
+// Refusals at end of message: mail that can never be played (no audio
+// part, audio that does not decode, no samples) gets 554 5.6.1; audio
+// longer than MaxAudio (or codec.max_duration) 552 5.3.4, as soon as the
+// decoder passes the limit; a spool that would pass MaxSpoolBytes (or a
+// file system without room) 452 4.3.1, so that the MTA keeps the mail. The
+// decoding honours the milter's evaluation deadline (checked every 8 s of
+// audio). Any other failure is temporary and the milter tempfails the
+// message, so nothing is lost.
 //
 // The request (Message, Recipient, Voice) is neutral: plain strings, the
 // header block as bytes and an opener for the voice part. The milter fills
@@ -60,6 +76,8 @@
 // The spool is a directory tree on one file system:
 //
 //	spool_dir/tmp/<id>/      job being written by Enqueue (never a job)
+//	spool_dir/staging/<id>/  written for a transaction the milter has not
+//	                         accepted yet (never claimed; emptied at start)
 //	spool_dir/new/<id>/      queued; due when next_attempt <= now
 //	spool_dir/active/<id>/   claimed by a worker (a call may be in progress)
 //	spool_dir/done/<id>/     delivered
@@ -87,6 +105,10 @@
 // A worker claims a job by renaming new/<id> to active/<id> (one rename
 // wins). After a temporary failure it rewrites job.json (temp file, fsync,
 // rename) with the next attempt time and renames the job back to new/.
+// When job.json cannot be rewritten (a full disk), the job stays in
+// active/ and the worker keeps its state in memory: it is tried again at
+// its next attempt time, never sooner (after a restart such a job is
+// recovered with the state it had on disk, and may be called early once).
 // A final job goes to done/ or failed/ after its DSN was sent; the worker
 // then sets the job directory's modification time to the filing time (the
 // rename does not change it), and that is the job's completion time.
@@ -133,9 +155,22 @@
 // be sent twice if the daemon dies between sending it and filing the job.
 // Run one worker (Bridge.Run) per spool: a second worker starting up would
 // put the first one's active jobs back in the queue. Any number of
-// processes may Enqueue.
+// processes may Enqueue; a process that stages jobs (Gateway.Stage) should
+// not share the spool with another one starting up, which empties
+// staging/ (the other one's transaction is then tempfailed, never lost).
 //
 // # Retries and expiry
+//
+// An attempt lasts at most AttemptTimeout, ring and playback together: the
+// SIP back-end hangs up (BYE) when it is reached, the exec back-end's
+// process group gets SIGTERM and then SIGKILL, an Asterisk call file
+// carries TIMEOUT(absolute) for the time left. A cut attempt is retried
+// (4.4.7), unless the message alone is longer than AttemptTimeout (5.3.4,
+// final). At shutdown the worker claims no more jobs and lets the calls in
+// progress go on for DrainTimeout (milter.drain_timeout), then cuts them:
+// such an attempt counts, with outcome "interrupted" and status 4.3.2, and
+// the job goes back to new/ for its next attempt on the schedule. The
+// systemd unit's TimeoutStopSec leaves room for that.
 //
 // Busy (486, 600), no answer (408, 480, 487, ring timeout), 5xx and
 // timeouts are retried after Retry[n-1] (the last entry repeats); 404, 484,

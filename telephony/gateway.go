@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -72,6 +73,11 @@ type Gateway struct {
 	maxCalls int
 	limits   RateLimitOptions
 	rates    *rateBook // the spool's; nil for a dry run
+	// maxSamples bounds the audio of one message (MaxAudio and
+	// CodecMaxDuration); maxAudio is that limit as a duration, for the reply.
+	maxSamples int64
+	maxAudio   time.Duration
+	maxSpool   int64 // MaxSpoolBytes
 }
 
 // NewGateway builds the gateway for the outdial policy, the sender checks,
@@ -88,7 +94,12 @@ func NewGateway(o Options, spool *Spool) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &Gateway{policy: p, spool: spool, tempDir: o.TempDir, maxCalls: o.MaxCallsPerMessage, limits: o.RateLimit}
+	g := &Gateway{policy: p, spool: spool, tempDir: o.TempDir, maxCalls: o.MaxCallsPerMessage, limits: o.RateLimit,
+		maxAudio: o.MaxAudio, maxSpool: o.MaxSpoolBytes}
+	if o.CodecMaxDuration > 0 && o.CodecMaxDuration < g.maxAudio {
+		g.maxAudio = o.CodecMaxDuration
+	}
+	g.maxSamples = int64(g.maxAudio / time.Second * codec.Rate)
 	if spool != nil {
 		var horizon time.Duration
 		for _, r := range []Rate{o.RateLimit.PerSender, o.RateLimit.PerNumber} {
@@ -182,34 +193,67 @@ func hasSelector(local, service string) bool {
 	return len(l) > len(service) && strings.EqualFold(l[:len(service)], service) && l[len(service)] == '='
 }
 
-// HandOff decodes m.Voice to 8 kHz PCM once (in an unlinked temporary file
-// under TempDir) and writes one job per distinct normalised number into
-// the spool (the first recipient with that number gives the job its
-// address, NOTIFY and ORCPT; the other spellings get no job and no DSN of
-// their own); when it
-// returns nil every job is durable (Spool.Enqueue) and the recipients may
-// leave MTA delivery. A *RejectError (554 5.6.1) means the message can
-// never be played: no audio, audio that does not decode, or none at all
-// after decoding; the milter refuses the message with its reply. Any other
-// error is temporary: the milter tempfails the message and the MTA keeps
-// it. A failing recipient leaves no job behind, but the jobs written for
-// the recipients before it stay (the message is then retried and those
-// calls may be placed twice: at-least-once).
+// HandOff is Stage followed by Commit: when it returns nil every job is
+// in new/ and the recipients may leave MTA delivery. The milter uses
+// Stage and commits only once it has decided to accept the message.
 func (g *Gateway) HandOff(ctx context.Context, m *Message) error {
+	st, err := g.Stage(ctx, m)
+	if err != nil {
+		return err
+	}
+	if err := st.Commit(); err != nil {
+		st.Discard()
+		return err
+	}
+	return nil
+}
+
+// Stage decodes m.Voice to 8 kHz PCM once (in an unlinked temporary file
+// under TempDir) and writes one job per distinct normalised number (the
+// first recipient with that number gives the job its address, NOTIFY and
+// ORCPT; the other spellings get no job and no DSN of their own) into the
+// spool's staging/ directory, durably, where the worker never looks:
+// Staged.Commit publishes them and counts the calls for the rate limits,
+// Staged.Discard (or a restart) removes them. So a transaction that ends
+// in a tempfail or a reject, or that the MTA abandons, leaves no job, and
+// an MTA retry does not call twice.
+//
+// Refusals come back as a *RejectError: 554 5.6.1 when the message can
+// never be played (no audio, audio that does not decode, none at all after
+// decoding), 552 5.3.4 when its audio is longer than MaxAudio (or
+// CodecMaxDuration), found as soon as the decoder passes the limit, and
+// 452 4.3.1 when the spool has no room for the jobs under MaxSpoolBytes
+// (or the file system is full), so that the MTA keeps the mail; a
+// recipient the outdial policy refuses here (one Admit did not see)
+// refuses the message as Admit would. When ctx ends the decoding stops
+// within 8 s of audio and Stage returns ctx's error. Any other error is
+// temporary. On any error no staged job is left. A dry-run gateway (nil
+// spool) decodes and checks but stages nothing.
+func (g *Gateway) Stage(ctx context.Context, m *Message) (*Staged, error) {
 	if m.Voice == nil {
-		return unplayable("message to a telephone number has no audio to play", "no audio part")
+		return nil, unplayable("message to a telephone number has no audio to play", "no audio part")
 	}
 	calls, err := g.calls(m)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	pcm, samples, err := g.decode(m.Voice)
+	pcm, samples, err := g.decode(ctx, m.Voice)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer pcm.Close()
+	st := &Staged{spool: g.spool, adm: m.Admission}
 	if g.spool == nil {
-		return nil
+		return st, nil
+	}
+	need := int64(len(calls)) * jobBytes(samples, len(m.Header))
+	ok, used, err := g.spool.reserve(need, g.maxSpool)
+	if err != nil {
+		return nil, fmt.Errorf("telephony: hand-off: %w", err)
+	}
+	if !ok {
+		return nil, &RejectError{Code: 452, Enhanced: "4.3.1", Text: "voice spool full, try again later",
+			Reason: fmt.Sprintf("the spool holds %d bytes, %d more would pass max_spool_bytes (%d)", used, need, g.maxSpool)}
 	}
 	meta := JobMeta{
 		QueueID:   m.QueueID,
@@ -222,10 +266,10 @@ func (g *Gateway) HandOff(ctx context.Context, m *Message) error {
 	if a := m.Admission; a != nil {
 		meta.Login, meta.Client = cleanField(a.Login), cleanField(a.Client)
 	}
-	numbers := make([]string, 0, len(calls))
 	for _, c := range calls {
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("telephony: hand-off: %w", err)
+			st.Discard()
+			return nil, fmt.Errorf("telephony: hand-off: %w", err)
 		}
 		r := c.rcpt
 		jm := meta
@@ -233,20 +277,72 @@ func (g *Gateway) HandOff(ctx context.Context, m *Message) error {
 		jm.Number = c.number
 		jm.Notify, jm.ORcpt = esmtpParam(r.Args, "NOTIFY"), esmtpParam(r.Args, "ORCPT")
 		if _, err := pcm.Seek(0, io.SeekStart); err != nil {
-			return fmt.Errorf("telephony: hand-off: %w", err)
+			st.Discard()
+			return nil, fmt.Errorf("telephony: hand-off: %w", err)
 		}
-		if _, err := g.spool.Enqueue(jm, bufio.NewReaderSize(pcm, 64<<10), samples); err != nil {
-			return fmt.Errorf("telephony: hand-off: %s: %w", r.Addr, err)
+		id, err := g.spool.stage(jm, bufio.NewReaderSize(pcm, 64<<10), samples)
+		if err != nil {
+			st.Discard()
+			if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+				return nil, &RejectError{Code: 452, Enhanced: "4.3.1", Text: "voice spool full, try again later", Reason: err.Error()}
+			}
+			return nil, fmt.Errorf("telephony: hand-off: %s: %w", r.Addr, err)
 		}
-		numbers = append(numbers, c.number)
+		st.ids = append(st.ids, id)
+		st.numbers = append(st.numbers, c.number)
 	}
-	if m.Admission != nil {
-		m.Admission.commit(numbers)
+	return st, nil
+}
+
+// Staged is the jobs Gateway.Stage wrote for one message, durable but not
+// yet visible to the worker. Commit or Discard them; after Commit, Discard
+// does nothing, so a deferred Discard is safe. Not safe for concurrent use.
+type Staged struct {
+	spool   *Spool // nil: dry run
+	adm     *Admission
+	ids     []string
+	numbers []string // the number of each job, for the rate limits
+	done    bool
+}
+
+// Jobs returns the ids of the staged jobs (none for a nil *Staged).
+func (s *Staged) Jobs() []string {
+	if s == nil {
+		return nil
+	}
+	return s.ids
+}
+
+// Commit publishes the jobs into new/ (renames, then an fsync of new/)
+// and counts their calls for the rate limits (the Admission's): when it
+// returns nil they are queued for the worker. On an error none of them is
+// queued (see Spool.commit) and the caller must tempfail the message; the
+// jobs stay staged until Discard.
+func (s *Staged) Commit() error {
+	if s == nil || s.done || s.spool == nil || len(s.ids) == 0 {
+		return nil
+	}
+	if err := s.spool.commit(s.ids); err != nil {
+		return fmt.Errorf("telephony: hand-off: %w", err)
+	}
+	s.done = true
+	if s.adm != nil {
+		s.adm.commit(s.numbers)
 	}
 	return nil
 }
 
-// call is one job HandOff writes: a distinct number and the first
+// Discard removes the jobs unless they were committed. The Admission's
+// rate-limit counts for them go back when the milter closes it.
+func (s *Staged) Discard() error {
+	if s == nil || s.done || s.spool == nil || len(s.ids) == 0 {
+		return nil
+	}
+	s.done = true
+	return s.spool.discard(s.ids)
+}
+
+// call is one job Stage writes: a distinct number and the first
 // recipient that asked for it.
 type call struct {
 	number string
@@ -312,13 +408,19 @@ func unplayable(text, reason string) *RejectError {
 }
 
 // decode turns the voice into 8 kHz PCM16LE in an unlinked temporary file
-// and counts the samples.
-func (g *Gateway) decode(v *Voice) (*os.File, int64, error) {
+// and counts the samples. It stops as soon as the audio passes
+// g.maxSamples (a 552 5.3.4 refusal) or ctx ends (ctx's error), checking
+// both every copy buffer, so neither the time nor the temporary file
+// grows with what the message claims.
+func (g *Gateway) decode(ctx context.Context, v *Voice) (*os.File, int64, error) {
 	src, err := v.Open()
 	if err != nil {
 		return nil, 0, fmt.Errorf("telephony: hand-off: part %s: %w", v.Part, err)
 	}
 	rd, err := codec.NewReader(src, v.Format)
+	if err != nil && ctx.Err() != nil {
+		return nil, 0, fmt.Errorf("telephony: hand-off: part %s: %w", v.Part, ctx.Err())
+	}
 	if err != nil {
 		return nil, 0, unplayable("audio of this message cannot be played", fmt.Sprintf("part %s: %v", v.Part, err))
 	}
@@ -327,9 +429,16 @@ func (g *Gateway) decode(v *Voice) (*os.File, int64, error) {
 		return nil, 0, fmt.Errorf("telephony: hand-off: %w", err)
 	}
 	_ = os.Remove(f.Name())
-	n, err := io.Copy(f, rd)
+	n, err := copyAudio(ctx, f, rd, 2*g.maxSamples)
 	if err != nil {
 		f.Close()
+		if errors.Is(err, errAudioTooLong) {
+			return nil, 0, &RejectError{Code: 552, Enhanced: "5.3.4", Text: fmt.Sprintf("voice message too long to play by telephone (the limit is %v)", g.maxAudio),
+				Reason: fmt.Sprintf("part %s: more than %v of audio", v.Part, g.maxAudio)}
+		}
+		if ctx.Err() != nil {
+			return nil, 0, fmt.Errorf("telephony: hand-off: decode part %s: %w", v.Part, ctx.Err())
+		}
 		if ce := (*codec.CorruptInputError)(nil); errors.As(err, &ce) {
 			return nil, 0, unplayable("audio of this message cannot be played", fmt.Sprintf("part %s: %v", v.Part, err))
 		}
@@ -340,6 +449,38 @@ func (g *Gateway) decode(v *Voice) (*os.File, int64, error) {
 		return nil, 0, unplayable("message to a telephone number has no audio to play", fmt.Sprintf("part %s: empty audio", v.Part))
 	}
 	return f, n / 2, nil
+}
+
+// errAudioTooLong ends copyAudio at its limit.
+var errAudioTooLong = errors.New("telephony: audio longer than the limit")
+
+// copyAudio copies decoded PCM from r to w, up to max bytes: one byte more
+// is errAudioTooLong. It checks ctx before every read of at most 128 KiB
+// (8 s of audio).
+func copyAudio(ctx context.Context, w io.Writer, r io.Reader, max int64) (int64, error) {
+	buf := make([]byte, 128<<10)
+	var total int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		n, err := r.Read(buf)
+		if total+int64(n) > max {
+			return total, errAudioTooLong
+		}
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return total, werr
+			}
+			total += int64(n)
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
 }
 
 // headerValue returns the first field called name in the header block h,

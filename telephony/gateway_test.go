@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/vpim-milter/vpim-milter/codec"
 )
@@ -211,4 +213,143 @@ func ExampleGateway() {
 	// <nil>
 	// telephony: 550 5.7.1 number not allowed for voice outdial (number +19005550100 (written "+19005550100"): premium rate (+1900, NANP 900 premium-rate NPA))
 	// <nil> 1 +3940226338 FAILURE call me 8000
+}
+
+// TestGatewayStage: Stage writes the jobs where the worker never looks
+// (staging/); Commit moves them all to new/, Discard removes them, and a
+// spool opened again (a restart after a crash between the two) removes
+// staged jobs and never queues them.
+func TestGatewayStage(t *testing.T) {
+	m := func() *Message {
+		return &Message{QueueID: "Q1", Sender: "caller@example.org", Voice: ulawVoice([]byte{1, 2, 3, 4}),
+			Recipients: []Recipient{{Addr: "VOICE=+3940226338@voice.example.com"}, {Addr: "VOICE=+3940226339@voice.example.com"}}}
+	}
+	count := func(s *Spool, state string) int {
+		ids, err := s.List(state)
+		tcheck(t, err, "list "+state)
+		return len(ids)
+	}
+	t.Run("commit", func(t *testing.T) {
+		g, s := testGateway(t, true)
+		st, err := g.Stage(context.Background(), m())
+		tcheck(t, err, "stage")
+		tcompare(t, count(s, dirStaging), 2, "staged")
+		tcompare(t, count(s, dirNew), 0, "queued before the commit")
+		tcheck(t, st.Commit(), "commit")
+		tcompare(t, count(s, dirStaging), 0, "staged after the commit")
+		tcompare(t, count(s, dirNew), 2, "queued")
+		tcheck(t, st.Discard(), "discard after commit")
+		tcompare(t, count(s, dirNew), 2, "queued after a late discard")
+	})
+	t.Run("discard", func(t *testing.T) {
+		g, s := testGateway(t, true)
+		st, err := g.Stage(context.Background(), m())
+		tcheck(t, err, "stage")
+		tcheck(t, st.Discard(), "discard")
+		tcompare(t, count(s, dirStaging), 0, "staged")
+		tcompare(t, count(s, dirNew), 0, "queued")
+		tcheck(t, st.Commit(), "commit after discard")
+		tcompare(t, count(s, dirNew), 0, "queued after a late commit")
+	})
+	t.Run("crash before the decision", func(t *testing.T) {
+		g, s := testGateway(t, true)
+		_, err := g.Stage(context.Background(), m())
+		tcheck(t, err, "stage")
+		s2, err := OpenSpool(s.Dir())
+		tcheck(t, err, "reopen")
+		tcompare(t, count(s2, dirStaging), 0, "staged after a restart")
+		tcompare(t, count(s2, dirNew), 0, "queued after a restart")
+	})
+	t.Run("commit fails", func(t *testing.T) {
+		fs := &faultFS{err: syscall.EIO, calls: map[string]int{}}
+		s, err := openSpool(filepath.Join(t.TempDir(), "spool"), fs, time.Now)
+		tcheck(t, err, "spool")
+		g, err := NewGateway(Options{OutdialAllow: []string{"+39"}, TempDir: t.TempDir()}, s)
+		tcheck(t, err, "gateway")
+		st, err := g.Stage(context.Background(), m())
+		tcheck(t, err, "stage")
+		fs.op, fs.nth, fs.calls = "rename", 2, map[string]int{} // the second rename of the commit fails
+		if err := st.Commit(); err == nil {
+			t.Fatal("commit with a failing rename succeeded")
+		}
+		tcompare(t, count(s, dirNew), 0, "queued after a failed commit (all or nothing)")
+		tcheck(t, st.Discard(), "discard")
+		tcompare(t, count(s, dirStaging), 0, "staged after discard")
+	})
+}
+
+// TestGatewayBounds: audio longer than max_audio (or codec.max_duration)
+// is refused with 552 5.3.4 as soon as the decoder passes the limit, a
+// spool over max_spool_bytes tempfails with 452 4.3.1 so the MTA keeps the
+// mail, and the end of the evaluation deadline stops the decoding within
+// one buffer; none of them leaves a job or a staged job.
+func TestGatewayBounds(t *testing.T) {
+	rcpts := []Recipient{{Addr: "VOICE=+3940226338@voice.example.com"}}
+	// An endless µ-law stream: it would decode forever.
+	endless := &Voice{Format: codec.Basic, Part: "2", Open: func() (io.Reader, error) { return &countingSource{}, nil }}
+	tests := []struct {
+		name  string
+		opts  Options
+		voice *Voice
+		ctx   time.Duration // 0: no deadline
+		want  string
+	}{
+		{"max_audio", Options{MaxAudio: 2 * time.Second}, endless, 0,
+			"552 5.3.4 voice message too long to play by telephone (the limit is 2s)"},
+		{"codec.max_duration", Options{MaxAudio: time.Hour, CodecMaxDuration: 3 * time.Second}, endless, 0,
+			"552 5.3.4 voice message too long to play by telephone (the limit is 3s)"},
+		{"spool full", Options{MaxSpoolBytes: 20 << 10}, ulawVoice(make([]byte, 8000)), 0,
+			"452 4.3.1 voice spool full, try again later"},
+		{"deadline", Options{MaxAudio: 1000 * time.Hour}, endless, 300 * time.Millisecond, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := OpenSpool(filepath.Join(t.TempDir(), "spool"))
+			tcheck(t, err, "spool")
+			tc.opts.TempDir, tc.opts.OutdialAllow = t.TempDir(), []string{"+39"}
+			g, err := NewGateway(tc.opts, s)
+			tcheck(t, err, "gateway")
+			ctx := context.Background()
+			if tc.ctx > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tc.ctx)
+				defer cancel()
+			}
+			start := time.Now()
+			_, err = g.Stage(ctx, &Message{Sender: "caller@example.org", Recipients: rcpts, Voice: tc.voice})
+			took := time.Since(start)
+			var rej *RejectError
+			switch {
+			case tc.want == "":
+				if !errors.Is(err, context.DeadlineExceeded) || errors.As(err, &rej) {
+					t.Fatalf("%v, want the deadline (a temporary error)", err)
+				}
+				if took > tc.ctx+time.Second {
+					t.Errorf("stopped %v after the start, the deadline was %v", took, tc.ctx)
+				}
+			case !errors.As(err, &rej):
+				t.Fatalf("%v, want %s", err, tc.want)
+			case fmt.Sprintf("%d %s %s", rej.Code, rej.Enhanced, rej.Text) != tc.want:
+				t.Fatalf("refusal %d %s %s, want %s", rej.Code, rej.Enhanced, rej.Text, tc.want)
+			}
+			if took > 5*time.Second {
+				t.Errorf("took %v", took)
+			}
+			for _, state := range []string{dirTmp, dirStaging, dirNew} {
+				if ids, _ := s.List(state); len(ids) != 0 {
+					t.Errorf("%s/ holds %v", state, ids)
+				}
+			}
+		})
+	}
+}
+
+// countingSource is an endless µ-law stream of silence (0xff).
+type countingSource struct{}
+
+func (c *countingSource) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 0xff
+	}
+	return len(p), nil
 }

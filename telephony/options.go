@@ -118,6 +118,30 @@ type Options struct {
 	// TempDir is where the gateway decodes a message's voice before it
 	// writes the jobs ("" = os.TempDir()). cmd sets it from milter.temp_dir.
 	TempDir string
+	// MaxAudio is the longest voice message the gateway takes: longer
+	// audio is refused at end of message (552 5.3.4) as soon as the
+	// decoder passes the limit. Each job holds 16 kB of audio per second
+	// (8 kHz PCM16), so it also bounds the size of a job: 4.8 MB at the
+	// default of 5 minutes. Keep it shorter than AttemptTimeout minus the
+	// ring time: a call that AttemptTimeout cuts while it plays a message
+	// longer than AttemptTimeout fails for good (5.3.4) instead of being
+	// retried.
+	MaxAudio time.Duration
+	// CodecMaxDuration is the codec's limit (codec.max_duration; cmd sets
+	// it): the gateway refuses audio longer than the shorter of it and
+	// MaxAudio. Zero: MaxAudio alone.
+	CodecMaxDuration time.Duration
+	// MaxSpoolBytes bounds the bytes of all jobs in the spool, in every
+	// state (being written, staged, queued, in progress, done and failed
+	// until pruned). A hand-off that would go past it is tempfailed (452
+	// 4.3.1) so that the MTA keeps the mail until the worker has called
+	// or pruned enough. Default 4 GiB.
+	MaxSpoolBytes int64
+	// DrainTimeout is how long the worker lets calls in progress go on
+	// after its context ends (SIGTERM) before it cuts them; a cut call
+	// counts as an attempt (OutcomeInterrupted) and is retried. cmd sets
+	// it from milter.drain_timeout. Default 30 s.
+	DrainTimeout time.Duration
 	// Metrics, if not nil, counts what the worker does (see Metrics). It is
 	// not a configuration key: cmd sets it when metrics.listen is on.
 	Metrics *Metrics
@@ -264,6 +288,15 @@ func (o Options) WithDefaults() Options {
 	if o.RateLimit.PerNumber == (Rate{}) {
 		o.RateLimit.PerNumber = Rate{Count: 3, Per: time.Hour}
 	}
+	if o.MaxAudio == 0 {
+		o.MaxAudio = 5 * time.Minute
+	}
+	if o.MaxSpoolBytes == 0 {
+		o.MaxSpoolBytes = 4 << 30
+	}
+	if o.DrainTimeout == 0 {
+		o.DrainTimeout = 30 * time.Second
+	}
 	s := &o.SIP
 	if s.Trunk == "" {
 		s.Trunk = "sip:127.0.0.1:5080"
@@ -380,6 +413,12 @@ func (o Options) Validate() error {
 	optfield.Positive(&errs, "Concurrency", o.Concurrency, "4")
 	optfield.Positive(&errs, "Poll", o.Poll, `"1s"`)
 	optfield.Positive(&errs, "AttemptTimeout", o.AttemptTimeout, `"10m"`)
+	optfield.Positive(&errs, "MaxAudio", o.MaxAudio, `"5m"`)
+	if o.CodecMaxDuration < 0 {
+		errs.Add("CodecMaxDuration", "must not be negative, got %v", o.CodecMaxDuration)
+	}
+	optfield.Positive(&errs, "MaxSpoolBytes", o.MaxSpoolBytes, `"4GiB"`)
+	optfield.Positive(&errs, "DrainTimeout", o.DrainTimeout, `"30s"`)
 	notNegative(&errs, "KeepDone", o.KeepDone, `"168h" is a week`)
 	notNegative(&errs, "KeepFailed", o.KeepFailed, `"720h" is 30 days`)
 	if o.HomeCountry != "" {

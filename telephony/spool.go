@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vpim-milter/vpim-milter/codec"
@@ -20,13 +22,14 @@ import (
 
 // Spool directory layout (see doc.go).
 const (
-	dirTmp    = "tmp"
-	dirNew    = "new"
-	dirActive = "active"
-	dirDone   = "done"
-	dirFailed = "failed"
-	jobFile   = "job.json"
-	audioFile = "audio.wav"
+	dirTmp     = "tmp"
+	dirStaging = "staging"
+	dirNew     = "new"
+	dirActive  = "active"
+	dirDone    = "done"
+	dirFailed  = "failed"
+	jobFile    = "job.json"
+	audioFile  = "audio.wav"
 	// pruneMark prefixes a job directory that Prune has taken out of done/
 	// or failed/ and is removing. Names starting with "." are never jobs
 	// (List skips them), so an interrupted removal leaves no partial job
@@ -90,18 +93,33 @@ type Spool struct {
 	// rates counts the accepted calls for the rate limits of every
 	// Gateway on this spool (rateBook).
 	rates *rateBook
+
+	// The size of the spool (reserve): counted by a walk at most every
+	// sizeEvery, plus what was admitted since.
+	sizeMu    sync.Mutex
+	sizeEvery time.Duration
+	sizeAt    time.Time // zero: never counted
+	size      int64     // bytes found by the last walk
+	admitted  int64     // bytes admitted since
 }
+
+// spoolSizeEvery is how long a count of the spool's bytes stands: a
+// burst of hand-offs walks the job directories once, not once each.
+const spoolSizeEvery = 2 * time.Second
 
 // OpenSpool opens (creating if needed) the spool at dir, which must be on one
 // file system. Leftovers in tmp/ older than an hour (from a crash during
-// Enqueue; never visible as jobs) are removed.
+// Enqueue; never visible as jobs) are removed, and so is everything in
+// staging/: jobs staged for a transaction the milter had not yet accepted
+// when the process that staged them died (the MTA kept that mail and will
+// offer it again), never to be called.
 func OpenSpool(dir string) (*Spool, error) {
 	return openSpool(dir, osFS{}, time.Now)
 }
 
 func openSpool(dir string, fs fileSystem, now func() time.Time) (*Spool, error) {
-	s := &Spool{dir: dir, fs: fs, now: now, wake: make(chan struct{}, 1), rates: newRateBook(now)}
-	for _, d := range []string{dirTmp, dirNew, dirActive, dirDone, dirFailed} {
+	s := &Spool{dir: dir, fs: fs, now: now, wake: make(chan struct{}, 1), rates: newRateBook(now), sizeEvery: spoolSizeEvery}
+	for _, d := range []string{dirTmp, dirStaging, dirNew, dirActive, dirDone, dirFailed} {
 		if err := fs.MkdirAll(filepath.Join(dir, d), 0o750); err != nil {
 			return nil, fmt.Errorf("telephony: spool: %w", err)
 		}
@@ -110,6 +128,13 @@ func openSpool(dir string, fs fileSystem, now func() time.Time) (*Spool, error) 
 		for _, e := range ents {
 			if info, err := e.Info(); err == nil && now().Sub(info.ModTime()) > time.Hour {
 				_ = fs.RemoveAll(filepath.Join(dir, dirTmp, e.Name()))
+			}
+		}
+	}
+	if ents, err := os.ReadDir(filepath.Join(dir, dirStaging)); err == nil {
+		for _, e := range ents {
+			if err := fs.RemoveAll(filepath.Join(dir, dirStaging, e.Name())); err != nil {
+				return nil, fmt.Errorf("telephony: spool: remove staged job left by a crash: %w", err)
 			}
 		}
 	}
@@ -126,6 +151,20 @@ func (s *Spool) Dir() string { return s.dir }
 // visible in new/ and the caller must tempfail the message (DESIGN flow
 // step 4). pcm must deliver exactly samples*2 bytes.
 func (s *Spool) Enqueue(meta JobMeta, pcm io.Reader, samples int64) (id string, err error) {
+	return s.write(meta, pcm, samples, dirNew)
+}
+
+// stage is Enqueue into staging/ instead of new/: the job is as durable,
+// but the worker never claims it; commit publishes it, discard removes it.
+// The milter stages a transaction's jobs before it has decided, so that a
+// transaction that ends in a tempfail or a reject, or that the MTA
+// abandons, leaves no job behind.
+func (s *Spool) stage(meta JobMeta, pcm io.Reader, samples int64) (string, error) {
+	return s.write(meta, pcm, samples, dirStaging)
+}
+
+// write writes one job durably into state (new/ or staging/): see Enqueue.
+func (s *Spool) write(meta JobMeta, pcm io.Reader, samples int64, state string) (id string, err error) {
 	if err := checkMeta(&meta); err != nil {
 		return "", err
 	}
@@ -161,11 +200,11 @@ func (s *Spool) Enqueue(meta JobMeta, pcm io.Reader, samples int64) (id string, 
 	if err := s.fs.SyncDir(tmp); err != nil {
 		return "", fmt.Errorf("telephony: spool: sync job dir: %w", err)
 	}
-	dst := filepath.Join(s.dir, dirNew, id)
+	dst := filepath.Join(s.dir, state, id)
 	if err := s.fs.Rename(tmp, dst); err != nil {
 		return "", fmt.Errorf("telephony: spool: publish job: %w", err)
 	}
-	if err := s.fs.SyncDir(filepath.Join(s.dir, dirNew)); err != nil {
+	if err := s.fs.SyncDir(filepath.Join(s.dir, state)); err != nil {
 		// The rename happened but may not be durable: take it back so the
 		// caller's tempfail does not leave a job that might later vanish.
 		if rerr := s.fs.Rename(dst, tmp); rerr != nil {
@@ -173,11 +212,112 @@ func (s *Spool) Enqueue(meta JobMeta, pcm io.Reader, samples int64) (id string, 
 		}
 		return "", fmt.Errorf("telephony: spool: sync new dir: %w", err)
 	}
+	if state == dirNew {
+		s.notify()
+	}
+	return id, nil
+}
+
+// notify wakes the worker: a job is due in new/.
+func (s *Spool) notify() {
 	select {
 	case s.wake <- struct{}{}:
 	default:
 	}
-	return id, nil
+}
+
+// commit publishes staged jobs: each is renamed from staging/ to new/,
+// then new/ is fsynced. It is all or nothing as far as rename(2) allows:
+// on an error the jobs already renamed are taken back to staging/ (one the
+// worker claimed meanwhile goes ahead: at-least-once) and the error is
+// returned; the caller then discards them and tempfails the message.
+func (s *Spool) commit(ids []string) error {
+	var done []string
+	undo := func(err error) error {
+		for _, id := range done {
+			_ = s.fs.Rename(filepath.Join(s.dir, dirNew, id), filepath.Join(s.dir, dirStaging, id))
+		}
+		return err
+	}
+	for _, id := range ids {
+		if err := s.fs.Rename(filepath.Join(s.dir, dirStaging, id), filepath.Join(s.dir, dirNew, id)); err != nil {
+			return undo(fmt.Errorf("telephony: spool: commit job %s: %w", id, err))
+		}
+		done = append(done, id)
+	}
+	if len(done) == 0 {
+		return nil
+	}
+	if err := s.fs.SyncDir(filepath.Join(s.dir, dirNew)); err != nil {
+		return undo(fmt.Errorf("telephony: spool: commit: sync new dir: %w", err))
+	}
+	_ = s.fs.SyncDir(filepath.Join(s.dir, dirStaging)) // a staged job that reappears is removed at start
+	s.notify()
+	return nil
+}
+
+// discard removes staged jobs; all errors come back joined.
+func (s *Spool) discard(ids []string) error {
+	var errs []error
+	for _, id := range ids {
+		if err := s.fs.RemoveAll(filepath.Join(s.dir, dirStaging, id)); err != nil {
+			errs = append(errs, fmt.Errorf("telephony: spool: discard staged job %s: %w", id, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// jobBytes is the room one job with samples of audio takes in the spool:
+// the WAV file plus job.json (the header block of the message, base64,
+// and the history of a day of retries) and the directory.
+func jobBytes(samples int64, header int) int64 {
+	return 44 + 2*samples + int64(header)*4/3 + 16<<10
+}
+
+// reserve admits n more bytes into the spool unless that would take it
+// over limit, and reports the bytes counted before. The spool is counted
+// by walking every job's files in every state at most every sizeEvery;
+// in between, the bytes admitted since are added to the last count (a
+// job that left the spool meanwhile is noticed at the next walk).
+func (s *Spool) reserve(n, limit int64) (ok bool, used int64, err error) {
+	s.sizeMu.Lock()
+	defer s.sizeMu.Unlock()
+	if now := s.now(); s.sizeAt.IsZero() || now.Sub(s.sizeAt) >= s.sizeEvery || now.Before(s.sizeAt) {
+		size, err := s.usage()
+		if err != nil {
+			return false, 0, err
+		}
+		s.size, s.admitted, s.sizeAt = size, 0, now
+	}
+	used = s.size + s.admitted
+	if used+n > limit {
+		return false, used, nil
+	}
+	s.admitted += n
+	return true, used, nil
+}
+
+// usage walks the spool and adds up the sizes of its regular files.
+func (s *Spool) usage() (int64, error) {
+	var total int64
+	err := filepath.WalkDir(s.dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil // moved or removed meanwhile
+			}
+			return err
+		}
+		if d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				total += info.Size()
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("telephony: spool: size: %w", err)
+	}
+	return total, nil
 }
 
 func (s *Spool) writeAudio(path string, pcm io.Reader, samples int64) (err error) {

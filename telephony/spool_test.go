@@ -547,3 +547,37 @@ func ExampleSpool_Prune() {
 	// 1 0 <nil>
 	// 0
 }
+
+// TestSpoolReserve: the size cap counts the jobs of every state (done/
+// too) and what was admitted since the last count; a walk every sizeEvery
+// notices what left the spool.
+func TestSpoolReserve(t *testing.T) {
+	s, err := OpenSpool(t.TempDir())
+	tcheck(t, err, "spool")
+	id, err := s.Enqueue(testMeta(), bytes.NewReader(pcmRamp(8000)), 8000)
+	tcheck(t, err, "enqueue")
+	j, err := s.Load(dirNew, id)
+	tcheck(t, err, "load")
+	tcheck(t, s.move(j, dirNew, dirDone), "file in done/")
+	size, err := s.usage()
+	tcheck(t, err, "usage")
+	if size < 16044 {
+		t.Fatalf("usage %d, want at least the audio (16044)", size)
+	}
+	limit := size + 1000
+	ok, used, err := s.reserve(600, limit)
+	tcheck(t, err, "reserve")
+	tcompare(t, ok, true, "first 600 bytes")
+	tcompare(t, used, size, "used before")
+	ok, used, err = s.reserve(600, limit)
+	tcheck(t, err, "reserve")
+	tcompare(t, ok, false, "600 more bytes over the limit")
+	tcompare(t, used, size+600, "used, with what was admitted")
+	// The job leaves the spool; the next count sees it.
+	tcheck(t, os.RemoveAll(filepath.Join(s.Dir(), dirDone, id)), "remove")
+	s.sizeEvery = 0
+	ok, used, err = s.reserve(600, limit)
+	tcheck(t, err, "reserve")
+	tcompare(t, ok, true, "after the job left")
+	tcompare(t, used, int64(0), "used after the walk")
+}
