@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vpim-milter/vpim-milter/codec"
 	"github.com/vpim-milter/vpim-milter/internal/optfield"
 )
 
@@ -162,14 +163,21 @@ func (c customBackend) Close() error {
 	return nil
 }
 
-// Run processes the spool until ctx is done, then waits for the calls in
-// progress to end (their jobs return to new/ without counting the attempt)
-// and returns nil. At start, jobs left in active/ by a crash go back to
-// new/: delivery is at-least-once, so such a call may be repeated once.
+// Run processes the spool until ctx is done, then stops claiming jobs and
+// lets the calls in progress go on for up to DrainTimeout; calls still
+// running then are cut (their attempt counts, OutcomeInterrupted, and the
+// job is retried on its schedule after a restart). Run returns nil once
+// every call has ended. At start, jobs left in active/ by a crash go back
+// to new/: delivery is at-least-once, so such a call may be repeated once.
 // Jobs in done/ and failed/ older than KeepDone and KeepFailed are removed
 // at start and then hourly; a pruning error is logged, never fatal. With the
 // "spool" back-end Run does nothing but wait: the external bridge owns
 // done/ and failed/.
+//
+// A job whose new state cannot be written after an attempt (a full disk:
+// job.json cannot be rewritten) is never called before its next attempt
+// time: it stays claimed in active/, and the worker keeps its state in
+// memory and tries again, writing first, at that time.
 func (b *Bridge) Run(ctx context.Context) error {
 	start := b.config()
 	if start.backend == nil {
@@ -189,9 +197,13 @@ func (b *Bridge) Run(ctx context.Context) error {
 	if len(recovered) > 0 {
 		b.log.Warn("jobs interrupted by a restart are retried (at-least-once)", "count", len(recovered))
 	}
+	// Calls run under callCtx: it outlives ctx by up to DrainTimeout.
+	callCtx, cutCalls := context.WithCancel(context.WithoutCancel(ctx))
+	defer cutCalls()
 	sem := make(chan struct{}, start.opts.Concurrency)
-	finished := make(chan string, start.opts.Concurrency)
+	finished := make(chan callResult, start.opts.Concurrency)
 	inflight := map[string]bool{}
+	held := map[string]*Job{} // claimed jobs waiting in memory for their next attempt
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Add(1)
@@ -199,10 +211,33 @@ func (b *Bridge) Run(ctx context.Context) error {
 		defer wg.Done()
 		b.pruneLoop(ctx)
 	}()
+	run := func(j *Job) {
+		inflight[j.ID] = true
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var hold *Job
+			defer func() {
+				if r := recover(); r != nil {
+					b.log.Error("panic in delivery; job stays active until restart", "job", j.ID, "queue_id", j.Meta.QueueID, "panic", fmt.Sprint(r))
+				}
+				<-sem
+				finished <- callResult{j.ID, hold}
+			}()
+			hold = b.process(callCtx, j)
+		}()
+	}
+	done := func(r callResult) {
+		delete(inflight, r.id)
+		if r.hold != nil {
+			held[r.id] = r.hold
+		}
+	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
-		jobs, next, damaged, err := b.spool.due(b.now())
+		now := b.now()
+		jobs, next, damaged, err := b.spool.due(now)
 		if err != nil {
 			b.log.Error("scan spool", "err", err)
 		}
@@ -212,6 +247,21 @@ func (b *Bridge) Run(ctx context.Context) error {
 				b.metrics.jobFinished(finishedDamaged)
 				b.log.Error("damaged job moved to failed/", "job", id)
 			}
+		}
+		for id, j := range held {
+			if j.NextAttempt.After(now) {
+				if next.IsZero() || j.NextAttempt.Before(next) {
+					next = j.NextAttempt
+				}
+				continue
+			}
+			select {
+			case sem <- struct{}{}:
+			default:
+				goto wait
+			}
+			delete(held, id)
+			run(j)
 		}
 		for _, j := range jobs {
 			if inflight[j.ID] {
@@ -227,24 +277,12 @@ func (b *Bridge) Run(ctx context.Context) error {
 				continue // another worker won, or the job vanished
 			}
 			b.metrics.jobClaimed()
-			inflight[j.ID] = true
-			wg.Add(1)
-			go func(j *Job) {
-				defer wg.Done()
-				defer func() {
-					if r := recover(); r != nil {
-						b.log.Error("panic in delivery; job stays active until restart", "job", j.ID, "panic", fmt.Sprint(r))
-					}
-					<-sem
-					finished <- j.ID
-				}()
-				b.process(ctx, j)
-			}(j)
+			run(j)
 		}
 	wait:
 		d := b.config().opts.Poll
 		if !next.IsZero() {
-			if u := time.Until(next); u < d {
+			if u := next.Sub(b.now()); u < d {
 				d = max(u, time.Millisecond)
 			}
 		}
@@ -257,20 +295,83 @@ func (b *Bridge) Run(ctx context.Context) error {
 		timer.Reset(d)
 		select {
 		case <-ctx.Done():
-			for len(inflight) > 0 {
-				delete(inflight, <-finished)
+			b.drain(inflight, finished, cutCalls, done)
+			for _, j := range held {
+				b.release(j)
 			}
 			return nil
-		case id := <-finished:
-			delete(inflight, id)
+		case r := <-finished:
+			done(r)
 		case <-b.spool.wake:
 		case <-timer.C:
 		}
 	}
 }
 
-// process runs one claimed job to its next state.
-func (b *Bridge) process(ctx context.Context, j *Job) {
+// callResult is what a call's goroutine reports to Run.
+type callResult struct {
+	id   string
+	hold *Job // not nil: its state could not be saved; run it again at its NextAttempt
+}
+
+// drain waits for the calls in progress (inflight) to finish, passing each
+// result to done; after DrainTimeout it cuts the rest (cut) and waits for
+// them to return, which the back-ends do at once.
+func (b *Bridge) drain(inflight map[string]bool, finished <-chan callResult, cut context.CancelFunc, done func(callResult)) {
+	if len(inflight) == 0 {
+		return
+	}
+	d := b.config().opts.DrainTimeout
+	b.log.Info("waiting for calls in progress", "calls", len(inflight), "timeout", d)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for len(inflight) > 0 {
+		select {
+		case r := <-finished:
+			done(r)
+		case <-t.C:
+			b.log.Warn("drain timeout: cutting the calls in progress", "calls", len(inflight), "timeout", d)
+			cut()
+		}
+	}
+}
+
+// release is the last try, at shutdown, to write a held job's state and
+// queue it; if that still fails the job stays in active/, and the next
+// start puts it back with the state it had before (it may then be called
+// before its schedule: at-least-once).
+func (b *Bridge) release(j *Job) {
+	log := b.log.With("job", j.ID, "queue_id", j.Meta.QueueID)
+	if err := b.spool.save(j); err != nil {
+		log.Error("cannot save the job's state at shutdown; it stays in active/ and is retried after the restart", "err", err)
+		return
+	}
+	if err := b.spool.move(j, dirActive, dirNew); err != nil {
+		log.Error("requeue", "err", err)
+	}
+}
+
+// requeue writes j's state and moves it back to new/ for its next attempt.
+// When the state cannot be written (a full disk), j stays in active/ and
+// is returned, for the worker to keep in memory until j.NextAttempt: the
+// old job.json in new/ would make it due at once, a redial storm.
+func (b *Bridge) requeue(j *Job, log *slog.Logger) (hold *Job) {
+	if err := b.spool.save(j); err != nil {
+		log.Error("cannot save the job's state; it stays claimed and is tried again at its next attempt, not before", "err", err, "next_attempt", j.NextAttempt)
+		return j
+	}
+	if err := b.spool.move(j, dirActive, dirNew); err != nil {
+		log.Error("requeue; the job stays claimed and is tried again at its next attempt", "err", err, "next_attempt", j.NextAttempt)
+		return j
+	}
+	return nil
+}
+
+// process runs one claimed job to its next state. ctx is the calls'
+// context: when it ends (a shutdown past DrainTimeout) the call is cut and
+// recorded as interrupted. It returns j when j must stay claimed in memory
+// (requeue).
+func (b *Bridge) process(ctx context.Context, j *Job) (hold *Job) {
 	c := b.config()
 	o := &c.opts
 	log := b.log.With("job", j.ID, "queue_id", j.Meta.QueueID)
@@ -281,26 +382,30 @@ func (b *Bridge) process(ctx context.Context, j *Job) {
 		actx, cancel := context.WithTimeout(ctx, o.AttemptTimeout)
 		start := b.now()
 		err := b.metrics.call(func() error { return c.backend.Deliver(actx, j) })
+		timedOut := ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded)
 		cancel()
 		end := b.now()
-		if ctx.Err() != nil {
-			// Shutdown: the attempt does not count; the job goes back.
-			if err := b.spool.move(j, dirActive, dirNew); err != nil {
-				log.Error("requeue on shutdown", "err", err)
-			}
-			return
-		}
 		j.Attempts++
 		a := Attempt{Start: start.UTC(), End: end.UTC(), Outcome: OutcomeDelivered, Status: "2.0.0"}
-		if err != nil {
-			de := classify(err)
+		var de *DeliveryError
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			// Shutdown cut the call: it counts, and says so.
+			de = &DeliveryError{Outcome: OutcomeInterrupted, Status: "4.3.2", Diagnostic: "call cut short: the voice bridge shut down", Err: err}
+		case timedOut:
+			de = attemptTimedOut(j, o.AttemptTimeout, err)
+		default:
+			de = classify(err)
+		}
+		if de != nil {
 			a.Outcome, a.Status, a.Diagnostic = de.Outcome, de.Status, sanitizeDiagnostic(de.Diagnostic)
 		}
 		j.History = append(j.History, a)
 		b.metrics.attempt(a.Outcome)
-		log.Info("attempt", "n", j.Attempts, "outcome", a.Outcome, "status", a.Status, "diag", a.Diagnostic)
+		log.Info("attempt", "n", j.Attempts, "outcome", a.Outcome, "status", a.Status, "diag", a.Diagnostic, "duration", end.Sub(start).Round(time.Millisecond))
 		switch {
-		case err == nil || !IsTemporary(err):
+		case de == nil || !de.Temporary():
 			final := a
 			j.Final = &final
 		default:
@@ -312,21 +417,30 @@ func (b *Bridge) process(ctx context.Context, j *Job) {
 				j.Final = &final
 			} else {
 				j.NextAttempt = next.UTC()
-				b.delayNotice(ctx, o, j, a, end, log)
-				if err := b.spool.save(j); err != nil {
-					log.Error("save job", "err", err)
+				if ctx.Err() == nil {
+					b.delayNotice(ctx, o, j, a, end, log)
 				}
-				if err := b.spool.move(j, dirActive, dirNew); err != nil {
-					log.Error("requeue", "err", err)
-				}
-				return
+				return b.requeue(j, log)
 			}
 		}
 		if err := b.spool.save(j); err != nil {
 			log.Error("save job", "err", err)
 		}
 	}
-	b.finish(ctx, o, j, log)
+	return b.finish(ctx, o, j, log)
+}
+
+// attemptTimedOut is the failure of an attempt that AttemptTimeout cut:
+// temporary (4.4.7), unless the message alone is longer than the timeout,
+// which no retry can change (5.3.4: the bridge takes such messages only
+// when MaxAudio is not shorter than AttemptTimeout).
+func attemptTimedOut(j *Job, timeout time.Duration, err error) *DeliveryError {
+	if audio := time.Duration(j.Samples) * time.Second / codec.Rate; audio >= timeout {
+		return &DeliveryError{Outcome: OutcomePermFailure, Status: "5.3.4", Err: err,
+			Diagnostic: fmt.Sprintf("call cut after the attempt timeout of %v: the message (%v) is longer", timeout, audio.Round(time.Second))}
+	}
+	return &DeliveryError{Outcome: OutcomeTempFailure, Status: "4.4.7", Err: err,
+		Diagnostic: fmt.Sprintf("call cut after the attempt timeout of %v", timeout)}
 }
 
 // delayNotice sends the job's one "delayed" DSN (RFC 3464 §2.3.3, Status
@@ -366,8 +480,9 @@ func (b *Bridge) delayNotice(ctx context.Context, o *Options, j *Job, a Attempt,
 	log.Info("delay dsn sent", "status", a.Status, "will_retry_until", j.Expires)
 }
 
-// finish sends the DSN if one is due and files the job.
-func (b *Bridge) finish(ctx context.Context, o *Options, j *Job, log *slog.Logger) {
+// finish sends the DSN if one is due and files the job. It returns j when
+// j must stay claimed in memory (requeue).
+func (b *Bridge) finish(ctx context.Context, o *Options, j *Job, log *slog.Logger) (hold *Job) {
 	if j.DSN == "" || j.DSN[0] == 'f' { // not yet decided, or failed before
 		want, why := dsnWanted(j)
 		switch {
@@ -380,6 +495,13 @@ func (b *Bridge) finish(ctx context.Context, o *Options, j *Job, log *slog.Logge
 			msg := buildDSN(dsnInput{opts: o.DSN, job: j, now: now, boundary: "dsn-" + randomToken(),
 				msgID: fmt.Sprintf("%s.dsn@%s", j.ID, sanitizeAddr(o.DSN.ReportingMTA))})
 			err := sendDSN(ctx, o.DSN, j.Meta.Sender, msg)
+			if err != nil && ctx.Err() != nil {
+				// Shutdown: the DSN goes out after the restart (the job
+				// keeps its final outcome and is not called again).
+				log.Warn("dsn not sent: shutting down; it is sent after the restart", "err", err)
+				j.NextAttempt = now.UTC()
+				return b.requeue(j, log)
+			}
 			if j.Final.Outcome == OutcomeDelivered {
 				b.metrics.dsnSubmitted(dsnActionDelivered, err)
 			} else {
@@ -389,15 +511,9 @@ func (b *Bridge) finish(ctx context.Context, o *Options, j *Job, log *slog.Logge
 			if err != nil {
 				j.DSN = "failed: " + sanitizeDiagnostic(err.Error())
 				log.Warn("dsn", "err", err, "attempt", j.DSNAttempts)
-				if j.DSNAttempts < 5 && ctx.Err() == nil {
+				if j.DSNAttempts < 5 {
 					j.NextAttempt = now.Add(o.Retry[min(j.DSNAttempts-1, len(o.Retry)-1)]).UTC()
-					if err := b.spool.save(j); err != nil {
-						log.Error("save job", "err", err)
-					}
-					if err := b.spool.move(j, dirActive, dirNew); err != nil {
-						log.Error("requeue", "err", err)
-					}
-					return
+					return b.requeue(j, log)
 				}
 			} else {
 				j.DSN = "sent"
@@ -416,10 +532,11 @@ func (b *Bridge) finish(ctx context.Context, o *Options, j *Job, log *slog.Logge
 	}
 	if err := b.spool.file(j, dirActive, to); err != nil {
 		log.Error("file job", "err", err)
-		return
+		return nil
 	}
 	b.metrics.jobFinished(outcome)
 	log.Info("job final", "outcome", j.Final.Outcome, "status", j.Final.Status, "dsn", j.DSN, "attempts", j.Attempts)
+	return nil
 }
 
 // pruneLoop runs Spool.Prune at once and then every pruneEvery until ctx is

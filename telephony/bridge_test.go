@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -176,32 +177,70 @@ func TestBridgeDSNRetry(t *testing.T) {
 	tcompare(t, j.DSNAttempts >= 2, true, "dsn attempts")
 }
 
-// TestBridgeShutdownRequeues: a call interrupted by shutdown goes back to
-// new/ without counting the attempt.
+// TestBridgeShutdownRequeues: at shutdown the worker lets a call in
+// progress go on for DrainTimeout, then cuts it; the cut attempt counts,
+// the job's history says "interrupted" (4.3.2, neither failed nor done) and
+// it waits in new/ for its next attempt on the retry schedule. A call that
+// ends within DrainTimeout is recorded as it ended.
 func TestBridgeShutdownRequeues(t *testing.T) {
-	s, err := OpenSpool(t.TempDir())
-	tcheck(t, err, "spool")
-	id, err := s.Enqueue(testMeta(), bytes.NewReader(pcmRamp(80)), 80)
-	tcheck(t, err, "enqueue")
-	var started atomic.Bool
-	be := BackendFunc(func(ctx context.Context, j *Job) error {
-		started.Store(true)
-		<-ctx.Done()
-		return ctx.Err()
-	})
-	b, err := NewWithBackend(Options{Poll: 10 * time.Millisecond}, s, be, nil)
-	tcheck(t, err, "bridge")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- b.Run(ctx) }()
-	for !started.Load() {
-		time.Sleep(5 * time.Millisecond)
+	for _, tc := range []struct {
+		name     string
+		callTime time.Duration // 0: until the context ends
+		state    string
+		outcome  Outcome
+		status   string
+	}{
+		{"cut after the drain timeout", 0, "new", OutcomeInterrupted, "4.3.2"},
+		{"ends within the drain timeout", 100 * time.Millisecond, "done", OutcomeDelivered, "2.0.0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := OpenSpool(t.TempDir())
+			tcheck(t, err, "spool")
+			id, err := s.Enqueue(testMeta(), bytes.NewReader(pcmRamp(80)), 80)
+			tcheck(t, err, "enqueue")
+			var started atomic.Bool
+			be := BackendFunc(func(ctx context.Context, j *Job) error {
+				started.Store(true)
+				if tc.callTime == 0 {
+					<-ctx.Done()
+					return ctx.Err()
+				}
+				time.Sleep(tc.callTime)
+				return nil
+			})
+			const drain = 300 * time.Millisecond
+			b, err := NewWithBackend(Options{Poll: 10 * time.Millisecond, DrainTimeout: drain, Retry: []time.Duration{time.Hour},
+				DSN: DSNOptions{Disable: true}}, s, be, nil)
+			tcheck(t, err, "bridge")
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error)
+			go func() { done <- b.Run(ctx) }()
+			for !started.Load() {
+				time.Sleep(5 * time.Millisecond)
+			}
+			stop := time.Now()
+			cancel()
+			tcheck(t, <-done, "run")
+			took := time.Since(stop)
+			if took > drain+time.Second || tc.callTime == 0 && took < drain {
+				t.Errorf("Run returned %v after the end of its context; drain timeout %v", took, drain)
+			}
+			j, err := s.Load(tc.state, id)
+			tcheck(t, err, "job in "+tc.state+"/")
+			tcompare(t, j.Attempts, 1, "attempts")
+			tcompare(t, len(j.History), 1, "history")
+			tcompare(t, j.History[0].Outcome, tc.outcome, "outcome")
+			tcompare(t, j.History[0].Status, tc.status, "status")
+			if tc.outcome == OutcomeInterrupted {
+				if j.Final != nil {
+					t.Errorf("interrupted job is final: %+v", j.Final)
+				}
+				if d := j.NextAttempt.Sub(j.History[0].End); d != time.Hour {
+					t.Errorf("next attempt %v after the cut, want the retry schedule's 1h", d)
+				}
+			}
+		})
 	}
-	cancel()
-	tcheck(t, <-done, "run")
-	j, err := s.Load("new", id)
-	tcheck(t, err, "job back in new/")
-	tcompare(t, j.Attempts, 0, "attempts")
 }
 
 func TestRunSpoolBackendIdle(t *testing.T) {
@@ -378,4 +417,95 @@ func TestBridgeReload(t *testing.T) {
 			t.Errorf("%s: configuration changed by a refused reload", tc.name)
 		}
 	}
+}
+
+// stateFaultFS fails the rewrite of a job's state (job.json.tmp) with
+// ENOSPC while full is set, as a full disk does: the audio and the job
+// directory are there, only the new state cannot be written.
+type stateFaultFS struct {
+	osFS
+	full atomic.Bool
+}
+
+func (f *stateFaultFS) Create(p string) (writeFile, error) {
+	if f.full.Load() && strings.HasSuffix(p, jobFile+".tmp") {
+		return nil, &os.PathError{Op: "open", Path: p, Err: syscall.ENOSPC}
+	}
+	return f.osFS.Create(p)
+}
+
+// TestBridgeUnsavableStateNoRedialStorm: when a busy job's new state
+// cannot be saved (ENOSPC on job.json), the real worker with the real exec
+// back-end still calls it only once per retry interval: it keeps the job
+// claimed and its state in memory. (Before: the job went back to new/ with
+// its old state, due at once: a call every poll.) Once the disk has room
+// again, the state is saved and the job waits in new/ for its next attempt.
+func TestBridgeUnsavableStateNoRedialStorm(t *testing.T) {
+	dir := t.TempDir()
+	calls := filepath.Join(dir, "calls")
+	script := filepath.Join(dir, "busy.sh")
+	tcheck(t, os.WriteFile(script, []byte("#!/bin/sh\ndate +%s.%N >> "+calls+"\necho busy\nexit 10\n"), 0o755), "script")
+	fs := &stateFaultFS{}
+	fs.full.Store(true)
+	s, err := openSpool(filepath.Join(dir, "spool"), fs, time.Now)
+	tcheck(t, err, "spool")
+	id, err := s.Enqueue(testMeta(), bytes.NewReader(pcmRamp(80)), 80)
+	tcheck(t, err, "enqueue")
+	opts := Options{Backend: BackendExec, SpoolDir: s.Dir(), Exec: ExecOptions{Command: script},
+		Retry: []time.Duration{time.Second}, Expire: time.Hour, Poll: 10 * time.Millisecond, DSN: DSNOptions{Disable: true}}
+	b, err := New(opts, s, nil)
+	tcheck(t, err, "bridge")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	const window = 4500 * time.Millisecond
+	time.Sleep(window)
+	times := readCallTimes(t, calls)
+	t.Logf("%d calls in %v with retry = 1s and job.json unwritable", len(times), window)
+	if len(times) < 4 || len(times) > 5 {
+		t.Errorf("%d calls in %v, want 4 or 5 (one per retry interval)", len(times), window)
+	}
+	for i := 1; i < len(times); i++ {
+		if gap := times[i] - times[i-1]; gap < 0.95 {
+			t.Errorf("call %d came %.3fs after the previous one, before the retry interval of 1s", i+1, gap)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(s.Dir(), "active", id)); err != nil {
+		t.Errorf("job not kept in active/ while its state cannot be saved: %v", err)
+	}
+	// Room again: the next attempt saves the state and requeues the job.
+	fs.full.Store(false)
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		if j, err := s.Load("new", id); err == nil {
+			tcompare(t, j.Attempts, len(readCallTimes(t, calls)), "attempts saved")
+			if d := j.NextAttempt.Sub(j.History[len(j.History)-1].End); d != time.Second {
+				t.Errorf("next attempt %v after the last one, want 1s", d)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("job not requeued once its state could be saved")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	tcheck(t, <-done, "run")
+}
+
+// readCallTimes reads the call log of the busy script: one Unix time per call.
+func readCallTimes(t *testing.T, path string) []float64 {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	tcheck(t, err, "call log")
+	var out []float64
+	for _, l := range strings.Fields(string(b)) {
+		f, err := strconv.ParseFloat(l, 64)
+		tcheck(t, err, "call time")
+		out = append(out, f)
+	}
+	return out
 }

@@ -17,6 +17,10 @@ const (
 	OutcomeTempFailure Outcome = "temp-failure" // 5xx, timeouts, local trouble, retried
 	OutcomePermFailure Outcome = "perm-failure" // 404, 403, 6xx, ...: final
 	OutcomeExpired     Outcome = "expired"      // temporary failures until Expire: final
+	// OutcomeInterrupted is an attempt cut short because the bridge shut
+	// down (SIGTERM past DrainTimeout): status 4.3.2 (RFC 3463 X.3.2,
+	// system not accepting messages), retried on the schedule.
+	OutcomeInterrupted Outcome = "interrupted"
 )
 
 // DeliveryError is the error a Backend returns when a call did not deliver
@@ -48,7 +52,7 @@ func (e *DeliveryError) Unwrap() error { return e.Err }
 // Temporary reports whether the attempt may be retried.
 func (e *DeliveryError) Temporary() bool {
 	switch e.Outcome {
-	case OutcomeBusy, OutcomeNoAnswer, OutcomeTempFailure:
+	case OutcomeBusy, OutcomeNoAnswer, OutcomeTempFailure, OutcomeInterrupted:
 		return true
 	}
 	return false

@@ -50,7 +50,7 @@ const spoolScanEvery = 5 * time.Second
 
 // metricResults are the result label values of vpim_bridge_attempts_total:
 // the attempt outcomes of the worker (Outcome), in exposition order.
-var metricResults = [...]Outcome{OutcomeDelivered, OutcomeBusy, OutcomeNoAnswer, OutcomeTempFailure, OutcomePermFailure}
+var metricResults = [...]Outcome{OutcomeDelivered, OutcomeBusy, OutcomeNoAnswer, OutcomeTempFailure, OutcomePermFailure, OutcomeInterrupted}
 
 // Outcome label values of vpim_bridge_jobs_finished_total.
 const (

@@ -66,7 +66,7 @@ func zeroMetrics() map[string]float64 {
 		"vpim_bridge_calls_in_progress":  0,
 		"vpim_bridge_jobs_claimed_total": 0,
 	}
-	for _, r := range []string{"delivered", "busy", "no-answer", "temp-failure", "perm-failure"} {
+	for _, r := range []string{"delivered", "busy", "no-answer", "temp-failure", "perm-failure", "interrupted"} {
 		m[`vpim_bridge_attempts_total{result="`+r+`"}`] = 0
 	}
 	for _, a := range []string{"failed", "delayed", "delivered"} {
