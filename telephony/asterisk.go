@@ -41,8 +41,13 @@ func NewAsteriskBackend(opts AsteriskOptions) (*AsteriskBackend, error) {
 func callFileName(job *Job) string { return "vpim-" + job.ID + ".call" }
 
 // renderCallFile renders the call file. Every value from mail is sanitised
-// (sanitizeCallFileValue); the number is digits and "+" only.
-func renderCallFile(o AsteriskOptions, job *Job, audioBase string) ([]byte, error) {
+// (sanitizeCallFileValue); the number is digits and "+" only. A positive
+// maxCall bounds the call inside Asterisk: "Set: TIMEOUT(absolute)=N"
+// (pbx_spool sets each Set: on the new channel, and a name ending in ")"
+// writes the dialplan function) hangs the channel up N seconds after it
+// was created, ringing included, so a call cannot outlive the attempt
+// that placed it even after the call file was taken.
+func renderCallFile(o AsteriskOptions, job *Job, audioBase string, maxCall time.Duration) ([]byte, error) {
 	number := normalizeNumber(job.Meta.Number)
 	if !isDialable(number) {
 		return nil, &DeliveryError{Outcome: OutcomePermFailure, Status: "5.1.3", Diagnostic: "number not dialable"}
@@ -71,6 +76,9 @@ func renderCallFile(o AsteriskOptions, job *Job, audioBase string) ([]byte, erro
 	line("Set", "VPIM_MSGID="+sanitizeCallFileValue(job.Meta.MessageID))
 	line("Set", "VPIM_SENDER="+sanitizeCallFileValue(job.Meta.Sender))
 	line("Set", "VPIM_SUBJECT="+sanitizeCallFileValue(job.Meta.Subject))
+	if maxCall > 0 {
+		line("Set", fmt.Sprintf("TIMEOUT(absolute)=%d", int64((maxCall+time.Second-1)/time.Second)))
+	}
 	return b.Bytes(), nil
 }
 
@@ -103,10 +111,18 @@ func publishCallFile(tmpDir, outDir, name string, data []byte, notBefore time.Ti
 	return nil
 }
 
-// Deliver publishes the call file and waits for Asterisk's verdict.
+// Deliver publishes the call file and waits for Asterisk's verdict, at
+// most ResultTimeout and never past ctx (attempt_timeout, shutdown): then
+// the call file is withdrawn if Asterisk has not taken it yet, and the
+// call's TIMEOUT(absolute), the time left until ctx's deadline, ends it in
+// Asterisk if it has.
 func (a *AsteriskBackend) Deliver(ctx context.Context, job *Job) error {
 	audioBase := strings.TrimSuffix(job.AudioPath(), ".wav") // Asterisk picks the extension
-	data, err := renderCallFile(a.opts, job, audioBase)
+	var maxCall time.Duration
+	if dl, ok := ctx.Deadline(); ok {
+		maxCall = max(time.Until(dl), time.Second)
+	}
+	data, err := renderCallFile(a.opts, job, audioBase, maxCall)
 	if err != nil {
 		return err
 	}

@@ -75,7 +75,7 @@ func TestRenderCallFileGolden(t *testing.T) {
 			j.Final = nil
 			tc.meta(&j.Meta)
 			o := Options{Asterisk: tc.opts}.WithDefaults().Asterisk
-			got, err := renderCallFile(o, j, "/var/spool/vpim/active/"+j.ID+"/audio")
+			got, err := renderCallFile(o, j, "/var/spool/vpim/active/"+j.ID+"/audio", 10*time.Minute)
 			tcheck(t, err, "render")
 			golden(t, "callfile/"+tc.name+".call", got)
 			kv := parseCallFile(t, got)
@@ -88,7 +88,10 @@ func TestRenderCallFileGolden(t *testing.T) {
 			}
 			// Exactly the keys we write: no injected Channel/Application/Data.
 			tcompare(t, keys["channel"], 1, "channel lines")
-			tcompare(t, keys["set"], 5, "set lines")
+			tcompare(t, keys["set"], 6, "set lines")
+			if !strings.Contains(string(got), "\nSet: TIMEOUT(absolute)=600\n") {
+				t.Errorf("no absolute timeout of 600 s:\n%s", got)
+			}
 			tcompare(t, keys["application"]+keys["context"], 1, "application or context")
 			tcompare(t, len(kv), strings.Count(string(got), "\n"), "every line parsed as written")
 			if keys["data"] > 1 || keys["archive"] != 1 {
@@ -101,7 +104,7 @@ func TestRenderCallFileGolden(t *testing.T) {
 func TestRenderCallFileBadNumber(t *testing.T) {
 	j := testJob(Attempt{})
 	j.Meta.Number = "+1613;x"
-	_, err := renderCallFile(Options{}.WithDefaults().Asterisk, j, "/a")
+	_, err := renderCallFile(Options{}.WithDefaults().Asterisk, j, "/a", 0)
 	var de *DeliveryError
 	if !errors.As(err, &de) || de.Status != "5.1.3" || de.Temporary() {
 		t.Fatalf("got %v", err)
@@ -195,6 +198,46 @@ func fakeAsterisk(t *testing.T, o AsteriskOptions, status func(call []byte) stri
 		}
 	}()
 	t.Cleanup(func() { cancel(); <-done })
+}
+
+// TestAsteriskDeliverDeadline: Deliver waits no longer than the attempt's
+// context (attempt_timeout), not the 10 minutes of ResultTimeout: at the
+// deadline the call file Asterisk has not taken is withdrawn, and the call
+// file bounds the call inside Asterisk to the time the attempt had left.
+func TestAsteriskDeliverDeadline(t *testing.T) {
+	t.Parallel()
+	base := t.TempDir()
+	o := Options{Asterisk: AsteriskOptions{OutgoingDir: filepath.Join(base, "outgoing")}}.WithDefaults().Asterisk
+	tcheck(t, os.MkdirAll(o.OutgoingDir, 0o755), "mkdir")
+	be, err := NewAsteriskBackend(o)
+	tcheck(t, err, "backend")
+	be.poll = 10 * time.Millisecond
+	j := testJob(Attempt{})
+	j.dir = filepath.Join(base, "spool", "active", j.ID)
+	found := make(chan []byte, 1)
+	go func() { // the call file as Asterisk would find it
+		for {
+			if b, err := os.ReadFile(filepath.Join(o.OutgoingDir, callFileName(j))); err == nil {
+				found <- b
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	start := time.Now()
+	err = be.Deliver(ctx, j)
+	if took := time.Since(start); took > 4*time.Second || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Deliver: %v after %v, want the deadline after 3s", err, took)
+	}
+	if _, err := os.Stat(filepath.Join(o.OutgoingDir, callFileName(j))); !os.IsNotExist(err) {
+		t.Errorf("call file still in outgoing/: %v", err)
+	}
+	callFile := <-found
+	if !bytes.Contains(callFile, []byte("\nSet: TIMEOUT(absolute)=3\n")) {
+		t.Errorf("call file does not bound the call to the 3 s left:\n%s", callFile)
+	}
 }
 
 func TestAsteriskDeliver(t *testing.T) {

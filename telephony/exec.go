@@ -11,6 +11,10 @@ import (
 	"time"
 )
 
+// execKillGrace is how long the exec back-end's command group has between
+// SIGTERM and SIGKILL when its attempt is cut.
+const execKillGrace = 2 * time.Second
+
 // Exit codes of the exec back-end's command (documented in doc.go).
 const (
 	ExitDelivered     = 0  // answered and played
@@ -28,6 +32,13 @@ const (
 // job.json and audio.wav from the job directory, and may print one line of
 // diagnostic on stdout (it goes, sanitised, into the DSN). Any exit code not
 // listed above, a signal or a timeout counts as a temporary failure (4.4.0).
+//
+// The command runs in a process group of its own. When the attempt's
+// context ends (attempt_timeout, shutdown) the whole group gets SIGTERM,
+// then SIGKILL execKillGrace later: a call placed by a child of the
+// command (a SIP client the script started) ends with it. When the command
+// exits, whatever it left running in its group is killed too: no call
+// outlives its attempt.
 type ExecBackend struct {
 	opts ExecOptions
 }
@@ -45,11 +56,21 @@ func (e *ExecBackend) Deliver(ctx context.Context, job *Job) error {
 	args := append(append([]string(nil), e.opts.Args...), job.Dir())
 	cmd := exec.CommandContext(ctx, e.opts.Command, args...)
 	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin"}
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 5 * time.Second
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error {
+		pgid := cmd.Process.Pid
+		time.AfterFunc(execKillGrace, func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) })
+		return syscall.Kill(-pgid, syscall.SIGTERM)
+	}
+	// After that the pipes are closed even if a stray process holds them.
+	cmd.WaitDelay = execKillGrace + time.Second
 	var out bytes.Buffer
 	cmd.Stdout = &limitedBuffer{buf: &out, max: 4096}
 	err := cmd.Run()
+	if cmd.Process != nil {
+		// Whatever the command left behind in its group goes now.
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
 	line, _, _ := bufio.NewReader(&out).ReadLine()
 	diag := sanitizeDiagnostic(string(line))
 	if err == nil {

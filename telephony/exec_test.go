@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -88,4 +92,64 @@ func TestExecBridgeContribScript(t *testing.T) {
 	state, j := waitFinal(t, s, id, 20*time.Second)
 	tcompare(t, state, "done", "state")
 	tcompare(t, j.Attempts, 1, "attempts")
+}
+
+// TestExecBackendKillsProcessGroup: when the attempt is cut, the command
+// and every process it started get SIGTERM, and SIGKILL if they ignore it
+// (execKillGrace later); when the command exits on its own, what it left
+// running in the background is killed too. No call outlives its attempt.
+func TestExecBackendKillsProcessGroup(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		script  string
+		timeout time.Duration
+		within  time.Duration
+	}{
+		// The child is what places the call; the shell waits for it.
+		{"timeout kills the child", "sleep 30 &\necho $! > \"$1/child.pid\"\nwait\n", 200 * time.Millisecond, time.Second},
+		// A command that ignores SIGTERM, and a child that ignores it too.
+		{"SIGKILL after the grace", "trap '' TERM\n(trap '' TERM; sleep 30) &\necho $! > \"$1/child.pid\"\nwait\nwait\n", 200 * time.Millisecond, execKillGrace + time.Second},
+		// Exit 0 at once, a call left running in the background.
+		{"leftover after exit", "sleep 30 &\necho $! > \"$1/child.pid\"\nexit 0\n", time.Minute, time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			script := filepath.Join(dir, "call.sh")
+			tcheck(t, os.WriteFile(script, []byte("#!/bin/sh\n"+tc.script), 0o755), "script")
+			be, err := NewExecBackend(ExecOptions{Command: script})
+			tcheck(t, err, "backend")
+			job := t.TempDir()
+			ctx, cancel := context.WithTimeout(context.Background(), tc.timeout)
+			defer cancel()
+			start := time.Now()
+			_ = be.Deliver(ctx, &Job{ID: "x", dir: job})
+			took := time.Since(start)
+			b, err := os.ReadFile(filepath.Join(job, "child.pid"))
+			tcheck(t, err, "child pid")
+			pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+			tcheck(t, err, "child pid")
+			deadline := time.Now().Add(tc.within)
+			for processAlive(pid) && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if processAlive(pid) {
+				syscall.Kill(pid, syscall.SIGKILL)
+				t.Fatalf("child %d still runs %v after the attempt ended (Deliver took %v)", pid, tc.within, took)
+			}
+			if took > tc.timeout+execKillGrace+2*time.Second {
+				t.Errorf("Deliver took %v", took)
+			}
+		})
+	}
+}
+
+// processAlive reports whether pid runs (a zombie waiting to be reaped
+// has ended).
+func processAlive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	_, rest, ok := strings.Cut(string(b), ") ")
+	return ok && !strings.HasPrefix(rest, "Z")
 }

@@ -357,11 +357,14 @@ func (s *SIPBackend) play(ctx context.Context, o SIPOptions, d *diago.DialogClie
 		if err != nil {
 			return err
 		}
-		r := io.MultiReader(
+		// Playback reads 20 ms at a time: when ctx ends (attempt_timeout,
+		// shutdown) the next read fails and the call is hung up at once,
+		// however long the message is.
+		r := ctxReader{ctx: ctx, r: io.MultiReader(
 			io.LimitReader(zeroReader{}, int64(sipLeadIn/time.Millisecond)*codec.Rate/1000*2),
 			io.LimitReader(f, samples*2),
 			io.LimitReader(zeroReader{}, int64(sipTail/time.Millisecond)*codec.Rate/1000*2),
-		)
+		)}
 		_, err = pb.Play(r, "audio/pcm")
 		f.Close()
 		if err != nil {
@@ -385,6 +388,19 @@ func (s *SIPBackend) play(ctx context.Context, o SIPOptions, d *diago.DialogClie
 			return nil
 		}
 	}
+}
+
+// ctxReader fails its reads with ctx's error once ctx has ended.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // zeroReader yields silence (PCM16 zeros).
