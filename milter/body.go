@@ -12,8 +12,11 @@ import (
 var ErrBodyTooLarge = errors.New("milter: body exceeds the size limit")
 
 // body spools a message body: in memory up to maxMem bytes, then in a
-// temporary file, up to maxSize bytes in all. It is seekable once written, so
-// the engine can read it twice. Close removes the temporary file.
+// temporary file, up to maxSize bytes in all. The memory also comes out of
+// a budget all sessions share (Options.BodyMemoryTotal): when it has no
+// room the body goes to its temporary file sooner. It is seekable once
+// written, so the engine can read it twice. Close removes the temporary
+// file.
 type body struct {
 	maxMem, maxSize int64
 	dir             string
@@ -21,10 +24,12 @@ type body struct {
 	file            *os.File
 	size            int64
 	tooLarge        bool
+	budget          *memBudget // nil: no shared limit
+	held            int64      // bytes of mem taken from budget
 }
 
-func newBody(dir string, maxMem, maxSize int64) *body {
-	return &body{dir: dir, maxMem: maxMem, maxSize: maxSize}
+func newBody(dir string, maxMem, maxSize int64, budget *memBudget) *body {
+	return &body{dir: dir, maxMem: maxMem, maxSize: maxSize, budget: budget}
 }
 
 // Write appends p. Past maxSize it stops storing and remembers the overflow;
@@ -38,7 +43,9 @@ func (b *body) Write(p []byte) (int, error) {
 		b.release()
 		return len(p), nil
 	}
-	if b.file == nil && int64(b.mem.Len()+len(p)) > b.maxMem {
+	if b.file == nil && int64(b.mem.Len()+len(p)) <= b.maxMem && b.budget.reserve(int64(len(p))) {
+		b.held += int64(len(p))
+	} else if b.file == nil {
 		f, err := os.CreateTemp(b.dir, "vpim-body-*")
 		if err != nil {
 			return 0, fmt.Errorf("milter: spool body: %w", err)
@@ -51,6 +58,8 @@ func (b *body) Write(p []byte) (int, error) {
 			return 0, fmt.Errorf("milter: spool body: %w", err)
 		}
 		b.mem = bytes.Buffer{}
+		b.budget.release(b.held)
+		b.held = 0
 	}
 	if b.file != nil {
 		if _, err := b.file.Write(p); err != nil {
@@ -89,6 +98,8 @@ func (b *body) release() {
 		b.file = nil
 	}
 	b.mem = bytes.Buffer{}
+	b.budget.release(b.held)
+	b.held = 0
 }
 
 // Close frees the memory and the temporary file.

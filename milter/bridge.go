@@ -16,12 +16,15 @@ import (
 // bridge-bound recipient may be dialled for the transaction's admission
 // (one per transaction: who asks, and what it has admitted so far): nil
 // admits it, a *telephony.RejectError refuses it with its reply, any other
-// error tempfails it. HandOff must make the jobs durable before it returns
-// nil; a *telephony.RejectError refuses the whole message with its reply,
-// any other error tempfails it so the MTA keeps it.
+// error tempfails it. Stage must make the jobs durable, but not yet
+// callable, before it returns them; the milter commits them only with the
+// accept, and discards them when the message is not accepted, the MTA
+// aborts or the connection is lost. A *telephony.RejectError refuses the
+// whole message with its reply (a 4xx one tempfails it), any other error
+// tempfails it so the MTA keeps it. Stage must return when ctx ends.
 type Bridge interface {
 	Admit(a *telephony.Admission, rcpt string) error
-	HandOff(ctx context.Context, m *telephony.Message) error
+	Stage(ctx context.Context, m *telephony.Message) (*telephony.Staged, error)
 }
 
 // admit runs the bridge's RCPT-time check and turns its answer into a
@@ -51,8 +54,8 @@ func rejectReply(err error) (profile.Reply, bool) {
 
 // handOff gives the bridge the transaction's voice-bound recipients
 // (rep.Bridge) with their ESMTP parameters, the header block and the voice
-// part to play.
-func handOff(ctx context.Context, b Bridge, in *profile.Input, rep *profile.Report, adm *telephony.Admission) error {
+// part to play, and returns the staged jobs.
+func handOff(ctx context.Context, b Bridge, in *profile.Input, rep *profile.Report, adm *telephony.Admission) (*telephony.Staged, error) {
 	m := &telephony.Message{
 		QueueID:    in.Envelope.QueueID,
 		Sender:     in.Envelope.From,
@@ -65,10 +68,10 @@ func handOff(ctx context.Context, b Bridge, in *profile.Input, rep *profile.Repo
 	}
 	voice, err := voicePart(in, rep)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	m.Voice = voice
-	return b.HandOff(ctx, m)
+	return b.Stage(ctx, m)
 }
 
 // voicePart is the part the bridge plays, nil when the message has no

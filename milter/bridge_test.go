@@ -31,22 +31,25 @@ type fakeBridge struct {
 
 func (b *fakeBridge) Admit(a *telephony.Admission, rcpt string) error { return b.admitErr }
 
-func (b *fakeBridge) HandOff(ctx context.Context, m *telephony.Message) error {
+func (b *fakeBridge) Stage(ctx context.Context, m *telephony.Message) (*telephony.Staged, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.got = m
 	if m.Voice != nil {
 		r, err := m.Voice.Open()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		a, err := io.ReadAll(r)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		b.audio = string(a)
 	}
-	return b.handOffErr
+	if b.handOffErr != nil {
+		return nil, b.handOffErr
+	}
+	return &telephony.Staged{}, nil
 }
 
 // TestBridgeHandOff runs voice-bound mail through the milter: the bridge gets the envelope with its ESMTP parameters,

@@ -7,6 +7,20 @@
 // translates the transaction into the gateway's request (bridge.go); the
 // decoding and the spool are the telephony package's.
 //
+// Voice-bound recipients are staged (Bridge.Stage) before the answer is
+// decided and committed only with an accept, after a last check that the
+// MTA is still waiting for it (transaction.go, commit); a tempfail, a
+// reject, an abort or a lost connection discards them.
+//
+// Bounds: at most MaxSessions connections; message bodies of all sessions
+// share BodyMemoryTotal of memory before they go to temporary files, and
+// milter packets over 64 KiB are counted there while they are read; a
+// connection idle outside a transaction is closed after IdleTimeout; the
+// data size negotiated with the MTA is always 64 KiB (negotiate). Every
+// read of the body at end of message ends with EvalTimeout, and the MTA
+// gets SMFIR_PROGRESS every ProgressInterval while the milter evaluates
+// and hands off.
+//
 // It is the only package that imports go-milter. The offline commands
 // (check, rewrite) run the very same transaction code through [Offline], so
 // the milter and the command line can never disagree.

@@ -30,6 +30,11 @@ type Filter struct {
 
 	mu       sync.Mutex
 	sessions int // open MTA connections, for tests and the drain log line
+
+	conns         atomic.Int64 // connections accepted and not closed (MaxSessions)
+	refusedConns  atomic.Int64 // refused over MaxSessions since the last log line
+	refusalLogged atomic.Int64 // UnixNano of that line
+	mem           *memBudget   // BodyMemoryTotal
 }
 
 // New returns a filter for opts and engine. metrics may be nil.
@@ -46,6 +51,7 @@ func New(opts Options, engine Engine, log *slog.Logger, metrics *Metrics) (*Filt
 	}
 	f := &Filter{log: log, metrics: metrics}
 	f.cfg.Store(&config{opts: opts, engine: engine})
+	f.mem = &memBudget{limit: func() int64 { return f.options().BodyMemoryTotal }}
 	f.server = gomilter.NewServer(
 		gomilter.WithDynamicMilter(func(version uint32, action gomilter.OptAction, protocol gomilter.OptProtocol, maxData gomilter.DataSize) gomilter.Milter {
 			return &session{f: f, leadSpace: protocol&gomilter.OptHeaderLeadingSpace != 0}
@@ -117,7 +123,7 @@ func (f *Filter) sessionDelta(d int) {
 // packet go-milter cannot take, whatever listener ln is.
 func (f *Filter) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
-	go func() { errc <- f.server.Serve(guardListener{ln}) }()
+	go func() { errc <- f.server.Serve(guardListener{Listener: ln, f: f}) }()
 	select {
 	case err := <-errc:
 		if errors.Is(err, gomilter.ErrServerClosed) {
@@ -148,10 +154,19 @@ func (f *Filter) Serve(ctx context.Context, ln net.Listener) error {
 // when an MTA lacks an optimisation (go-milter's default is all or nothing).
 // Without the modification actions we still filter; the missing ones fail
 // at end of message and tempfail that message.
+//
+// The data size is always 64 KiB, whatever the MTA offers (Sendmail's
+// MaxDataSize, SMFIP_MDS_256K or SMFIP_MDS_1M): go-milter v0.10.2 writes no
+// packet over 65535 bytes (modifier.go, write: "invalid data length"), yet
+// its ReplaceBody cuts the body in chunks of the negotiated size, so with
+// 256K or 1M every body replacement failed and the message was tempfailed.
+// Answering without the MDS bits tells the MTA to use 64 KiB both ways, as
+// with a libmilter filter that does not know them; it also keeps the body
+// chunks the MTA sends us at 64 KiB.
 func negotiate(mtaVersion, milterVersion uint32, mtaActions, milterActions gomilter.OptAction, mtaProtocol, milterProtocol gomilter.OptProtocol, offered gomilter.DataSize) (uint32, gomilter.OptAction, gomilter.OptProtocol, gomilter.DataSize, error) {
 	version := min(mtaVersion, milterVersion)
 	if version < 2 {
 		return 0, 0, 0, 0, fmt.Errorf("milter: negotiate: MTA protocol version %d is too old", mtaVersion)
 	}
-	return version, milterActions & mtaActions, milterProtocol & mtaProtocol, offered, nil
+	return version, milterActions & mtaActions, milterProtocol & mtaProtocol, gomilter.DataSize64K, nil
 }

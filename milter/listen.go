@@ -10,6 +10,7 @@ import (
 	"os/user"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -93,7 +94,8 @@ func ParseAddress(s string) (Address, error) {
 // read): the MTA sends several small packets the milter does not answer, and
 // Nagle on its side plus delayed ACKs on ours would otherwise stall each
 // transaction by 40 ms. A stale unix socket left by a crashed process is
-// removed; a live one is an error.
+// removed; a live one is an error, and so is a path that holds anything
+// but a socket (a mistyped listen must not delete a file).
 func Listen(addr Address, so SocketOptions) (net.Listener, error) {
 	if addr.Network != "unix" {
 		ln, err := net.Listen(addr.Network, addr.Addr)
@@ -102,7 +104,10 @@ func Listen(addr Address, so SocketOptions) (net.Listener, error) {
 		}
 		return quickAckListener{ln.(*net.TCPListener)}, nil
 	}
-	if _, err := os.Lstat(addr.Addr); err == nil {
+	if st, err := os.Lstat(addr.Addr); err == nil {
+		if st.Mode().Type() != os.ModeSocket {
+			return nil, fmt.Errorf("milter: listen %s: %s exists and is not a socket (%s); refusing to replace it", addr, addr.Addr, fileKind(st.Mode()))
+		}
 		if c, err := net.Dial("unix", addr.Addr); err == nil {
 			c.Close()
 			return nil, fmt.Errorf("milter: listen %s: socket is in use by another process", addr)
@@ -134,6 +139,19 @@ func Listen(addr Address, so SocketOptions) (net.Listener, error) {
 		}
 	}
 	return ln, nil
+}
+
+// fileKind names the type of a file mode for an error message.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsRegular():
+		return "a regular file"
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeSymlink != 0:
+		return "a symbolic link"
+	}
+	return "mode " + m.String()
 }
 
 func lookupGroup(name string) (int, error) {
@@ -182,18 +200,37 @@ func setQuickAck(fd uintptr) {
 // chunk (the largest data size milter v6 negotiates) plus room for the
 // command byte. go-milter would allocate whatever length a packet claims, up
 // to 512 MiB, before reading it; the guard closes such connections first.
+// We negotiate 64 KiB (negotiate), so an MTA sends larger packets only for
+// a header field over 64 KiB (Postfix's header_size_limit is 100 KiB);
+// those count against Options.BodyMemoryTotal while they are read.
 const MaxPacket = 1<<20 + 1024
 
+// smallPacket is the largest packet read without asking the memory
+// budget: the 64 KiB data size (command byte included) that libmilter and
+// go-milter use.
+const smallPacket = 1 << 16
+
 // guardListener wraps every accepted connection in a frameGuard. Filter.Serve
-// puts it around every listener, so no byte reaches go-milter unchecked.
-type guardListener struct{ net.Listener }
+// puts it around every listener, so no byte reaches go-milter unchecked. It
+// also keeps the open connections under Options.MaxSessions: one more is
+// closed at once, and the MTA applies its milter_default_action.
+type guardListener struct {
+	net.Listener
+	f *Filter
+}
 
 func (l guardListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if !l.f.admitConn() {
+			c.Close()
+			continue
+		}
+		return &frameGuard{Conn: c, br: bufio.NewReaderSize(c, 8<<10), f: l.f}, nil
 	}
-	return &frameGuard{Conn: c, br: bufio.NewReaderSize(c, 8<<10)}, nil
 }
 
 // errPacketTooLarge ends a connection whose packet claims more than MaxPacket bytes.
@@ -227,21 +264,120 @@ type frameGuard struct {
 	cmd     byte   // command byte of the current packet
 	seen    uint32 // payload bytes of the current packet passed, command byte included
 	nulAt   uint32 // payload offset of the first NUL after the command byte; 0: none yet
+
+	f        *Filter // the memory budget, IdleTimeout and the connection count; nil in tests
+	inTx     bool    // between MAIL and the end of the message (or an abort)
+	reserved int64   // memory budget held for the current large packet
+	closed   sync.Once
 }
+
+// errMemoryBudget ends a connection whose packet over 64 KiB finds no room
+// in Options.BodyMemoryTotal.
+var errMemoryBudget = errors.New("milter: packet larger than 64 KiB and no room in body_memory_total")
+
+// errMTAGone fails the SMFIR_PROGRESS write when the MTA hung up or sent a
+// command while it should be waiting for our answer (frameGuard.Write).
+var errMTAGone = errors.New("milter: the MTA gave up waiting for the answer")
 
 // NegotiationTimeout is how long a new connection may take to send its
 // first packet (the option negotiation). go-milter allows 1 second, which a
 // loaded MTA host misses, turning into false tempfails.
 const NegotiationTimeout = 30 * time.Second
 
-// SetReadDeadline gives the first packet NegotiationTimeout at least.
+// SetReadDeadline gives the first packet NegotiationTimeout at least, and
+// a negotiated connection outside a transaction IdleTimeout at most.
 func (g *frameGuard) SetReadDeadline(t time.Time) error {
 	if g.packets == 0 && !t.IsZero() {
 		if min := time.Now().Add(NegotiationTimeout); t.Before(min) {
 			t = min
 		}
 	}
+	if g.packets > 0 && !g.inTx && g.f != nil {
+		if idle := time.Now().Add(g.f.options().IdleTimeout); t.IsZero() || idle.Before(t) {
+			t = idle
+		}
+	}
 	return g.Conn.SetReadDeadline(t)
+}
+
+// Write passes go-milter's writes to the MTA. Before an SMFIR_PROGRESS
+// packet, which the session sends only at end of message, while the MTA
+// waits for the answer and sends nothing, it checks whether the MTA has
+// hung up or sent a command meanwhile (an abort; a timeout closes the
+// connection): then the write fails with errMTAGone and the session knows
+// that its answer would go nowhere. The check reads nothing away: a byte
+// that arrived stays buffered for go-milter.
+func (g *frameGuard) Write(b []byte) (int, error) {
+	if len(b) == 5 && b[0] == 0 && b[1] == 0 && b[2] == 0 && b[3] == 1 && b[4] == 'p' {
+		if err := g.peerGone(); err != nil {
+			return 0, err
+		}
+	}
+	return g.Conn.Write(b)
+}
+
+// peerGone looks, without waiting, whether the MTA closed the connection
+// or sent anything: recv(2) with MSG_PEEK|MSG_DONTWAIT on the socket, so
+// nothing is consumed. (A read deadline cannot do it: Go fails a read
+// whose deadline has passed before it looks at the socket.) A connection
+// without a file descriptor (tests) is peeked through the buffered reader
+// with a deadline of a few milliseconds.
+func (g *frameGuard) peerGone() error {
+	sent := fmt.Errorf("%w: it sent a command while it should wait", errMTAGone)
+	switch {
+	case g.err != nil:
+		return fmt.Errorf("%w: %w", errMTAGone, g.err)
+	case g.br.Buffered() > 0:
+		return sent
+	}
+	if sc, ok := g.Conn.(syscall.Conn); ok {
+		raw, err := sc.SyscallConn()
+		if err == nil {
+			var n int
+			var rerr error
+			var one [1]byte
+			cerr := raw.Read(func(fd uintptr) bool {
+				n, _, rerr = syscall.Recvfrom(int(fd), one[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+				return true
+			})
+			switch {
+			case cerr != nil:
+				return fmt.Errorf("%w: %w", errMTAGone, cerr)
+			case errors.Is(rerr, syscall.EAGAIN):
+				return nil // nothing to read: still waiting
+			case rerr != nil:
+				return fmt.Errorf("%w: %w", errMTAGone, rerr)
+			case n == 0:
+				return fmt.Errorf("%w: it closed the connection", errMTAGone)
+			}
+			return sent
+		}
+	}
+	_ = g.Conn.SetReadDeadline(time.Now().Add(5 * time.Millisecond))
+	_, err := g.br.Peek(1)
+	_ = g.Conn.SetReadDeadline(time.Time{})
+	var ne net.Error
+	switch {
+	case err == nil:
+		return sent
+	case errors.As(err, &ne) && ne.Timeout():
+		return nil
+	}
+	return fmt.Errorf("%w: %w", errMTAGone, err)
+}
+
+// Close closes the connection and gives back what it held: its place
+// under MaxSessions and the memory of a large packet being read.
+func (g *frameGuard) Close() error {
+	err := g.Conn.Close()
+	g.closed.Do(func() {
+		if g.f != nil {
+			g.f.mem.release(g.reserved)
+			g.reserved = 0
+			g.f.connDone()
+		}
+	})
+	return err
 }
 
 func (g *frameGuard) Read(b []byte) (int, error) {
@@ -260,6 +396,7 @@ func (g *frameGuard) Read(b []byte) (int, error) {
 					return 0, g.err
 				}
 				g.packets++
+				g.track()
 			}
 			continue
 		}
@@ -277,6 +414,14 @@ func (g *frameGuard) Read(b []byte) (int, error) {
 				// go-milter reads the command byte of an empty packet
 				// out of range (internal/wire ReadPacket).
 				g.err = fmt.Errorf("%w: empty packet", errMalformedPacket)
+			case g.left > smallPacket && g.f != nil:
+				// go-milter allocates the whole packet now, before its
+				// bytes arrive: a slow sender would pin it.
+				if g.f.mem.reserve(int64(g.left)) {
+					g.reserved = int64(g.left)
+				} else {
+					g.err = errMemoryBudget
+				}
 			}
 			if g.err != nil {
 				return 0, g.err
@@ -284,6 +429,21 @@ func (g *frameGuard) Read(b []byte) (int, error) {
 		}
 	}
 	return n, err
+}
+
+// track follows the transaction state of a complete, checked packet, for
+// IdleTimeout, and gives back the memory of a large one.
+func (g *frameGuard) track() {
+	if g.reserved > 0 && g.f != nil {
+		g.f.mem.release(g.reserved)
+		g.reserved = 0
+	}
+	switch g.cmd {
+	case 'M': // SMFIC_MAIL
+		g.inTx = true
+	case 'E', 'A', 'K', 'Q': // SMFIC_BODYEOB, SMFIC_ABORT, SMFIC_QUIT_NC, SMFIC_QUIT
+		g.inTx = false
+	}
 }
 
 // inspect notes what check needs to know of p, the next payload bytes of

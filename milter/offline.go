@@ -58,6 +58,7 @@ func (f *Filter) Offline(ctx context.Context, from string, rcpts []string, r io.
 	defer mod.close()
 	if res.Verdict == "" {
 		res = f.finish(ctx, tx, mod, true, nil)
+		res = f.commit(tx, res, nil)
 	}
 	res.Refused = tx.refused
 	res.Target = tx.first
@@ -216,7 +217,7 @@ func (m *messageModifier) DeleteRecipient(r string) error {
 
 func (m *messageModifier) ReplaceBody(r io.Reader) error {
 	if m.newBody == nil {
-		m.newBody = newBody(m.tempDir, 1<<20, 0)
+		m.newBody = newBody(m.tempDir, 1<<20, 0, nil)
 	}
 	_, err := io.Copy(m.newBody, r)
 	return err

@@ -1,6 +1,7 @@
 package milter
 
 import (
+	"fmt"
 	"os"
 	"time"
 
@@ -43,9 +44,36 @@ type Options struct {
 	ErrorAction    Action        // on internal errors and panics; "": tempfail
 	OversizeAction Action        // on bodies or headers over the caps; "": reject (552 5.3.4)
 	DrainTimeout   time.Duration // how long SIGTERM waits for open sessions; zero: 30 seconds
-	// ProgressInterval is how often a long evaluation tells the MTA it is
-	// still working; zero: 20 seconds.
+	// ProgressInterval is how often the end of a message (evaluation and
+	// telephony hand-off) tells the MTA it is still working
+	// (SMFIR_PROGRESS, which restarts Postfix's milter_content_timeout and
+	// Sendmail's E timeout); zero: 20 seconds.
 	ProgressInterval time.Duration
+	// MaxSessions bounds the open MTA connections; one more is closed at
+	// once (the MTA applies its milter_default_action to that SMTP
+	// session). Zero: 256, above Postfix's default process limit of 100
+	// smtpd processes, each with one milter connection.
+	MaxSessions int
+	// BodyMemoryTotal bounds the body bytes all sessions keep in memory
+	// together (each one up to BodyMaxMemory), and with them the milter
+	// packets over 64 KiB while they are read; beyond it bodies go to
+	// their temporary files at once, and a large packet that finds no room
+	// ends its connection. Zero: 32 MiB.
+	BodyMemoryTotal int64
+	// IdleTimeout is how long a negotiated connection may stay silent
+	// outside a transaction (before MAIL, after the end of a message or an
+	// abort) before it is closed; inside a transaction ReadTimeout
+	// applies. Zero: 6 minutes, longer than the 5 minutes an MTA waits for
+	// its SMTP client's next command (RFC 5321 4.5.3.2, Postfix
+	// smtpd_timeout = 300s), so only connections no MTA is using time out.
+	IdleTimeout time.Duration
+	// AllowUnauthenticatedListener accepts a listener that every local
+	// user can connect to (TCP, or a unix socket others may write) while
+	// a telephony back-end places calls. The command refuses that
+	// combination otherwise: anyone on the host could speak milter and
+	// make the gateway dial. The milter itself only reports the listener
+	// with ReachableByAll.
+	AllowUnauthenticatedListener bool
 	// Bridge receives voice-bound recipients; nil: none configured (they
 	// are refused with 550 5.7.1).
 	Bridge Bridge
@@ -77,6 +105,13 @@ func (o Options) WithDefaults() Options {
 	def(&o.EvalTimeout, 2*time.Minute)
 	def(&o.DrainTimeout, 30*time.Second)
 	def(&o.ProgressInterval, 20*time.Second)
+	def(&o.IdleTimeout, 6*time.Minute)
+	if o.MaxSessions == 0 {
+		o.MaxSessions = 256
+	}
+	if o.BodyMemoryTotal == 0 {
+		o.BodyMemoryTotal = 32 << 20
+	}
 	if o.BodyMaxMemory == 0 {
 		o.BodyMaxMemory = 1 << 20
 	}
@@ -118,13 +153,15 @@ func (o Options) Validate() error {
 		field string
 		v     time.Duration
 	}{{"ReadTimeout", o.ReadTimeout}, {"WriteTimeout", o.WriteTimeout}, {"EvalTimeout", o.EvalTimeout},
-		{"DrainTimeout", o.DrainTimeout}, {"ProgressInterval", o.ProgressInterval}} {
+		{"DrainTimeout", o.DrainTimeout}, {"ProgressInterval", o.ProgressInterval}, {"IdleTimeout", o.IdleTimeout}} {
 		optfield.Positive(&errs, d.field, d.v, `a duration such as "30s"`)
 	}
 	optfield.Positive(&errs, "BodyMaxMemory", o.BodyMaxMemory, `"1MiB"`)
 	optfield.Positive(&errs, "BodyMaxSize", o.BodyMaxSize, `"64MiB"`)
 	optfield.Positive(&errs, "MaxHeaders", o.MaxHeaders, "2000")
 	optfield.Positive(&errs, "MaxHeaderBytes", o.MaxHeaderBytes, `"1MiB"`)
+	optfield.Positive(&errs, "MaxSessions", o.MaxSessions, "256")
+	optfield.Positive(&errs, "BodyMemoryTotal", o.BodyMemoryTotal, `"32MiB"`)
 	optfield.OneOf(&errs, "ErrorAction", o.ErrorAction, ErrorActions())
 	optfield.OneOf(&errs, "OversizeAction", o.OversizeAction, OversizeActions())
 	if o.TempDir != "" {
@@ -157,4 +194,30 @@ func (o Options) RestartRequired(running Options) []string {
 		out = append(out, "WriteTimeout")
 	}
 	return out
+}
+
+// ReachableByAll reports whether every local user can connect to the
+// listener o describes, and says why: any TCP listener (loopback is
+// reachable from every account on the host; the milter protocol has no
+// authentication), or a unix socket whose mode lets others write (connect
+// needs write permission, Linux unix(7)). A unix socket of mode 0660 in
+// the group of the MTA is the way to keep the others out.
+func (o Options) ReachableByAll() (bool, string) {
+	switch {
+	case o.Listen.Network != "unix":
+		return true, fmt.Sprintf("%s is a TCP listener: every local user can connect to it", o.Listen.Spec())
+	case o.Socket.Mode&0o002 != 0:
+		return true, fmt.Sprintf("socket mode %04o lets every local user connect to %s", uint32(o.Socket.Mode), o.Listen.Addr)
+	}
+	return false, ""
+}
+
+// WiderSocketMode reports a unix socket mode with bits beyond 0660 (the
+// owner and group need read and write, nobody needs execute, others need
+// nothing): "" when there are none, else a warning for the log.
+func (o Options) WiderSocketMode() string {
+	if o.Listen.Network != "unix" || o.Socket.Mode&^0o660 == 0 {
+		return ""
+	}
+	return fmt.Sprintf("socket_mode %04o is wider than 0660 (hint: 0660 with socket_group set to the MTA's group)", uint32(o.Socket.Mode))
 }

@@ -124,11 +124,12 @@ func (s *session) EndOfMessage(m gomilter.Modifier) (resp *gomilter.Response, er
 	if qid := m.Get(gomilter.MacroQueueId); qid != "" {
 		s.tx.env.QueueID = qid
 	}
-	progress := func() { _ = m.Progress() }
+	progress := m.Progress
 	if m.Version() < 6 {
-		progress = nil
+		progress = nil // SMFIR_PROGRESS is new in protocol 6
 	}
 	res := s.f.finish(context.Background(), s.tx, modifierAdapter{m}, s.leadSpace, progress)
+	res = s.f.commit(s.tx, res, progress)
 	s.done(res)
 	if res.Verdict == profile.VerdictReject || res.Verdict == profile.VerdictTempfail {
 		return response(res.Reply)

@@ -65,6 +65,10 @@ type transaction struct {
 	// adm is the transaction at the telephony gateway: the caller (sender,
 	// SMTP AUTH login, client address) and the numbers admitted so far.
 	adm *telephony.Admission
+	// staged holds the bridge jobs of this message until the answer is
+	// decided: committed when the message is accepted (commit), discarded
+	// by close otherwise.
+	staged *telephony.Staged
 }
 
 func (f *Filter) newTransaction(from, args string) *transaction {
@@ -72,18 +76,23 @@ func (f *Filter) newTransaction(from, args string) *transaction {
 	return &transaction{
 		start: time.Now(),
 		env:   profile.Envelope{From: from, FromArgs: args},
-		body:  newBody(o.TempDir, o.BodyMaxMemory, o.BodyMaxSize),
+		body:  newBody(o.TempDir, o.BodyMaxMemory, o.BodyMaxSize, f.mem),
 		adm:   &telephony.Admission{Caller: telephony.Caller{Sender: from}},
 	}
 }
 
+// close frees the body and discards bridge jobs that were not committed:
+// a transaction that ends in a tempfail or reject, that the MTA aborts or
+// whose connection is lost leaves no job behind.
 func (tx *transaction) close() {
-	if tx != nil && tx.body != nil {
+	if tx == nil {
+		return
+	}
+	if tx.body != nil {
 		tx.body.Close()
 	}
-	if tx != nil {
-		tx.adm.Close() // gives back the rate-limit counts of calls not handed off
-	}
+	_ = tx.staged.Discard()
+	tx.adm.Close() // gives back the rate-limit counts of calls not committed
 }
 
 // rcpt runs the RCPT-time rules; a non-nil reply refuses the recipient.
@@ -138,7 +147,7 @@ func (f *Filter) endOfHeaders(tx *transaction) bool {
 
 // finish evaluates the message and applies the plan through mod. It never
 // panics; internal failures become the configured error action.
-func (f *Filter) finish(ctx context.Context, tx *transaction, mod modifier, leadSpace bool, progress func()) (res Result) {
+func (f *Filter) finish(ctx context.Context, tx *transaction, mod modifier, leadSpace bool, progress func() error) (res Result) {
 	o := f.options()
 	defer func() {
 		if p := recover(); p != nil {
@@ -155,15 +164,22 @@ func (f *Filter) finish(ctx context.Context, tx *transaction, mod modifier, lead
 	if err != nil {
 		return f.failure(err)
 	}
-	in := &profile.Input{Envelope: tx.env, Header: tx.header, Body: rd, BodySize: tx.body.Size()}
 	if o.EvalTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, o.EvalTimeout)
 		defer cancel()
 	}
-	rep, err := f.evaluate(ctx, in, progress)
+	// Every read of the body, by the engine, its codecs and the bridge,
+	// ends with the evaluation deadline: no input can make the end of
+	// message outlast eval_timeout.
+	in := &profile.Input{Envelope: tx.env, Header: tx.header, Body: ctxReadSeeker{ctx: ctx, r: rd}, BodySize: tx.body.Size()}
+	var rep *profile.Report
+	err = f.withProgress(ctx, progress, func(ctx context.Context) (err error) {
+		rep, err = f.engine().Evaluate(ctx, in)
+		return err
+	})
 	if err != nil {
-		return f.failure(err)
+		return f.failure(fmt.Errorf("milter: evaluate: %w", err))
 	}
 	res = Result{Report: rep}
 	plan := &rep.Plan
@@ -179,7 +195,11 @@ func (f *Filter) finish(ctx context.Context, tx *transaction, mod modifier, lead
 		if _, err := in.Body.Seek(0, io.SeekStart); err != nil {
 			return f.failure(fmt.Errorf("milter: rewind body: %w", err))
 		}
-		if err := handOff(ctx, o.Bridge, in, rep, tx.adm); err != nil {
+		err := f.withProgress(ctx, progress, func(ctx context.Context) (err error) {
+			tx.staged, err = handOff(ctx, o.Bridge, in, rep, tx.adm)
+			return err
+		})
+		if err != nil {
 			if reply, ok := rejectReply(err); ok {
 				res := Result{Report: rep, Verdict: profile.VerdictReject, Reply: reply, Err: err}
 				if reply.Code < 500 {
@@ -189,10 +209,11 @@ func (f *Filter) finish(ctx context.Context, tx *transaction, mod modifier, lead
 			}
 			return f.failure(fmt.Errorf("milter: bridge hand-off: %w", err))
 		}
-		// The jobs are durable: the MTA no longer delivers to these
-		// recipients. When they were all of them, Postfix and Sendmail drop
-		// the message without a bounce (tested in integration/); deleting
-		// them is also much faster than SMFIR_DISCARD on Postfix.
+		// The jobs are durable (staged; committed with the accept, see
+		// commit): the MTA no longer delivers to these recipients. When
+		// they were all of them, Postfix and Sendmail drop the message
+		// without a bounce (tested in integration/); deleting them is also
+		// much faster than SMFIR_DISCARD on Postfix.
 		plan.DelRcpts = append(plan.DelRcpts, rep.Bridge...)
 	}
 	if _, err := in.Body.Seek(0, io.SeekStart); err != nil {
@@ -205,46 +226,114 @@ func (f *Filter) finish(ctx context.Context, tx *transaction, mod modifier, lead
 	return res
 }
 
-// evaluate runs the engine, sending progress notices while it works so the
-// MTA does not time out on a long transcoding.
-func (f *Filter) evaluate(ctx context.Context, in *profile.Input, progress func()) (*profile.Report, error) {
-	if progress == nil {
-		return f.engine().Evaluate(ctx, in)
-	}
-	done := make(chan struct{})
-	defer close(done)
-	t := time.NewTicker(f.options().ProgressInterval)
-	defer t.Stop()
-	type out struct {
-		rep *profile.Report
-		err error
-	}
-	ch := make(chan out, 1)
-	go func() {
+// withProgress runs fn in a goroutine of its own and, while it works,
+// sends the MTA a progress notice every ProgressInterval (progress; nil
+// sends none), so that a long transcoding or hand-off does not run into
+// the MTA's timeout. The notices are written from the calling goroutine,
+// never beside another write to the MTA. A notice that fails means the MTA
+// is gone (frameGuard.Write): fn's context is cancelled, and withProgress
+// returns that error once fn has stopped. When ctx ends, withProgress
+// waits for fn too (fn checks its context, so this is short; fn may still
+// use the body, which must not be closed under it) and returns ctx's error
+// unless fn had one of its own.
+func (f *Filter) withProgress(ctx context.Context, progress func() error, fn func(ctx context.Context) error) error {
+	run := func(ctx context.Context) (err error) {
 		defer func() {
 			if p := recover(); p != nil {
-				ch <- out{err: fmt.Errorf("milter: panic in engine: %v\n%s", p, debug.Stack())}
+				err = fmt.Errorf("milter: panic: %v\n%s", p, debug.Stack())
 			}
 		}()
-		rep, err := f.engine().Evaluate(ctx, in)
-		ch <- out{rep, err}
-	}()
+		return fn(ctx)
+	}
+	if progress == nil {
+		return run(ctx)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	t := time.NewTicker(f.options().ProgressInterval)
+	defer t.Stop()
+	ch := make(chan error, 1)
+	go func() { ch <- run(ctx) }()
+	// gone is the MTA's hang-up, when a notice found it; it wins over
+	// whatever fn made of its cancelled context.
+	var gone error
+	result := func(err error) error {
+		switch {
+		case gone != nil:
+			return gone
+		case err == nil && ctx.Err() != nil:
+			return context.Cause(ctx)
+		}
+		return err
+	}
 	for {
 		select {
-		case o := <-ch:
-			return o.rep, o.err
+		case err := <-ch:
+			return result(err)
 		case <-t.C:
-			progress()
-		case <-ctx.Done():
-			// The engine goroutine still reads the body: wait for it so the
-			// body is not closed under it. Engines check ctx, so this is short.
-			o := <-ch
-			if o.err == nil {
-				o.err = ctx.Err()
+			if err := progress(); err != nil {
+				gone = err
+				if !errors.Is(err, errMTAGone) {
+					gone = fmt.Errorf("%w: %w", errMTAGone, err)
+				}
+				cancel(gone)
+				t.Stop()
 			}
-			return nil, fmt.Errorf("milter: evaluate: %w", o.err)
+		case <-ctx.Done():
+			return result(<-ch)
 		}
 	}
+}
+
+// ctxReadSeeker fails reads once its context has ended, so that a reader
+// of the message body, however deep in the codecs, stops at the
+// evaluation deadline.
+type ctxReadSeeker struct {
+	ctx context.Context
+	r   io.ReadSeeker
+}
+
+func (c ctxReadSeeker) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+func (c ctxReadSeeker) Seek(off int64, whence int) (int64, error) { return c.r.Seek(off, whence) }
+
+// commit is the last step of an accepted message with bridge jobs: it
+// makes sure the MTA still waits for the answer (probe sends a progress
+// notice, which fails when the MTA hung up or aborted, frameGuard.Write;
+// nil when the protocol has no notices) and publishes the staged jobs.
+// Only then is the accept sent. If the MTA is gone, or the jobs cannot be
+// published, the answer becomes a tempfail and close discards the jobs:
+// the MTA keeps the message, and no call is placed for it. What is left is
+// the accept that the MTA receives and then fails to act on (it dies
+// before it has queued the message): the message comes again and its call
+// is placed twice (at-least-once).
+func (f *Filter) commit(tx *transaction, res Result, probe func() error) Result {
+	if tx.staged == nil || len(tx.staged.Jobs()) == 0 || !res.Verdict.Delivered() {
+		return res
+	}
+	// A tempfail whatever error_action says: the plan removed the voice
+	// recipients, so an accept would lose them.
+	tempfail := func(err error) Result {
+		return Result{Report: res.Report, Verdict: profile.VerdictTempfail, Err: err,
+			Reply: profile.Reply{Code: 451, Enhanced: "4.3.0", Text: "temporary failure in the voice-mail filter, try again later"}}
+	}
+	if probe != nil {
+		if err := probe(); err != nil {
+			if !errors.Is(err, errMTAGone) {
+				err = fmt.Errorf("%w: %w", errMTAGone, err)
+			}
+			return tempfail(fmt.Errorf("milter: bridge jobs not committed: %w", err))
+		}
+	}
+	if err := tx.staged.Commit(); err != nil {
+		return tempfail(fmt.Errorf("milter: bridge hand-off: %w", err))
+	}
+	return res
 }
 
 // failure maps an internal error to the configured error action.
