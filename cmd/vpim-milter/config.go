@@ -52,6 +52,12 @@ type MilterConfig struct {
 	TempDir        string   `toml:"temp_dir"`        // "" = $TMPDIR or /tmp
 	ErrorAction    string   `toml:"error_action"`    // one of milter.ErrorActions
 	OversizeAction string   `toml:"oversize_action"` // one of milter.OversizeActions
+	// Resource bounds and the listener's exposure (issue 9).
+	ProgressInterval             duration `toml:"progress_interval"`              // SMFIR_PROGRESS while the end of message works
+	MaxSessions                  int      `toml:"max_sessions"`                   // open MTA connections at most
+	BodyMemoryTotal              byteSize `toml:"body_memory_total"`              // body bytes in memory, all sessions together
+	IdleTimeout                  duration `toml:"idle_timeout"`                   // silence outside a transaction
+	AllowUnauthenticatedListener bool     `toml:"allow_unauthenticated_listener"` // TCP or a world-writable socket with a calling back-end
 }
 
 // LogConfig is the [log] section; --log-format and --log-level override it.
@@ -96,6 +102,8 @@ type TelephonyConfig struct {
 	AttemptTimeout duration       `toml:"attempt_timeout"` // one call attempt at most
 	KeepDone       duration       `toml:"keep_done"`       // delivered jobs are removed from done/ after this long; "0s" keeps them
 	KeepFailed     duration       `toml:"keep_failed"`     // likewise for failed/
+	MaxAudio       duration       `toml:"max_audio"`       // longest voice message handed to the bridge
+	MaxSpoolBytes  byteSize       `toml:"max_spool_bytes"` // the spool in all its states at most
 	SIP            SIPConfig      `toml:"sip"`
 	Asterisk       AsteriskConfig `toml:"asterisk"`
 	Exec           ExecConfig     `toml:"exec"`
@@ -248,7 +256,9 @@ func configFrom(o options) Config {
 			ReadTimeout: duration(m.ReadTimeout), WriteTimeout: duration(m.WriteTimeout), EvalTimeout: duration(m.EvalTimeout),
 			DrainTimeout: duration(m.DrainTimeout), BodyMaxMemory: byteSize(m.BodyMaxMemory), BodyMaxSize: byteSize(m.BodyMaxSize),
 			MaxHeaders: m.MaxHeaders, MaxHeaderBytes: byteSize(m.MaxHeaderBytes), TempDir: m.TempDir,
-			ErrorAction: string(m.ErrorAction), OversizeAction: string(m.OversizeAction)},
+			ErrorAction: string(m.ErrorAction), OversizeAction: string(m.OversizeAction),
+			ProgressInterval: duration(m.ProgressInterval), MaxSessions: m.MaxSessions, BodyMemoryTotal: byteSize(m.BodyMemoryTotal),
+			IdleTimeout: duration(m.IdleTimeout), AllowUnauthenticatedListener: m.AllowUnauthenticatedListener},
 		Log: LogConfig{Format: "text", Level: "info"},
 		Profile: ProfileConfig{DefaultTarget: string(p.DefaultTarget), Targets: targets, PrivacyCapable: p.PrivacyCapable,
 			VoiceDomains: p.VoiceDomains, IVMAudio: p.IVMAudio, SensitivityCode: p.SensitivityCode, MessageID: p.MessageIDPolicy,
@@ -258,6 +268,7 @@ func configFrom(o options) Config {
 			OutdialAllow: t.OutdialAllow, OutdialDeny: t.OutdialDeny, AllowedSenders: t.AllowedSenders, HomeCountry: t.HomeCountry,
 			Retry: retry, Expire: duration(t.Expire), Concurrency: t.Concurrency, AttemptTimeout: duration(t.AttemptTimeout),
 			KeepDone: zeroIf(t.KeepDone, telephony.KeepForever), KeepFailed: zeroIf(t.KeepFailed, telephony.KeepForever),
+			MaxAudio: duration(t.MaxAudio), MaxSpoolBytes: byteSize(t.MaxSpoolBytes),
 			SIP: SIPConfig{Trunk: t.SIP.Trunk, Listen: t.SIP.Listen, Codecs: t.SIP.Codecs, CallerID: t.SIP.CallerID,
 				RingTimeout: duration(t.SIP.RingTimeout), Replay: t.SIP.Replay, ReplayWait: duration(t.SIP.ReplayWait),
 				MaxReplays: t.SIP.MaxReplays, Username: t.SIP.Username},
@@ -305,7 +316,8 @@ func (c *Config) options() (options, error) {
 			DrainTimeout: time.Duration(m.DrainTimeout), BodyMaxMemory: int64(m.BodyMaxMemory), BodyMaxSize: int64(m.BodyMaxSize),
 			MaxHeaders: m.MaxHeaders, MaxHeaderBytes: int64(m.MaxHeaderBytes), TempDir: m.TempDir,
 			ErrorAction: milter.Action(m.ErrorAction), OversizeAction: milter.Action(m.OversizeAction),
-			ProgressInterval: def.milter.ProgressInterval},
+			ProgressInterval: time.Duration(m.ProgressInterval), MaxSessions: m.MaxSessions, BodyMemoryTotal: int64(m.BodyMemoryTotal),
+			IdleTimeout: time.Duration(m.IdleTimeout), AllowUnauthenticatedListener: m.AllowUnauthenticatedListener},
 		profile: profile.Options{DefaultTarget: profile.Target(p.DefaultTarget), Targets: targets, PrivacyCapable: p.PrivacyCapable,
 			VoiceDomains: p.VoiceDomains, GatewayDomains: t.GatewayDomains, SensitivityCode: p.SensitivityCode,
 			MessageIDPolicy: p.MessageID, Hostname: p.Hostname, Loopback: p.Loopback, Quarantine: p.Quarantine,
@@ -329,7 +341,9 @@ func (c *Config) options() (options, error) {
 				Timeout: time.Duration(c.DSN.Timeout), Disable: c.DSN.Disable, DelayAfter: ifZero(c.DSN.DelayAfter, telephony.DelayNever)},
 			TempDir:       m.TempDir,
 			AllowedLogins: t.AllowedLogins, TrustedNetworks: t.TrustedNetworks, MaxCallsPerMessage: t.MaxCallsPerMessage,
-			RateLimit: telephony.RateLimitOptions{PerSender: t.RateLimit.PerSender.rate(), PerNumber: t.RateLimit.PerNumber.rate()}},
+			RateLimit: telephony.RateLimitOptions{PerSender: t.RateLimit.PerSender.rate(), PerNumber: t.RateLimit.PerNumber.rate()},
+			MaxAudio:  time.Duration(t.MaxAudio), MaxSpoolBytes: int64(t.MaxSpoolBytes),
+			CodecMaxDuration: time.Duration(c.Codec.MaxDuration), DrainTimeout: time.Duration(m.DrainTimeout)},
 		metrics: promtext.Options{Listen: c.Metrics.Listen},
 	}, errors.Join(conv...)
 }
@@ -411,6 +425,12 @@ func (c *Config) readSIPPassword() []string {
 	case !filepath.IsAbs(s.PasswordFile):
 		return []string{fmt.Sprintf("%s: %q must be an absolute path", key, s.PasswordFile)}
 	}
+	if st, err := os.Stat(s.PasswordFile); err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o007 != 0 {
+		// A secret every local user may read (or replace) is refused, as
+		// ssh refuses a private key others can read.
+		return []string{fmt.Sprintf("%s: %q has mode %04o: every local user can read or change the password (hint: chmod 0640, owner root, group of the daemon)",
+			key, s.PasswordFile, uint32(st.Mode().Perm()))}
+	}
 	b, err := os.ReadFile(s.PasswordFile)
 	if err != nil {
 		return []string{fmt.Sprintf("%s: %v", key, err)}
@@ -439,7 +459,28 @@ func (c *Config) validate() []string {
 		{"telephony", o.telephony.Validate()}, {"promtext", o.metrics.Validate()}} {
 		errs = append(errs, keyed(v.pkg, v.err)...)
 	}
+	errs = append(errs, exposedListener(o)...)
 	return append(errs, c.Log.validate("log.format", "log.level")...)
+}
+
+// exposedListener refuses a milter listener every local user can reach
+// (TCP, or a unix socket others may write) while the milter hands mail to
+// a gateway (telephony.gateway_domains) whose back-end places calls: the
+// milter protocol has no authentication, so anyone on the host could open
+// a session, forge the macros and make the gateway dial. The operator may
+// accept that with milter.allow_unauthenticated_listener. The built-in
+// defaults (spool back-end, no gateway) serve on TCP as before.
+func exposedListener(o options) []string {
+	if o.telephony.Backend == telephony.BackendSpool || len(o.profile.GatewayDomains) == 0 || o.milter.AllowUnauthenticatedListener {
+		return nil
+	}
+	open, why := o.milter.WithDefaults().ReachableByAll()
+	if !open {
+		return nil
+	}
+	return []string{fmt.Sprintf("milter.listen: %s, and telephony.backend = %q places calls: anyone on this host could make the gateway dial "+
+		"(hint: listen = \"unix:/run/vpim-milter/milter.sock\" with socket_group = \"postfix\" and socket_mode = \"0660\"; "+
+		"or set milter.allow_unauthenticated_listener = true to accept the risk)", why, o.telephony.Backend)}
 }
 
 // validate checks the [log] section; format and level name the keys (or

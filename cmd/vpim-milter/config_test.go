@@ -344,6 +344,8 @@ func TestSIPPasswordFile(t *testing.T) {
 		{"quote in username", "sip", "username = 'vpim\"gw'\npassword_file = \"@PW@\"", ptr("s3cret pass\n"),
 			"telephony.sip.username: \"vpim\\\"gw\" contains a quote, backslash or control character", "", ""},
 		{"other back-end: not read", "spool", "username = \"vpim-gw\"\npassword_file = \"@PW@\"", nil, "", "vpim-gw", ""},
+		{"readable by others", "sip", "username = \"vpim-gw\"\npassword_file = \"@PW@\"", ptr("s3cret pass\n"),
+			"telephony.sip.password_file: \"@PW@\" has mode 0604: every local user can read or change the password (hint: chmod 0640, owner root, group of the daemon)", "", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -352,6 +354,11 @@ func TestSIPPasswordFile(t *testing.T) {
 			if tc.content != nil {
 				if err := os.WriteFile(pw, []byte(*tc.content), 0o600); err != nil {
 					t.Fatal(err)
+				}
+				if strings.Contains(tc.name, "others") {
+					if err := os.Chmod(pw, 0o604); err != nil {
+						t.Fatal(err)
+					}
 				}
 			}
 			subst := strings.NewReplacer("@PW@", pw, "@DIR@", dir)
@@ -446,5 +453,67 @@ func TestSampleConfigListsEnums(t *testing.T) {
 				t.Errorf("contrib/vpim-milter.toml does not name %q, a value of %s", v, key)
 			}
 		}
+	}
+}
+
+// TestExposedListener: with gateway domains and a back-end that places
+// calls, a milter listener every local user can reach (TCP, a socket that
+// others may write) is refused, naming the key and the recommendation,
+// unless allow_unauthenticated_listener accepts it; the built-in defaults
+// (spool back-end) and a unix socket of mode 0660 are fine.
+func TestExposedListener(t *testing.T) {
+	const refusal = `milter.listen: %s, and telephony.backend = "exec" places calls: anyone on this host could make the gateway dial ` +
+		`(hint: listen = "unix:/run/vpim-milter/milter.sock" with socket_group = "postfix" and socket_mode = "0660"; ` +
+		`or set milter.allow_unauthenticated_listener = true to accept the risk)`
+	sock := filepath.Join(t.TempDir(), "m.sock")
+	for _, tc := range []struct {
+		name, milter, telephony, want string
+	}{
+		{"defaults", "", "", ""},
+		{"TCP, gateway, spool back-end", "", `gateway_domains = ["voice.example.com"]`, ""},
+		{"TCP, exec back-end without gateway", "", `backend = "exec"`, ""},
+		{"TCP, gateway, exec", "", `gateway_domains = ["voice.example.com"]` + "\nbackend = \"exec\"",
+			fmt.Sprintf(refusal, "inet:8895@127.0.0.1 is a TCP listener: every local user can connect to it")},
+		{"TCP allowed", "allow_unauthenticated_listener = true", `gateway_domains = ["voice.example.com"]` + "\nbackend = \"exec\"", ""},
+		{"unix 0660", fmt.Sprintf("listen = \"unix:%s\"", sock), `gateway_domains = ["voice.example.com"]` + "\nbackend = \"exec\"", ""},
+		{"unix 0666", fmt.Sprintf("listen = \"unix:%s\"\nsocket_mode = \"0666\"", sock), `gateway_domains = ["voice.example.com"]` + "\nbackend = \"exec\"",
+			fmt.Sprintf(refusal, "socket mode 0666 lets every local user connect to "+sock)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeConfig(t, fmt.Sprintf("[milter]\n%s\n[telephony]\n%s\n[telephony.exec]\ncommand = \"/bin/true\"\n", tc.milter, tc.telephony))
+			want := ""
+			if tc.want != "" {
+				want = "1 problem(s):\n  " + tc.want
+			}
+			loadWant(t, path, want)
+		})
+	}
+}
+
+// TestExposureWarnings: what is allowed but exposed is logged at start.
+func TestExposureWarnings(t *testing.T) {
+	o := defaultOptions()
+	if w := exposureWarnings(o); len(w) != 0 {
+		t.Errorf("defaults: %q", w)
+	}
+	o.milter.Listen = milter.Address{Network: "unix", Addr: "/run/vpim-milter/milter.sock"}
+	o.milter.Socket.Mode = 0o666
+	o.metrics.Listen = ":9895"
+	o.telephony.Backend, o.telephony.MaxAudio = "exec", 20*time.Minute
+	want := []string{
+		"milter.socket_mode 0666 is wider than 0660 (hint: 0660 with socket_group set to the MTA's group)",
+		`metrics.listen = ":9895" listens on all interfaces: /metrics is reachable from other hosts (hint: "127.0.0.1:9895")`,
+		"telephony.max_audio (20m0s) is not shorter than attempt_timeout (10m0s): the longest messages would be cut and fail",
+	}
+	if got := exposureWarnings(o); !slices.Equal(got, want) {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	o.metrics.Listen = "[::]:9895"
+	if got := exposureWarnings(o); len(got) != 3 || !strings.Contains(got[1], "all interfaces") {
+		t.Errorf("[::]: %q", got)
+	}
+	o.metrics.Listen = "127.0.0.1:9895"
+	if got := exposureWarnings(o); len(got) != 2 {
+		t.Errorf("loopback metrics: %q", got)
 	}
 }

@@ -39,8 +39,12 @@ func optionKeys() []optionKey {
 		{"milter.ErrorAction", "milter.error_action"},
 		{"milter.OversizeAction", "milter.oversize_action"},
 		{"milter.DrainTimeout", "milter.drain_timeout"},
-		{"milter.ProgressInterval", ""}, // built in (20 s)
-		{"milter.Bridge", ""},           // the telephony.Gateway built from [telephony]
+		{"milter.ProgressInterval", "milter.progress_interval"},
+		{"milter.MaxSessions", "milter.max_sessions"},
+		{"milter.BodyMemoryTotal", "milter.body_memory_total"},
+		{"milter.IdleTimeout", "milter.idle_timeout"},
+		{"milter.AllowUnauthenticatedListener", "milter.allow_unauthenticated_listener"},
+		{"milter.Bridge", ""}, // the telephony.Gateway built from [telephony]
 
 		{"", "log.format"},
 		{"", "log.level"},
@@ -107,6 +111,10 @@ func optionKeys() []optionKey {
 		{"telephony.DSN.Disable", "dsn.disable"},
 		{"telephony.DSN.DelayAfter", "dsn.delay_after"},
 		{"telephony.TempDir", "milter.temp_dir"},
+		{"telephony.MaxAudio", "telephony.max_audio"},
+		{"telephony.MaxSpoolBytes", "telephony.max_spool_bytes"},
+		{"telephony.CodecMaxDuration", "codec.max_duration"},
+		{"telephony.DrainTimeout", "milter.drain_timeout"},
 		{"telephony.Metrics", ""}, // set when metrics.listen is on
 
 		{"promtext.Listen", "metrics.listen"},

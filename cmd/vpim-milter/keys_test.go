@@ -207,7 +207,7 @@ func TestKeyOf(t *testing.T) {
 			t.Errorf("keyOf(%s, %s) = %s, %v; want %s", tc.pkg, tc.path, got, ok, tc.want)
 		}
 	}
-	if got, ok := keyOf("milter", "ProgressInterval"); ok {
-		t.Errorf("ProgressInterval has key %s", got)
+	if got, ok := keyOf("telephony", "Poll"); ok {
+		t.Errorf("Poll has key %s", got)
 	}
 }

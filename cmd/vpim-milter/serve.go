@@ -157,6 +157,9 @@ func serve(ctx context.Context, cf commonFlags, cfg Config, log *slog.Logger, le
 	}
 	log.Info("vpim-milter listening", "listen", cfg.Milter.Listen, "addr", ln.Addr().String(), "config", cf.config,
 		"default_target", cfg.Profile.DefaultTarget, "version", versionString())
+	for _, w := range exposureWarnings(o) {
+		log.Warn(w)
+	}
 
 	ctx, cancel := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer cancel()
@@ -177,7 +180,7 @@ func serve(ctx context.Context, cf commonFlags, cfg Config, log *slog.Logger, le
 		log.Info("telephony bridge worker running", "backend", o.telephony.Backend, "spool", o.telephony.SpoolDir)
 	}
 	if metricsLn != nil {
-		srv := &http.Server{Handler: metricsHandler(metrics, bridgeMetrics), ReadHeaderTimeout: 10 * time.Second}
+		srv := metricsServer(metricsHandler(metrics, bridgeMetrics))
 		go func() { _ = srv.Serve(metricsLn) }()
 		defer srv.Close()
 		log.Info("metrics listening", "addr", metricsLn.Addr().String())
@@ -204,6 +207,44 @@ func serve(ctx context.Context, cf commonFlags, cfg Config, log *slog.Logger, le
 	}
 	log.Info("vpim-milter stopped")
 	return err
+}
+
+// metricsServer is the HTTP server of /metrics. Scrapers send one small
+// request and read a small answer: every phase has a timeout, so idle
+// keep-alive connections and slow clients cannot pile up.
+func metricsServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second, // Prometheus scrapes every 15 s to 1 min
+		MaxHeaderBytes:    16 << 10,
+	}
+}
+
+// exposureWarnings lists what the running configuration exposes that is
+// allowed but deserves the operator's attention: the start logs each at
+// WARN.
+func exposureWarnings(o options) []string {
+	var out []string
+	if w := o.milter.WiderSocketMode(); w != "" {
+		out = append(out, "milter."+w)
+	}
+	if open, why := o.milter.ReachableByAll(); open && o.milter.AllowUnauthenticatedListener &&
+		o.telephony.Backend != telephony.BackendSpool && len(o.profile.GatewayDomains) > 0 {
+		out = append(out, "milter.allow_unauthenticated_listener = true: "+why+", and the telephony gateway places calls for it")
+	}
+	if host, _, err := net.SplitHostPort(o.metrics.Listen); err == nil && o.metrics.Listen != "" {
+		if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+			out = append(out, fmt.Sprintf("metrics.listen = %q listens on all interfaces: /metrics is reachable from other hosts (hint: \"127.0.0.1:9895\")", o.metrics.Listen))
+		}
+	}
+	t := o.telephony
+	if t.Backend != telephony.BackendSpool && t.MaxAudio >= t.AttemptTimeout {
+		out = append(out, fmt.Sprintf("telephony.max_audio (%v) is not shorter than attempt_timeout (%v): the longest messages would be cut and fail", t.MaxAudio, t.AttemptTimeout))
+	}
+	return out
 }
 
 // metricsHandler serves /metrics: the milter's families and, when the bridge

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -177,6 +178,7 @@ func TestServeMetrics(t *testing.T) {
 			spoolDir := filepath.Join(t.TempDir(), "spool")
 			path := writeConfig(t, fmt.Sprintf(`[milter]
 listen = "inet:0@127.0.0.1"
+allow_unauthenticated_listener = true
 [log]
 format = "json"
 [telephony]
@@ -391,5 +393,40 @@ spool_dir = %q
 	})
 	if level.Level() != slog.LevelDebug {
 		t.Errorf("log level %v after a refused reload, want debug kept", level.Level())
+	}
+}
+
+// TestMetricsServerTimeouts: /metrics bounds every phase of a connection,
+// so idle keep-alive connections are closed and a client that sends its
+// header slowly is cut; a header that never ends is cut after
+// ReadHeaderTimeout (checked on a copy with the timeouts shortened).
+func TestMetricsServerTimeouts(t *testing.T) {
+	srv := metricsServer(http.NotFoundHandler())
+	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= 0 || srv.WriteTimeout <= 0 || srv.IdleTimeout <= 0 || srv.MaxHeaderBytes <= 0 {
+		t.Fatalf("a phase without a bound: %+v", srv)
+	}
+	if srv.IdleTimeout > 2*time.Minute || srv.ReadHeaderTimeout > 30*time.Second {
+		t.Errorf("idle %v, header %v: too long", srv.IdleTimeout, srv.ReadHeaderTimeout)
+	}
+	srv.ReadHeaderTimeout, srv.IdleTimeout = 200*time.Millisecond, 200*time.Millisecond
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	for _, req := range []string{"GET /metrics HTTP/1.1\r\nHost: x\r\n", "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"} {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte(req))
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		start := time.Now()
+		_, err = io.ReadAll(c)
+		c.Close()
+		if err != nil || time.Since(start) > 3*time.Second {
+			t.Errorf("%q: connection not closed by the server (%v after %v)", req, err, time.Since(start))
+		}
 	}
 }
