@@ -94,7 +94,9 @@ func (d *daemon) logString() string {
 }
 
 // startDaemon runs the binary with a config written from toml, with the milter on a
-// reserved port (the listen key is added), and waits until it accepts connections. The
+// reserved port (the listen key is added, with allow_unauthenticated_listener: the tests
+// speak milter over TCP, also to daemons whose gateway places calls; TestListenerExposure
+// checks the refusal without it), and waits until it accepts connections. The
 // blocks in hand hold the ports the toml gives the daemon (telephony.sip.listen, ...):
 // they are released right before the daemon starts. When the daemon finds its milter
 // port taken all the same, it is started again on another.
@@ -105,7 +107,7 @@ func startDaemon(t *testing.T, toml string, hand ...*testport.Block) *daemon {
 	for try := 1; ; try++ {
 		ports := testport.Reserve(t, 1)
 		d := &daemon{port: ports.Port(0), config: cfg, log: &bytes.Buffer{}, exited: make(chan struct{})}
-		full := fmt.Sprintf("[milter]\nlisten = \"inet:%d@127.0.0.1\"\n%s", d.port, toml)
+		full := fmt.Sprintf("[milter]\nlisten = \"inet:%d@127.0.0.1\"\nallow_unauthenticated_listener = true\n%s", d.port, toml)
 		if err := os.WriteFile(cfg, []byte(full), 0o644); err != nil {
 			t.Fatal(err)
 		}
