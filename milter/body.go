@@ -20,12 +20,12 @@ var ErrBodyTooLarge = errors.New("milter: body exceeds the size limit")
 type body struct {
 	maxMem, maxSize int64
 	dir             string
-	mem             bytes.Buffer
+	mem             []byte // the body while it is in memory; its capacity is what budget holds
 	file            *os.File
 	size            int64
 	tooLarge        bool
 	budget          *memBudget // nil: no shared limit
-	held            int64      // bytes of mem taken from budget
+	held            int64      // bytes of mem taken from budget: cap(mem)
 }
 
 func newBody(dir string, maxMem, maxSize int64, budget *memBudget) *body {
@@ -43,9 +43,7 @@ func (b *body) Write(p []byte) (int, error) {
 		b.release()
 		return len(p), nil
 	}
-	if b.file == nil && int64(b.mem.Len()+len(p)) <= b.maxMem && b.budget.reserve(int64(len(p))) {
-		b.held += int64(len(p))
-	} else if b.file == nil {
+	if b.file == nil && !b.growMem(len(p)) {
 		f, err := os.CreateTemp(b.dir, "vpim-body-*")
 		if err != nil {
 			return 0, fmt.Errorf("milter: spool body: %w", err)
@@ -54,10 +52,10 @@ func (b *body) Write(p []byte) (int, error) {
 		// behind if the process dies.
 		_ = os.Remove(f.Name())
 		b.file = f
-		if _, err := b.mem.WriteTo(f); err != nil {
+		if _, err := f.Write(b.mem); err != nil {
 			return 0, fmt.Errorf("milter: spool body: %w", err)
 		}
-		b.mem = bytes.Buffer{}
+		b.mem = nil
 		b.budget.release(b.held)
 		b.held = 0
 	}
@@ -66,10 +64,32 @@ func (b *body) Write(p []byte) (int, error) {
 			return 0, fmt.Errorf("milter: spool body: %w", err)
 		}
 	} else {
-		b.mem.Write(p)
+		b.mem = append(b.mem, p...)
 	}
 	b.size += int64(len(p))
 	return len(p), nil
+}
+
+// growMem makes room for n more bytes in memory, within maxMem and the
+// shared budget, and reports whether there is. The buffer grows by
+// doubling, allocated here with its exact capacity, so that the budget
+// counts the memory really held, not only the bytes stored.
+func (b *body) growMem(n int) bool {
+	need := len(b.mem) + n
+	if int64(need) > b.maxMem {
+		return false
+	}
+	if need <= cap(b.mem) {
+		return true
+	}
+	c := int(min(max(int64(2*cap(b.mem)), int64(need), 16<<10), b.maxMem))
+	if !b.budget.reserve(int64(c) - b.held) {
+		return false
+	}
+	grown := make([]byte, len(b.mem), c)
+	copy(grown, b.mem)
+	b.mem, b.held = grown, int64(c)
+	return true
 }
 
 // TooLarge reports whether the body went over the size cap.
@@ -89,7 +109,7 @@ func (b *body) Reader() (io.ReadSeeker, error) {
 	if b.file != nil {
 		return io.NewSectionReader(b.file, 0, b.size), nil
 	}
-	return bytes.NewReader(b.mem.Bytes()), nil
+	return bytes.NewReader(b.mem), nil
 }
 
 func (b *body) release() {
@@ -97,7 +117,7 @@ func (b *body) release() {
 		b.file.Close()
 		b.file = nil
 	}
-	b.mem = bytes.Buffer{}
+	b.mem = nil
 	b.budget.release(b.held)
 	b.held = 0
 }

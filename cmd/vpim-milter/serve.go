@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -125,6 +126,9 @@ func serve(ctx context.Context, cf commonFlags, cfg Config, log *slog.Logger, le
 		return err
 	}
 	d.opts = o
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(softMemoryLimit(o.milter))
+	}
 	var metrics *milter.Metrics
 	var metricsLn net.Listener // served once the worker, if any, is built
 	if o.metrics.Listen != "" {
@@ -207,6 +211,17 @@ func serve(ctx context.Context, cf commonFlags, cfg Config, log *slog.Logger, le
 	}
 	log.Info("vpim-milter stopped")
 	return err
+}
+
+// softMemoryLimit is the Go runtime's soft memory limit when GOMEMLIMIT
+// does not set one: three times body_memory_total plus 32 MiB (128 MiB at
+// the defaults). What the daemon keeps alive is bounded (bodies by
+// body_memory_total, sessions by max_sessions); without the limit the
+// collector lets the heap grow to twice that before it runs, and the
+// resident memory with it. It is soft: above it the collector only runs
+// more often.
+func softMemoryLimit(o milter.Options) int64 {
+	return 3*o.WithDefaults().BodyMemoryTotal + 32<<20
 }
 
 // metricsServer is the HTTP server of /metrics. Scrapers send one small
