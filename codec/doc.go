@@ -7,6 +7,10 @@
 // Everything decodes to 8 kHz mono 16-bit little-endian PCM (NewReader) and
 // encodes from it (NewWriter); Transcode composes the two. All conversions
 // stream with fixed buffers: memory does not grow with the duration.
+// TranscodeContext stops at the end of a context (checked every 8 s of
+// audio), and a Transcoder stops as soon as the audio passes its
+// MaxDuration: neither the time nor the output grows with what an input
+// claims.
 //
 // The package is pure: it never logs and never touches the network. The
 // codecs themselves live in the sub-packages g711, g726, gsm, the

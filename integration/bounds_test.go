@@ -570,3 +570,48 @@ spool_dir = %q
 		})
 	}
 }
+
+// TestSessionBounds runs the real daemon with max_sessions = 5 and
+// idle_timeout = "1s": a sixth connection is closed at once (its MTA would
+// apply milter_default_action), a negotiated connection silent outside a
+// transaction is closed after a second, one silent inside a transaction
+// (after MAIL) is not, and the place a closed connection leaves is taken
+// again. (Item 10 of issue 9.)
+func TestSessionBounds(t *testing.T) {
+	d := startDaemon(t, "max_sessions = 5\nidle_timeout = \"1s\"\n")
+	var open []*rawSession
+	for i := 0; i < 5; i++ {
+		s, err := tryDialMilter(d.port)
+		if err != nil {
+			t.Fatalf("session %d: %v", i+1, err)
+		}
+		open = append(open, s)
+	}
+	if _, err := tryDialMilter(d.port); err == nil {
+		t.Fatal("a sixth session was taken with max_sessions = 5")
+	}
+	busy := open[0]
+	busy.t = t
+	if !busy.try(rawPacket('M', cstring("<a@example.org>"))) {
+		t.Fatal("MAIL refused")
+	}
+	time.Sleep(2500 * time.Millisecond)
+	// The four idle ones are gone: their places are free again.
+	for i := 1; i < 5; i++ {
+		open[i].c.SetReadDeadline(time.Now().Add(time.Second))
+		if _, err := open[i].r.ReadByte(); err != io.EOF {
+			t.Errorf("idle session %d: %v, want closed", i+1, err)
+		}
+	}
+	if !busy.try(rawPacket('R', cstring("<b@example.org>"))) {
+		t.Error("the session inside a transaction was closed by the idle limit")
+	}
+	if s, err := tryDialMilter(d.port); err != nil {
+		t.Errorf("no place after the idle sessions were closed: %v", err)
+	} else {
+		s.c.Close()
+	}
+	if !strings.Contains(d.logString(), "MTA connections refused: max_sessions are open") {
+		t.Errorf("log lacks the refusal:\n%s", d.logString())
+	}
+}
