@@ -347,7 +347,6 @@ func (g slowGateway) Stage(ctx context.Context, m *telephony.Message) (*telephon
 // staging/. Before, the jobs were in new/ from the hand-off on, and each
 // MTA retry called again.
 func TestBridgeJobsOnlyOnAccept(t *testing.T) {
-	const voice = "VOICE=+3940226338@voice.example.com"
 	for _, tc := range []struct {
 		name string
 		run  func(t *testing.T, addr string)
