@@ -324,7 +324,7 @@ func TestHandOffBounds(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			spool := filepath.Join(t.TempDir(), "spool")
 			cfg := fmt.Sprintf(`body_max_size = "100MiB"
-progress_interval = "500ms"
+progress_interval = "100ms"
 %s
 [codec]
 %s
@@ -337,7 +337,7 @@ spool_dir = %q
 `, tc.milter, tc.codec, spool, tc.telephony)
 			d := startDaemon(t, cfg)
 			r := sendVia(t, d.port, []string{voice}, mp3Message(audio, voice))
-			t.Logf("%s: %q after %v of end of message, %d progress notices", tc.name, r.action, r.took.Round(10*time.Millisecond), r.progress)
+			t.Logf("%s: %q after %v (78 MB of body, then the end of message), %d progress notices", tc.name, r.action, r.took.Round(10*time.Millisecond), r.progress)
 			if r.err != nil || r.action != tc.want {
 				t.Fatalf("end of message: %q %v, want %q\n%s", r.action, r.err, tc.want, harness.Tail(d.logString(), 3000))
 			}
@@ -520,9 +520,12 @@ func TestHandOffAbandoned(t *testing.T) {
 			s := dialMilter(t, port)
 			s.sendUntilEOM(rcpts, msg)
 			for {
-				if code, _ := s.read(); code == 'b' {
+				switch code, data := s.read(); code {
+				case 'b':
 					s.c.Close()
 					return
+				case 'a', 'y', 't', 'r':
+					t.Fatalf("answer %c %q before any body packet", code, data)
 				}
 			}
 		}},
@@ -546,6 +549,7 @@ gateway_domains = ["voice.example.com"]
 allowed_senders = ["*"]
 outdial_allow = ["+39"]
 spool_dir = %q
+max_audio = "2h"
 `, tc.milter, spool))
 			tc.run(t, d.port)
 			deadline := time.Now().Add(20 * time.Second)
