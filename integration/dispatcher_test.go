@@ -62,8 +62,10 @@ func TestKamailioDispatcher(t *testing.T) {
 	spool := filepath.Join(t.TempDir(), "spool")
 	sipListen := testport.Reserve(t, 1) // the daemon's own SIP port
 	// retry: a failed attempt would wait 10 minutes, so every job must be delivered
-	// at its first attempt for the test to end.
-	d := startDaemon(t, sipTOML(spool, proxy.Port, sipListen.Port(0), "concurrency = 2\nretry = [\"10m\"]", "")+
+	// at its first attempt for the test to end. rate_limit: every call goes to one
+	// number, more often than the default per-number limit (3/1h) allows.
+	d := startDaemon(t, sipTOML(spool, proxy.Port, sipListen.Port(0),
+		"concurrency = 2\nretry = [\"10m\"]\nrate_limit = { per_sender = \"100/1h\", per_number = \"100/1h\" }", "")+
 		fmt.Sprintf("[dsn]\nsmtp = %q\n", dsnLn.Addr()), sipListen)
 	m := startMTA(t, harness.Postfix(), d.port)
 
