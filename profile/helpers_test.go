@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/vpim-milter/vpim-milter/codec"
 )
 
 // fakeCodec is a deterministic stand-in for the codec package: it
@@ -121,13 +123,23 @@ func testOptions() Options {
 			"vm2.example.net":  TargetVPIM2,
 			"v1.example.net":   TargetVPIM1,
 			"pass.example.net": TargetPassthrough,
+			"vm3.example.net":  TargetVPIM2, // not privacy-capable
 		},
 		PrivacyCapable: []string{"vm2.example.net"},
 		VoiceDomains:   []string{"vm.example.com"},
 		GatewayDomains: []string{"voice.example.com"},
 		Hostname:       "gw.example.com",
-		Codec:          fakeCodec{},
+		Codec:          realCodec(),
 	}
+}
+
+// realCodec is the project's codec with its default limits.
+func realCodec() *codec.Transcoder {
+	c, err := codec.NewTranscoder(codec.Options{})
+	if err != nil {
+		panic(err)
+	}
+	return c
 }
 
 // formatReport renders a report as golden text.
