@@ -75,21 +75,17 @@ func handOff(ctx context.Context, b Bridge, in *profile.Input, rep *profile.Repo
 }
 
 // voicePart is the part the bridge plays, nil when the message has no
-// audio. The evaluation does not record the part it takes for the voice
-// yet, so profile.FindVoice looks for it in the body again; once the report
-// carries it, the first line takes it from rep instead.
+// audio: the voice message the evaluation chose (recognised by its label or
+// its bytes, so an Asterisk WAV sent as application/octet-stream plays too).
 func voicePart(in *profile.Input, rep *profile.Report) (*telephony.Voice, error) {
-	v, err := profile.FindVoice(in, profile.Limits{})
-	if errors.Is(err, profile.ErrNoVoice) {
+	v := rep.Voice
+	if v == nil {
 		return nil, nil
-	}
-	if err != nil {
-		return nil, err
 	}
 	return &telephony.Voice{
 		Part:   v.Path,
 		Format: codec.Format(v.Format()),
-		Open:   func() (io.Reader, error) { return profile.OpenVoice(in, v, profile.Limits{}) },
+		Open:   func() (io.Reader, error) { return profile.OpenVoice(in, v) },
 	}, nil
 }
 

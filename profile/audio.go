@@ -1,133 +1,78 @@
 package profile
 
 import (
-	"encoding/binary"
+	"bytes"
 	"io"
 	"strings"
+
+	"github.com/vpim-milter/vpim-milter/codec"
+	"github.com/vpim-milter/vpim-milter/codec/au"
+	"github.com/vpim-milter/vpim-milter/codec/wav"
 )
 
 // AudioCodec is the audio back-end the engine uses; nil means: never
 // transcode (audio passes unchanged, a finding records it).
+// *codec.Transcoder implements it.
 type AudioCodec interface {
 	// Sniff returns the codec format name ("wav-ulaw", "wav-pcm16",
-	// "wav-gsm", "au", "32kadpcm", "mp3", "basic", ...) of the data starting
-	// with head, or "" if it is not audio the codec knows.
+	// "wav-gsm", "au", "mp3", ...) of the data starting with head, or ""
+	// if it carries no signature the codec knows.
 	Sniff(head []byte) string
 	// Transcode converts src in format from to format to ("basic", "au",
 	// "wav-ulaw", "32kadpcm") and returns the number of 8 kHz samples written.
 	Transcode(dst io.Writer, to string, src io.Reader, from string) (samples int64, err error)
 }
 
-// sniff recognises a format from the first bytes of a part, independently of
-// any codec: RIFF/WAVE with its format tag (RFC 2361 App. A), Sun .snd,
-// MP3 (ID3 or frame sync), Ogg, and a few common non-audio formats so that a
-// lying audio label can be reported. "" means unknown (headerless audio such
-// as audio/basic and audio/32KADPCM has no magic).
-func sniff(b []byte) string {
+// audioInfo is what the bytes and the label of a leaf part say about its
+// audio. The bytes are read by the codec's sniffer and its WAV and .au
+// header parsers, the one place that knows these formats.
+type audioInfo struct {
+	// format is the codec format of the data: the sniffed one for
+	// containers and MP3, the label's for headerless audio (audio/basic,
+	// audio/32KADPCM, GSM); "" when the part is not audio.
+	format string
+	// sniffed names what the bytes are: a codec format, or a format the
+	// codec does not decode, audio ("ogg", "amr", "wav" with an unknown
+	// tag) or not ("pdf", "png", ...); "" for bytes without a signature.
+	sniffed  string
+	rate     int // sample rate when the bytes tell it, else 0
+	channels int // channel count when the bytes tell it, else 0
+	// bytesPerSec and dataOff time a container's data (0 when unknown).
+	bytesPerSec, dataOff, dataLen int64
+}
+
+// audio reports whether the part's bytes or label make it audio.
+func (a audioInfo) audio() bool { return a.format != "" }
+
+// otherMagic recognises formats the codec has no decoder for, so that a
+// lying label and undecodable audio can be named (RFC 3533 Ogg, RFC 4867
+// AMR, and common attachments).
+func otherMagic(b []byte) string {
 	switch {
-	case len(b) >= 12 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WAVE":
-		if tag, bits, ok := wavFormat(b); ok {
-			switch tag {
-			case 1:
-				if bits == 16 {
-					return "wav-pcm16"
-				}
-				return "wav-pcm"
-			case 3:
-				return "wav-float"
-			case 6:
-				return "wav-alaw"
-			case 7:
-				return "wav-ulaw"
-			case 0x31:
-				return "wav-gsm"
-			case 0x40, 0x45, 0x64:
-				return "wav-g726"
-			}
-		}
-		return "wav"
-	case len(b) >= 4 && string(b[:4]) == ".snd":
-		return "au"
-	case len(b) >= 3 && string(b[:3]) == "ID3":
-		return "mp3"
-	case len(b) >= 4 && b[0] == 0xFF && b[1]&0xE0 == 0xE0 && b[1]&0x06 != 0 && b[2]&0xF0 != 0xF0 && b[2]&0x0C != 0x0C:
-		return "mp3"
-	case len(b) >= 4 && string(b[:4]) == "OggS":
+	case bytes.HasPrefix(b, []byte("OggS")):
 		return "ogg"
-	case len(b) >= 6 && string(b[:6]) == "#!AMR\n":
+	case bytes.HasPrefix(b, []byte("#!AMR")):
 		return "amr"
-	case len(b) >= 4 && string(b[:4]) == "%PDF":
+	case bytes.HasPrefix(b, []byte("%PDF")):
 		return "pdf"
-	case len(b) >= 8 && string(b[:8]) == "\x89PNG\r\n\x1a\n":
+	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
 		return "png"
-	case len(b) >= 3 && string(b[:3]) == "\xFF\xD8\xFF":
+	case bytes.HasPrefix(b, []byte("\xFF\xD8\xFF")):
 		return "jpeg"
-	case len(b) >= 4 && (string(b[:4]) == "GIF8"):
+	case bytes.HasPrefix(b, []byte("GIF8")):
 		return "gif"
-	case len(b) >= 4 && (string(b[:4]) == "II*\x00" || string(b[:4]) == "MM\x00*"):
+	case bytes.HasPrefix(b, []byte("II*\x00")), bytes.HasPrefix(b, []byte("MM\x00*")):
 		return "tiff"
-	case len(b) >= 4 && string(b[:4]) == "PK\x03\x04":
+	case bytes.HasPrefix(b, []byte("PK\x03\x04")):
 		return "zip"
+	case len(b) >= 12 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WAVE":
+		return "wav" // a WAVE whose format tag the codec does not decode
 	}
 	return ""
 }
 
-// isAudioFormat reports whether a sniffed format is audio.
-func isAudioFormat(f string) bool {
-	switch {
-	case f == "":
-		return false
-	case strings.HasPrefix(f, "wav"), strings.HasPrefix(f, "g726"), f == "au", f == "mp3", f == "ogg", f == "amr",
-		f == "basic", f == "32kadpcm", f == "gsm", f == "pcm16":
-		return true
-	}
-	return false
-}
-
-// wavFormat walks the RIFF chunks in b (tolerating chunk order and odd
-// sizes) and returns the fmt tag and bits per sample.
-func wavFormat(b []byte) (tag, bits uint16, ok bool) {
-	off := 12
-	for off+8 <= len(b) {
-		id := string(b[off : off+4])
-		size := int(binary.LittleEndian.Uint32(b[off+4 : off+8]))
-		if id == "fmt " && off+8+16 <= len(b) {
-			f := b[off+8:]
-			return binary.LittleEndian.Uint16(f[0:2]), binary.LittleEndian.Uint16(f[14:16]), true
-		}
-		if size < 0 || size > len(b) {
-			return 0, 0, false
-		}
-		off += 8 + size + size&1
-	}
-	return 0, 0, false
-}
-
-// wavTiming returns the average bytes per second and the offset of the data
-// chunk payload, when both are within b.
-func wavTiming(b []byte) (bps int64, dataOff int64, dataLen int64, ok bool) {
-	off := 12
-	for off+8 <= len(b) {
-		id := string(b[off : off+4])
-		size := int64(binary.LittleEndian.Uint32(b[off+4 : off+8]))
-		switch id {
-		case "fmt ":
-			if off+8+16 <= len(b) {
-				bps = int64(binary.LittleEndian.Uint32(b[off+8+8 : off+8+12]))
-			}
-		case "data":
-			return bps, int64(off + 8), size, bps > 0
-		}
-		if size > int64(len(b)) {
-			return 0, 0, 0, false
-		}
-		off += 8 + int(size) + int(size&1)
-	}
-	return 0, 0, 0, false
-}
-
 // labelFormat maps a media type (lower case) to the codec format it
-// declares, for headerless payloads. "" when the label does not fix one.
+// declares for headerless payloads. "" when the label does not fix one.
 func labelFormat(mediaType string) string {
 	switch mediaType {
 	case "audio/basic":
@@ -152,75 +97,128 @@ func containerLabel(mediaType string) bool {
 	return false
 }
 
-// audioFormat decides a leaf part's real audio format from its bytes and
-// its label together: the bytes win when they carry a magic number; a
-// headerless label is trusted otherwise.
-func audioFormat(p *Part, c AudioCodec) string {
-	f := p.Sniffed
-	if c != nil && len(p.Head) > 0 {
-		if cf := c.Sniff(p.Head); cf != "" {
-			return cf // the codec knows this audio
+// inspectAudio decides a leaf part's audio format from its bytes and its
+// label together: the bytes win when they carry a signature; a headerless
+// label is trusted otherwise (an MP3 label without a frame sync lies).
+func inspectAudio(p *Part) audioInfo {
+	var a audioInfo
+	if !p.IsLeaf() {
+		return a
+	}
+	head := p.Head
+	if f := codec.Sniff(head); f != "" {
+		a.format = string(f)
+		a.sniffed = a.format
+		switch {
+		case f == codec.AU:
+			if h, err := au.ReadHeader(bytes.NewReader(head)); err == nil {
+				a.rate, a.channels = h.SampleRate, h.Channels
+				if w := auBytes(h.Encoding); w > 0 {
+					a.bytesPerSec = int64(h.SampleRate * h.Channels * w)
+					a.dataOff = int64(h.DataOffset)
+					a.dataLen = -1
+				}
+			}
+		case f == codec.MP3:
+			a.rate, a.channels = mp3Params(head)
+		default: // WAV
+			r := bytes.NewReader(head)
+			if h, err := wav.ReadHeader(r); err == nil {
+				a.rate, a.channels = h.SampleRate, h.Channels
+				a.bytesPerSec = int64(h.ByteRate)
+				a.dataLen = h.DataSize
+				a.dataOff = int64(len(head)) - int64(r.Len())
+			}
+		}
+		return a
+	}
+	a.sniffed = otherMagic(head)
+	switch a.sniffed {
+	case "ogg", "amr", "wav":
+		a.format = a.sniffed // audio the codec does not decode
+		return a
+	case "":
+	default:
+		return a
+	}
+	if l := labelFormat(p.Type); l != "" && l != "mp3" {
+		a.format = l
+		a.rate, a.channels = 8000, 1
+		switch l {
+		case "basic":
+			a.bytesPerSec = 8000
+		case "32kadpcm":
+			a.bytesPerSec = 4000
+		case "gsm":
+			a.bytesPerSec = 1650
 		}
 	}
-	if isAudioFormat(f) {
-		return f
-	}
-	if f != "" { // recognised non-audio bytes
-		return ""
-	}
-	if l := labelFormat(p.Type); l != "" {
-		if l == "mp3" {
-			return "" // MP3 always has a sync word; without it the label lies
-		}
-		return l
-	}
-	return ""
+	return a
 }
 
-// durationSeconds computes the real play time of audio in format f whose
-// decoded size is data and whose first bytes are head, rounded to the
-// nearest second and at least 1 for non-empty audio (RFC 3803, DIGEST §2.4).
-// ok is false when the format's timing is unknown.
-func durationSeconds(f string, head []byte, data int64) (int64, bool) {
-	var samples int64
-	switch {
-	case f == "basic":
-		samples = data
-	case f == "32kadpcm":
-		samples = data * 2
-	case f == "gsm":
-		samples = data / 33 * 160
-	case f == "au":
-		if len(head) < 24 {
-			return 0, false
+// auBytes is the size of one sample of an .au encoding (codec/au).
+func auBytes(enc uint32) int {
+	switch enc {
+	case au.EncULaw, au.EncALaw, au.EncPCM8:
+		return 1
+	case au.EncPCM16:
+		return 2
+	}
+	return 0
+}
+
+// mp3Params reads sample rate and channel count from the first MPEG audio
+// frame header in head (ISO/IEC 11172-3 2.4.1.3, 13818-3, and MPEG 2.5),
+// after an ID3v2 tag that fits in head. The codec's sniffer has already
+// recognised the stream; this only reads two of its fields.
+func mp3Params(b []byte) (rate, channels int) {
+	if len(b) >= 10 && string(b[:3]) == "ID3" {
+		n := int(b[6])<<21 | int(b[7])<<14 | int(b[8])<<7 | int(b[9])
+		if 10+n+4 > len(b) {
+			return 0, 0
 		}
-		off := int64(binary.BigEndian.Uint32(head[4:8]))
-		enc := binary.BigEndian.Uint32(head[12:16])
-		rate := int64(binary.BigEndian.Uint32(head[16:20]))
-		ch := int64(binary.BigEndian.Uint32(head[20:24]))
-		width := map[uint32]int64{1: 1, 2: 1, 3: 2, 4: 3, 5: 4, 27: 1}[enc]
-		if rate <= 0 || ch <= 0 || width == 0 || off > data {
-			return 0, false
-		}
-		bytesPerSec := rate * ch * width
-		return roundSeconds((data - off) * 8000 / bytesPerSec), true
-	case strings.HasPrefix(f, "wav"):
-		bps, off, n, ok := wavTiming(head)
-		if !ok {
-			return 0, false
-		}
-		avail := data - off
-		if n < avail {
-			avail = n
-		}
-		if avail < 0 {
-			avail = 0
-		}
-		return roundSeconds(avail * 8000 / bps), true
-	default:
+		b = b[10+n:]
+	}
+	if len(b) < 4 || b[0] != 0xFF || b[1]&0xE0 != 0xE0 {
+		return 0, 0
+	}
+	base := [3]int{44100, 48000, 32000}
+	idx := (b[2] >> 2) & 3
+	if idx == 3 {
+		return 0, 0
+	}
+	rate = base[idx]
+	switch (b[1] >> 3) & 3 {
+	case 2: // MPEG-2
+		rate /= 2
+	case 0: // MPEG 2.5
+		rate /= 4
+	}
+	channels = 2
+	if b[3]>>6 == 3 {
+		channels = 1
+	}
+	return rate, channels
+}
+
+// seconds is the play time of the part's audio rounded to the nearest
+// second, at least 1 for non-empty audio (RFC 3803 3, DIGEST §2.4); ok is
+// false when the format's timing is unknown.
+func (a audioInfo) seconds(p *Part) (int64, bool) {
+	if a.bytesPerSec <= 0 || p.BadBase64 || p.Truncated {
 		return 0, false
 	}
-	return roundSeconds(samples), true
+	avail := p.Data - a.dataOff
+	if a.dataLen >= 0 && a.dataLen < avail && a.dataOff > 0 {
+		avail = a.dataLen
+	}
+	if avail <= 0 {
+		return 0, true
+	}
+	if a.format == "gsm" {
+		return roundSeconds(avail / 33 * 160), true
+	}
+	return roundSeconds(avail * 8000 / a.bytesPerSec), true
 }
 
 // roundSeconds converts 8 kHz samples to whole seconds, rounding to
@@ -229,9 +227,20 @@ func roundSeconds(samples int64) int64 {
 	if samples <= 0 {
 		return 0
 	}
-	s := (samples + 4000) / 8000
-	if s == 0 {
-		s = 1
+	return max((samples+4000)/8000, 1)
+}
+
+// formatExt is the conventional file extension of a codec format.
+func formatExt(f string) string {
+	switch {
+	case f == "basic", f == "au":
+		return "au"
+	case f == "32kadpcm":
+		return "726"
+	case strings.HasPrefix(f, "wav"):
+		return "wav"
+	case f == "mp3", f == "gsm", f == "ogg":
+		return f
 	}
-	return s
+	return ""
 }

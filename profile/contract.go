@@ -99,7 +99,7 @@ type Input struct {
 
 // Finding is one deviation from a profile (or one observation).
 type Finding struct {
-	Rule    string `json:"rule"`    // DIGEST rule ID, e.g. "V2-HDR-FROM"
+	Rule    Rule   `json:"rule"`    // rule ID, e.g. "V2-HDR-FROM" (RULES.md)
 	Level   Level  `json:"level"`   // MUST, SHOULD, MAY
 	Spec    string `json:"spec"`    // e.g. "RFC 3801 4.2.1"
 	Part    string `json:"part"`    // MIME part path, "" for the top-level header, "1.2" for nested parts
@@ -151,16 +151,25 @@ type BodyWriter interface {
 }
 
 // Decision is the terminal decision of a plan. The zero value accepts.
+// Every refusal names the condition that caused it and the rule behind
+// it, so that what happens on a condition can become a policy without
+// touching the check that finds it.
 type Decision struct {
-	Verdict Verdict // accept/modify are derived from the edits; reject, tempfail, quarantine are set here
-	Reply   Reply   // for reject and tempfail
-	Reason  string  // for quarantine
+	Verdict   Verdict   // accept/modify are derived from the edits; reject, tempfail, quarantine are set here
+	Reply     Reply     // for reject and tempfail
+	Reason    string    // for quarantine
+	Condition Condition // why: what the check found
+	Rule      Rule      // the rule that decides it
 }
 
-// Plan is everything the milter must do to the message.
+// Plan is everything the milter must do to the message. Actions is the
+// typed list of steps; Headers, the body writer and the envelope changes
+// are derived from it, so the report (which prints Actions) and what the
+// milter and rewrite do cannot differ.
 type Plan struct {
-	Headers  []HeaderEdit
-	Body     BodyWriter // nil: body unchanged
+	Actions  []Action
+	Headers  []HeaderEdit // the top-level header edits of Actions, in order
+	Body     BodyWriter   // nil: body unchanged
 	AddRcpts []Rcpt
 	DelRcpts []string
 	Decision Decision
@@ -184,18 +193,22 @@ func (p *Plan) Verdict() Verdict {
 }
 
 // Report is the result of evaluating one message: what it is, what is wrong
-// with it and what to do. Its JSON form is the `check --json` contract.
+// with it and what to do. With the plan's actions rendered as text it is the
+// `check --json` contract.
 type Report struct {
 	Profile  string    // v1-draft, vpim1, vpim2, ivm, vendor, none
 	Target   Target    // the body target of the transaction
-	Findings []Finding // never nil in JSON
-	Actions  []string  // human-readable, in plan order
-	Bridge   []string  // recipients handed to the telephony bridge
-	Plan     Plan
+	Findings []Finding // never nil
+	Bridge   []string  // recipients handed to the telephony bridge (none when the message is refused)
+	// Voice is the part the telephony bridge plays: the voice message the
+	// evaluation chose; nil when the message has none.
+	Voice *Voice
+	Plan  Plan
 }
 
 // RcptResult is the RCPT-time decision for one recipient.
 type RcptResult struct {
 	Target Target // the recipient's target when accepted
 	Reject *Reply // non-nil: refuse this recipient with this reply
+	Rule   Rule   // the rule behind a refusal
 }

@@ -830,8 +830,12 @@ func TestIssue10Defects(t *testing.T) {
 }
 
 // actionsOf is the report's list of actions.
-func actionsOf(rep *Report) []string { return rep.Actions }
+func actionsOf(rep *Report) []string { return actionStrings(rep) }
 
-// voicePath is the part the evaluation chose for the bridge; the report
-// does not record it yet.
-func voicePath(*Report) string { return "" }
+// voicePath is the part the evaluation chose for the bridge.
+func voicePath(rep *Report) string {
+	if rep.Voice == nil {
+		return "none"
+	}
+	return rep.Voice.Path
+}

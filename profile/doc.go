@@ -14,14 +14,23 @@
 // loopback@ → 550 5.1.1 unless enabled, VOICE=/VPIM=/AMIS= on a gateway
 // domain → the bridge, one body target per transaction → 452 4.5.3).
 // [Engine.NeedsBody] is the allocation-free end-of-headers fast path.
-// [Engine.Evaluate] parses the body ([Parse]: a lenient MIME tree over
-// go-message's textproto reader that keeps only sizes and the first 512
-// decoded bytes of each part), detects the profile (DIGEST §7), runs the
+// [Engine.Evaluate] parses the body ([Parse]: one lenient MIME tree that
+// keeps, per part, its byte offsets in the body, its sizes and its first
+// 512 decoded bytes, never the data), recognises audio by the codec's
+// sniffer and header parsers, detects the profile (DIGEST §7), runs the
 // checks, applies the privacy policy (DIGEST §3) and plans the rewrite for
-// the target (DIGEST §7 conversion rules). The [Plan] carries top-level
-// header edits and a [BodyWriter] that re-reads the seekable body and
-// streams the new one, transcoding audio through [AudioCodec] into a
-// temporary file first (Content-Duration precedes the data).
+// the target (DIGEST §7 conversion rules). Each check is a small function
+// returning findings and plan steps, in files by concern: detect.go,
+// header.go, msgid.go, parts.go, privacy.go, audioplan.go; the targets are
+// described by one table (targets.go), the rules by another (rules.go).
+//
+// The [Plan] is a typed list of [Action] values, the steps the report
+// prints; the top-level header edits and the [BodyWriter] are derived from
+// it. The body writer re-reads the seekable body by the recorded offsets,
+// copies every byte no step touches and streams the changed parts,
+// transcoding audio through [AudioCodec] into a temporary file first
+// (Content-Duration precedes the data). [Report.Voice] is the part the
+// telephony bridge plays ([OpenVoice]).
 //
 // # Findings
 //
@@ -43,9 +52,10 @@
 //
 // # Defined verdicts for hostile input
 //
-// Beyond [Limits] (depth 50, 1000 parts, 1 MiB top-level header) the
-// message is not interpreted and passes through unchanged with a P-LIMIT
-// finding; only a top-level Sensitivity: Private still refuses it. Defective
+// Beyond [Limits] (depth 50, 1000 parts, 1 MiB top-level header, 1000
+// lines or 64 KiB per part header) the message is not interpreted and
+// passes through unchanged with a P-LIMIT finding; only a top-level
+// Sensitivity: Private still refuses it. Defective
 // MIME is repaired leniently (a missing close delimiter is added, undecodable
 // audio is passed unchanged with a finding). Audio that cannot be converted for the target
 // is refused with 550 5.6.1 where passing it on cannot work: towards VPIM v2
@@ -55,6 +65,5 @@
 // tempfails). If the codec fails while the body is written, a nested part
 // is written unchanged from a raw copy; a single-part message, and every
 // part whose failure would refuse the message, is transcoded once during
-// Evaluate to make sure it works. Part headers inside the body are bounded
-// only by the milter's body size cap.
+// Evaluate to make sure it works.
 package profile

@@ -3,6 +3,7 @@ package profile
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/vpim-milter/vpim-milter/profile/addr"
@@ -11,7 +12,6 @@ import (
 // Engine evaluates messages against a policy. It is safe for concurrent use.
 type Engine struct {
 	opts Options
-	re   patterns
 }
 
 // New returns an engine for opts (zero values take the defaults, see
@@ -26,7 +26,7 @@ func New(opts Options) (*Engine, error) {
 		norm[strings.ToLower(d)] = t
 	}
 	opts.Targets = norm
-	return &Engine{opts: opts, re: compilePatterns()}, nil
+	return &Engine{opts: opts}, nil
 }
 
 // Recipient decides at RCPT time whether rcpt is accepted and which target
@@ -146,7 +146,7 @@ func (e *Engine) Evaluate(ctx context.Context, in *Input) (*Report, error) {
 	if in.Body == nil {
 		return nil, fmt.Errorf("profile: no body")
 	}
-	if _, err := in.Body.Seek(0, 0); err != nil {
+	if _, err := in.Body.Seek(0, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("profile: rewinding body: %w", err)
 	}
 	m, err := Parse(in.Header, in.Body, e.opts.Limits)
@@ -157,9 +157,9 @@ func (e *Engine) Evaluate(ctx context.Context, in *Input) (*Report, error) {
 		return nil, fmt.Errorf("profile: %w", err)
 	}
 	ev := newEval(ctx, e, in, m)
-	ev.run()
+	rep := ev.run()
 	if ev.ioErr != nil {
 		return nil, ev.ioErr
 	}
-	return ev.rep, nil
+	return rep, nil
 }

@@ -219,7 +219,7 @@ func TestHostile(t *testing.T) {
 			if v := rep.Plan.Verdict(); v != tc.verdict {
 				t.Errorf("verdict %s, want %s", v, tc.verdict)
 			}
-			if !slices.ContainsFunc(rep.Findings, func(f Finding) bool { return f.Rule == tc.rule }) {
+			if !slices.ContainsFunc(rep.Findings, func(f Finding) bool { return f.Rule == Rule(tc.rule) }) {
 				t.Errorf("no %s finding: %+v", tc.rule, rep.Findings)
 			}
 			// The budget is CPU time, which other processes on a loaded

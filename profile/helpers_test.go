@@ -9,18 +9,14 @@ import (
 	"testing"
 
 	"github.com/vpim-milter/vpim-milter/codec"
+	"github.com/vpim-milter/vpim-milter/codec/wav"
 )
 
 // fakeCodec is a deterministic stand-in for the codec package: it
 // measures the input and writes silence of the right length.
 type fakeCodec struct{}
 
-func (fakeCodec) Sniff(head []byte) string {
-	if f := sniff(head); isAudioFormat(f) {
-		return f
-	}
-	return ""
-}
+func (fakeCodec) Sniff(head []byte) string { return string(codec.Sniff(head)) }
 
 func (fakeCodec) Transcode(dst io.Writer, to string, src io.Reader, from string) (int64, error) {
 	head := make([]byte, 64)
@@ -41,12 +37,14 @@ func (fakeCodec) Transcode(dst io.Writer, to string, src io.Reader, from string)
 	case from == "32kadpcm":
 		samples = total * 2
 	case strings.HasPrefix(from, "wav"):
-		bps, off, size, ok := wavTiming(head)
-		if !ok {
+		r := bytes.NewReader(head)
+		h, err := wav.ReadHeader(r)
+		if err != nil || h.ByteRate == 0 {
 			return 0, fmt.Errorf("fake: bad wav")
 		}
-		data := min(total-off, size)
-		samples = data * 8000 / bps
+		off := int64(len(head) - r.Len())
+		data := min(total-off, h.DataSize)
+		samples = data * 8000 / int64(h.ByteRate)
 	default:
 		return 0, fmt.Errorf("fake: cannot decode %s", from)
 	}
@@ -151,11 +149,20 @@ func formatReport(rep *Report) string {
 		fmt.Fprintf(&b, "  %s %s [%s] (%s) %s\n", f.Rule, f.Level, f.Part, f.Spec, f.Message)
 	}
 	b.WriteString("actions:\n")
-	for _, a := range rep.Actions {
+	for _, a := range actionStrings(rep) {
 		fmt.Fprintf(&b, "  %s\n", a)
 	}
 	if len(rep.Bridge) > 0 {
 		fmt.Fprintf(&b, "bridge: %s\n", strings.Join(rep.Bridge, ", "))
 	}
 	return b.String()
+}
+
+// actionStrings renders the plan's actions as the report prints them.
+func actionStrings(rep *Report) []string {
+	var out []string
+	for _, a := range rep.Plan.Actions {
+		out = append(out, a.String())
+	}
+	return out
 }

@@ -4,13 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/quotedprintable"
 	"strconv"
 	"strings"
-
-	"github.com/emersion/go-message/textproto"
 )
 
 // Limits bound the work of parsing one message. The zero value of a field
@@ -19,17 +19,37 @@ type Limits struct {
 	MaxDepth       int   // nesting of multiparts and message/rfc822 (default 50)
 	MaxParts       int   // MIME parts in the whole tree (default 1000)
 	MaxHeaderBytes int64 // size of the top-level header block (default 1 MiB)
+	// MaxPartHeaderLines and MaxPartHeaderBytes bound the header of each
+	// MIME part and of each embedded message (default 1000 lines,
+	// 64 KiB; folded lines count one each).
+	MaxPartHeaderLines int
+	MaxPartHeaderBytes int64
 }
+
+// The defaults of Limits.
+const (
+	DefaultMaxDepth           = 50
+	DefaultMaxParts           = 1000
+	DefaultMaxHeaderBytes     = 1 << 20
+	DefaultMaxPartHeaderLines = 1000
+	DefaultMaxPartHeaderBytes = 64 << 10
+)
 
 func (l Limits) withDefaults() Limits {
 	if l.MaxDepth <= 0 {
-		l.MaxDepth = 50
+		l.MaxDepth = DefaultMaxDepth
 	}
 	if l.MaxParts <= 0 {
-		l.MaxParts = 1000
+		l.MaxParts = DefaultMaxParts
 	}
 	if l.MaxHeaderBytes <= 0 {
-		l.MaxHeaderBytes = 1 << 20
+		l.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if l.MaxPartHeaderLines <= 0 {
+		l.MaxPartHeaderLines = DefaultMaxPartHeaderLines
+	}
+	if l.MaxPartHeaderBytes <= 0 {
+		l.MaxPartHeaderBytes = DefaultMaxPartHeaderBytes
 	}
 	return l
 }
@@ -38,7 +58,9 @@ func (l Limits) withDefaults() Limits {
 const headLen = 512
 
 // Part is one node of the MIME tree of a message (RFC 2045, RFC 2046).
-// Its body is not held in memory: only its size and its first decoded bytes.
+// Its body is not held in memory: only its place in the body (byte
+// offsets, so the rewrite can copy what it does not change), its size and
+// its first decoded bytes.
 type Part struct {
 	// Path is the part's position: "" for the top level, "1", "1.2", ...
 	// (RFC 3501 6.4.5 numbering). The message embedded in a message/rfc822
@@ -61,15 +83,29 @@ type Part struct {
 	Children []*Part // multipart children
 	Embedded *Part   // the message inside a message/rfc822 part
 
+	// Offsets in the body stream (after the top-level header). Start is
+	// the first byte of the part's header (of its delimiter line's end
+	// for a child: the header follows it), BodyStart the first byte of
+	// its body, End the end of its content (before the line end that
+	// belongs to the next delimiter, RFC 2046 5.1.1). DelimStart is
+	// where the delimiter line introducing a multipart child starts.
+	Start, BodyStart, End, DelimStart int64
+	// CloseStart and CloseEnd delimit the close delimiter line of a
+	// multipart (-1 without one); the epilogue runs from CloseEnd to End.
+	CloseStart, CloseEnd int64
+
 	Size      int64  // raw body size in bytes
-	Data      int64  // decoded body size in bytes (exact for base64, binary and 7bit)
+	Data      int64  // decoded body size in bytes
 	Head      []byte // first decoded bytes (up to 512)
+	MaxLine   int    // longest line of the body, line end excluded
 	BadBase64 bool   // base64 body with invalid characters or a length not a multiple of 4
 	Truncated bool   // the body ended before its multipart delimiter
 	Unclosed  bool   // multipart without a (valid) close delimiter
 	NoParts   bool   // multipart whose first delimiter was never found
 
-	Sniffed string // format recognised from the bytes ("wav-ulaw", "au", "mp3", "pdf", ...), "" if unknown
+	synthetic  bool  // made by the plan (the wrapped single-part body), not read from the input
+	embeddedIn *Part // for the root of an embedded message: its message/rfc822 part
+	parent     *Part // the multipart or message/rfc822 part containing this one
 }
 
 // Message is the parsed model of one message: its header and MIME tree.
@@ -79,7 +115,12 @@ type Message struct {
 	MaxDepth   int
 	DepthLimit bool // the tree was deeper than the limit; deeper parts were not parsed
 	PartLimit  bool // the tree had more parts than the limit
-	HeaderSize int64
+	// HeaderLimit names the first part whose header exceeded
+	// MaxPartHeaderLines or MaxPartHeaderBytes ("" for none); nothing
+	// after it was interpreted.
+	HeaderLimit string
+	HeaderSize  int64
+	BodySize    int64
 }
 
 // Walk calls fn for every part in depth-first order, entering embedded
@@ -105,12 +146,19 @@ func (m *Message) Walk(fn func(p *Part, depth int) bool) {
 	}
 }
 
+// Limited reports whether a parse limit stopped the interpretation.
+func (m *Message) Limited() bool { return m.DepthLimit || m.PartLimit || m.HeaderLimit != "" }
+
 // Get returns the unfolded, trimmed value of the first field named name
 // (case insensitive) and whether it exists.
 func (p *Part) Get(name string) (string, bool) { return fieldValue(p.Header, name) }
 
 // IsMultipart reports whether the part is a multipart container.
 func (p *Part) IsMultipart() bool { return strings.HasPrefix(p.Type, "multipart/") }
+
+// IsLeaf reports whether the part holds data: neither a multipart nor a
+// message/rfc822 with its embedded message.
+func (p *Part) IsLeaf() bool { return !p.IsMultipart() && p.Embedded == nil }
 
 // fieldValue returns the unfolded trimmed value of the first field named name.
 func fieldValue(h []Field, name string) (string, bool) {
@@ -148,58 +196,12 @@ type errBody struct{ err error }
 func (e errBody) Error() string { return "profile: reading body: " + e.err.Error() }
 func (e errBody) Unwrap() error { return e.err }
 
-// bodyReader records the first read error of the input that is not io.EOF,
-// so that I/O failures are told apart from MIME defects.
-type bodyReader struct {
-	r   io.Reader
-	err error
-}
-
-func (b *bodyReader) Read(p []byte) (int, error) {
-	n, err := b.r.Read(p)
-	if err != nil && err != io.EOF && b.err == nil {
-		b.err = err
-	}
-	return n, err
-}
-
-type parser struct {
-	lim Limits
-	msg *Message
-	buf []byte
-}
-
-// Parse reads the MIME tree of a message from its header fields and body.
-// It is lenient: every defect of DIGEST §8 still yields a tree, with the
-// defect recorded on the part. An error means the body could not be read.
-func Parse(header []Field, body io.Reader, lim Limits) (*Message, error) {
-	lim = lim.withDefaults()
-	br := &bodyReader{r: body}
-	m := &Message{}
-	for _, f := range header {
-		m.HeaderSize += int64(len(f.Name) + len(f.Value) + 3)
-	}
-	root := &Part{Header: header}
-	m.Root = root
-	p := &parser{lim: lim, msg: m, buf: make([]byte, 32<<10)}
-	if m.HeaderSize > lim.MaxHeaderBytes {
-		// Do not interpret an oversized header; only measure the body.
-		classify(root)
-		root.Type = "" // not interpreted
-		p.leaf(root, br)
-	} else {
-		p.entity(root, br, 0)
-	}
-	if br.err != nil {
-		return m, errBody{br.err}
-	}
-	return m, nil
-}
-
 // classify fills the content fields of p from its header.
 func classify(p *Part) {
 	p.Duration = -1
 	p.Type = "text/plain"
+	p.Params = map[string]string{}
+	p.DispositionParams = map[string]string{}
 	if v, ok := p.Get("Content-Type"); ok {
 		p.RawType = v
 		mt, params, err := parseMediaType(v)
@@ -209,9 +211,8 @@ func classify(p *Part) {
 		if strings.Contains(mt, "/") {
 			p.Type = mt
 		}
-		p.Params = params
-		if p.Params == nil {
-			p.Params = map[string]string{}
+		if params != nil {
+			p.Params = params
 		}
 		if i := strings.IndexByte(p.RawType, ';'); i >= 0 {
 			p.RawType = strings.TrimSpace(p.RawType[:i])
@@ -220,11 +221,13 @@ func classify(p *Part) {
 	if v, ok := p.Get("Content-Disposition"); ok {
 		d, params, _ := parseMediaType(v)
 		p.Disposition = d
-		p.DispositionParams = params
+		if params != nil {
+			p.DispositionParams = params
+		}
 	}
 	if v, ok := p.Get("Content-Transfer-Encoding"); ok {
 		p.RawEncoding = v
-		p.Encoding = strings.ToLower(v)
+		p.Encoding = strings.ToLower(stripComments(v))
 	}
 	if v, ok := p.Get("Content-Duration"); ok {
 		p.RawDuration = v
@@ -234,6 +237,10 @@ func classify(p *Part) {
 		}
 	}
 }
+
+// isBase64 reports whether a transfer encoding is base64, including the
+// 1994 draft's spelling "Base-64" (DIGEST D1-ENC).
+func isBase64(enc string) bool { return enc == "base64" || enc == "base-64" }
 
 // parseMediaType parses a Content-Type or Content-Disposition value
 // leniently: parameter names and the type are lower-cased, white space
@@ -269,94 +276,6 @@ func parseMediaType(v string) (string, map[string]string, error) {
 	return mt, params, err
 }
 
-// entity parses the body of p (whose header is set) to the end of body.
-func (ps *parser) entity(p *Part, body io.Reader, depth int) {
-	classify(p)
-	if depth > ps.msg.MaxDepth {
-		ps.msg.MaxDepth = depth
-	}
-	switch {
-	case p.IsMultipart():
-		b := p.Params["boundary"]
-		if b == "" || depth >= ps.lim.MaxDepth || ps.msg.PartLimit {
-			if b != "" && depth >= ps.lim.MaxDepth {
-				ps.msg.DepthLimit = true
-			}
-			ps.leaf(p, body)
-			return
-		}
-		mr := textproto.NewMultipartReader(body, b)
-		for i := 1; ; i++ {
-			tp, err := mr.NextPart()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				if i == 1 {
-					p.NoParts = true
-				} else {
-					p.Unclosed = true
-				}
-				break
-			}
-			if ps.msg.PartCount >= ps.lim.MaxParts {
-				ps.msg.PartLimit = true
-				io.Copy(io.Discard, tp)
-				break
-			}
-			ps.msg.PartCount++
-			c := &Part{Path: childPath(p.Path, i), Header: headerFields(tp.Header)}
-			p.Children = append(p.Children, c)
-			ps.entity(c, tp, depth+1)
-			if c.Truncated {
-				p.Unclosed = true
-			}
-		}
-		io.Copy(io.Discard, body) // epilogue
-	case p.Type == "message/rfc822":
-		if depth >= ps.lim.MaxDepth {
-			ps.msg.DepthLimit = true
-			ps.leaf(p, body)
-			return
-		}
-		cr := &countReader{r: body}
-		br := bufio.NewReader(cr)
-		h, err := textproto.ReadHeader(br)
-		inner := &Part{Path: p.Path, Header: headerFields(h)}
-		p.Embedded = inner
-		if err != nil && len(inner.Header) == 0 {
-			// Not a message at all: keep it as opaque data.
-			p.Embedded = nil
-			p.Size = cr.n
-			p.Data = cr.n
-			ps.leaf(p, br)
-			p.Size += cr.n
-			return
-		}
-		ps.entity(inner, br, depth+1)
-		p.Size = cr.n
-		p.Data = cr.n
-		p.Truncated = inner.Truncated
-	default:
-		ps.leaf(p, body)
-	}
-}
-
-type countReader struct {
-	r   io.Reader
-	n   int64
-	err error
-}
-
-func (c *countReader) Read(b []byte) (int, error) {
-	n, err := c.r.Read(b)
-	c.n += int64(n)
-	if err != nil && err != io.EOF {
-		c.err = err
-	}
-	return n, err
-}
-
 func childPath(parent string, i int) string {
 	if parent == "" {
 		return strconv.Itoa(i)
@@ -364,22 +283,341 @@ func childPath(parent string, i int) string {
 	return parent + "." + strconv.Itoa(i)
 }
 
-// headerFields converts a go-message header to fields with raw values.
-func headerFields(h textproto.Header) []Field {
-	var out []Field
-	fs := h.Fields()
-	for fs.Next() {
-		raw, err := fs.Raw()
-		if err != nil {
-			out = append(out, Field{Name: fs.Key(), Value: " " + fs.Value()})
+// scanner reads the body line by line and knows the offset of every
+// line. A line longer than the buffer comes in fragments; only the first
+// fragment of a line can be a delimiter.
+type scanner struct {
+	r   *bufio.Reader
+	off int64 // offset of the next byte to read
+	err error // first read error other than io.EOF
+
+	line     []byte // the current fragment (valid until the next call)
+	lineOff  int64  // offset of line
+	atStart  bool   // line begins a line
+	complete bool   // line ends with '\n'
+	prevEOL  int    // length of the line end of the fragment before line
+	eof      bool
+	pending  bool // the current line was pushed back
+}
+
+// next reads the next fragment; it returns false at the end of the input.
+func (s *scanner) next() bool {
+	if s.pending {
+		s.pending = false
+		return true
+	}
+	if s.eof {
+		return false
+	}
+	s.prevEOL = s.eolLen()
+	s.atStart = s.complete || s.off == 0
+	s.lineOff = s.off
+	line, err := s.r.ReadSlice('\n')
+	s.off += int64(len(line))
+	s.line = line
+	s.complete = err == nil
+	if err != nil && err != bufio.ErrBufferFull {
+		if err != io.EOF && s.err == nil {
+			s.err = err
+		}
+		s.eof = true
+		if len(line) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// unread pushes the current fragment back.
+func (s *scanner) unread() { s.pending = true }
+
+// eolLen is the length of the line end of the current fragment (0, 1 or 2).
+func (s *scanner) eolLen() int {
+	l := s.line
+	if !s.complete {
+		return 0
+	}
+	if len(l) >= 2 && l[len(l)-2] == '\r' {
+		return 2
+	}
+	return 1
+}
+
+// delimiter reports whether the current fragment is a delimiter line of
+// one of the boundaries (innermost last): the index of the boundary, and
+// whether it is a close delimiter. -1 when it is none.
+func (s *scanner) delimiter(bounds []string) (int, bool) {
+	l := s.line
+	if !s.atStart || len(l) < 3 || l[0] != '-' || l[1] != '-' || len(l) > 2+70+2+200 {
+		return -1, false
+	}
+	l = bytes.TrimRight(l[2:], " \t\r\n") // transport padding (RFC 2046 5.1.1)
+	for i := len(bounds) - 1; i >= 0; i-- {
+		b := bounds[i]
+		if !bytes.HasPrefix(l, []byte(b)) {
 			continue
 		}
-		s := string(raw)
-		name, val, _ := strings.Cut(s, ":")
-		val = strings.TrimSuffix(val, "\r\n")
-		out = append(out, Field{Name: strings.TrimSpace(name), Value: val})
+		rest := l[len(b):]
+		switch {
+		case len(rest) == 0:
+			return i, false
+		case len(rest) == 2 && rest[0] == '-' && rest[1] == '-':
+			return i, true
+		}
 	}
-	return out
+	return -1, false
+}
+
+type parser struct {
+	lim  Limits
+	msg  *Message
+	s    *scanner
+	stop bool // a limit was hit: read to the end without interpreting
+}
+
+// Parse reads the MIME tree of a message from its header fields and body.
+// It is lenient: every defect of DIGEST §8 still yields a tree, with the
+// defect recorded on the part. An error means the body could not be read.
+// Parsing stops interpreting (the rest is only counted) at the first limit
+// of lim it exceeds; Message.Limited then reports it.
+func Parse(header []Field, body io.Reader, lim Limits) (*Message, error) {
+	lim = lim.withDefaults()
+	m := &Message{}
+	for _, f := range header {
+		m.HeaderSize += int64(len(f.Name) + len(f.Value) + 3)
+	}
+	root := &Part{Header: header, CloseStart: -1, CloseEnd: -1}
+	m.Root = root
+	ps := &parser{lim: lim, msg: m, s: &scanner{r: bufio.NewReaderSize(body, 32<<10)}}
+	if m.HeaderSize > lim.MaxHeaderBytes {
+		classify(root)
+		root.Type = "" // not interpreted
+		ps.stop = true
+	} else {
+		classify(root)
+	}
+	ps.entity(root, 0, nil)
+	ps.drain()
+	m.BodySize = ps.s.off
+	if ps.s.err != nil {
+		return m, errBody{ps.s.err}
+	}
+	return m, nil
+}
+
+// drain reads the rest of the input.
+func (ps *parser) drain() {
+	for ps.s.next() {
+	}
+}
+
+// entity parses the body of p (header read and classified), which runs
+// to a delimiter of bounds or the end of the input. It returns how it
+// ended: the boundary index hit (-1 at the end of input) and whether that
+// was a close delimiter; the delimiter line stays unread.
+func (ps *parser) entity(p *Part, depth int, bounds []string) (int, bool) {
+	if depth > ps.msg.MaxDepth {
+		ps.msg.MaxDepth = depth
+	}
+	p.BodyStart = ps.s.off
+	if ps.s.pending {
+		p.BodyStart = ps.s.lineOff
+	}
+	switch {
+	case ps.stop:
+		return ps.leaf(p, bounds)
+	case p.IsMultipart() && p.Params["boundary"] != "":
+		if depth >= ps.lim.MaxDepth {
+			ps.msg.DepthLimit = true
+			ps.stop = true
+			return ps.leaf(p, bounds)
+		}
+		return ps.multipart(p, depth, bounds)
+	case p.Type == "message/rfc822":
+		if depth >= ps.lim.MaxDepth {
+			ps.msg.DepthLimit = true
+			ps.stop = true
+			return ps.leaf(p, bounds)
+		}
+		return ps.embedded(p, depth, bounds)
+	}
+	return ps.leaf(p, bounds)
+}
+
+// multipart parses the children of p.
+func (ps *parser) multipart(p *Part, depth int, bounds []string) (int, bool) {
+	b := p.Params["boundary"]
+	inner := append(bounds[:len(bounds):len(bounds)], b)
+	mine := len(inner) - 1
+	s := ps.s
+	// Preamble: up to the first delimiter of b.
+	for {
+		if !s.next() {
+			p.NoParts = true
+			p.End = s.off
+			return -1, false
+		}
+		i, closing := s.delimiter(inner)
+		if i < 0 {
+			p.Size += int64(len(s.line))
+			continue
+		}
+		if i != mine {
+			s.unread()
+			p.NoParts = true
+			p.End = ps.contentEnd(p.BodyStart)
+			return i, closing
+		}
+		if closing {
+			// A close delimiter before any part: no parts.
+			p.NoParts = true
+			p.CloseStart, p.CloseEnd = s.lineOff, s.off
+			return ps.epilogue(p, bounds)
+		}
+		break
+	}
+	for n := 1; ; n++ {
+		// s.line is a delimiter of b.
+		c := &Part{Path: childPath(p.Path, n), DelimStart: s.lineOff, Start: s.off, CloseStart: -1, CloseEnd: -1, parent: p}
+		if ps.stop || ps.msg.PartCount >= ps.lim.MaxParts {
+			if !ps.stop {
+				ps.msg.PartLimit = true
+				ps.stop = true
+			}
+		} else {
+			ps.msg.PartCount++
+			p.Children = append(p.Children, c)
+		}
+		ps.header(c, inner)
+		if !ps.stop {
+			classify(c)
+		}
+		i, closing := ps.entity(c, depth+1, inner)
+		if c.Truncated && !ps.stop {
+			p.Unclosed = true
+		}
+		if i < 0 {
+			// End of input without a close delimiter.
+			p.Unclosed = true
+			p.End = s.off
+			return -1, false
+		}
+		if i != mine {
+			// An outer boundary ends this multipart too.
+			p.Unclosed = true
+			p.End = c.End
+			return i, closing
+		}
+		s.next() // consume our delimiter
+		if closing {
+			p.CloseStart, p.CloseEnd = s.lineOff, s.off
+			return ps.epilogue(p, bounds)
+		}
+	}
+}
+
+// epilogue reads from the close delimiter to the end of p.
+func (ps *parser) epilogue(p *Part, bounds []string) (int, bool) {
+	s := ps.s
+	for s.next() {
+		if i, closing := s.delimiter(bounds); i >= 0 {
+			s.unread()
+			p.End = ps.contentEnd(p.CloseEnd)
+			return i, closing
+		}
+	}
+	p.End = s.off
+	return -1, false
+}
+
+// contentEnd is where content ends before the current (delimiter) line:
+// the line end before it belongs to the delimiter (RFC 2046 5.1.1). It is
+// never before floor.
+func (ps *parser) contentEnd(floor int64) int64 {
+	return max(ps.s.lineOff-int64(ps.s.prevEOL), floor)
+}
+
+// embedded parses the message inside a message/rfc822 part.
+func (ps *parser) embedded(p *Part, depth int, bounds []string) (int, bool) {
+	inner := &Part{Path: p.Path, Start: p.BodyStart, CloseStart: -1, CloseEnd: -1, embeddedIn: p, parent: p}
+	ps.header(inner, bounds)
+	if ps.stop {
+		return ps.leaf(p, bounds)
+	}
+	if len(inner.Header) == 0 {
+		// Not a message at all: keep it as opaque data.
+		return ps.leaf(p, bounds)
+	}
+	classify(inner)
+	p.Embedded = inner
+	i, closing := ps.entity(inner, depth+1, bounds)
+	p.End = inner.End
+	p.Size = p.End - p.BodyStart
+	p.Data = p.Size
+	p.Truncated = inner.Truncated
+	return i, closing
+}
+
+// header reads the header fields of p, up to the blank line, a line that
+// is not a header field, a delimiter of bounds or the end of input, within
+// the part header limits.
+func (ps *parser) header(p *Part, bounds []string) {
+	s := ps.s
+	lines, size := 0, int64(0)
+	for s.next() {
+		if i, _ := s.delimiter(bounds); i >= 0 {
+			s.unread()
+			return
+		}
+		l := s.line
+		if !s.atStart {
+			// The rest of an overlong line.
+			size += int64(len(l))
+			if !ps.stop && size > ps.lim.MaxPartHeaderBytes {
+				ps.headerLimit(p)
+			}
+			if !ps.stop && len(p.Header) > 0 {
+				f := &p.Header[len(p.Header)-1]
+				f.Value += string(bytes.TrimRight(l, "\r\n"))
+			}
+			continue
+		}
+		if len(bytes.TrimRight(l, "\r\n")) == 0 {
+			return // the blank line ending the header
+		}
+		lines++
+		size += int64(len(l))
+		if !ps.stop && (lines > ps.lim.MaxPartHeaderLines || size > ps.lim.MaxPartHeaderBytes) {
+			ps.headerLimit(p)
+		}
+		if ps.stop {
+			continue
+		}
+		t := bytes.TrimRight(l, "\r\n")
+		if (t[0] == ' ' || t[0] == '\t') && len(p.Header) > 0 {
+			f := &p.Header[len(p.Header)-1]
+			f.Value += "\r\n" + string(t)
+			continue
+		}
+		name, val, ok := bytes.Cut(t, []byte(":"))
+		if !ok || len(name) == 0 || bytes.ContainsAny(name, " \t") {
+			// Not a header field: the header ended without a blank line
+			// and this line is body (lenient, as RFC 5322 2.2 readers).
+			s.unread()
+			return
+		}
+		p.Header = append(p.Header, Field{Name: string(name), Value: string(val)})
+	}
+}
+
+// headerLimit stops interpreting at part p whose header is too large.
+func (ps *parser) headerLimit(p *Part) {
+	ps.stop = true
+	ps.msg.HeaderLimit = p.Path
+	if p.Path == "" {
+		ps.msg.HeaderLimit = "0"
+	}
+	p.Header = nil
 }
 
 // b64class classifies bytes for base64 scanning: 0 other, 1 alphabet,
@@ -395,84 +633,187 @@ var b64class = func() (t [256]byte) {
 	return t
 }() // immutable lookup table
 
-// leaf reads the body of a non-container part, counting its size and
-// keeping its first decoded bytes for sniffing. Memory is bounded by the
-// parser's buffer.
-func (ps *parser) leaf(p *Part, body io.Reader) {
-	var (
-		raw      []byte // first raw bytes (for non-base64 and QP)
-		b64head  []byte // first base64 alphabet characters
-		b64n     int64  // alphabet + padding characters
-		tail     []byte // last non-white-space characters (up to 2)
-		badChars bool
-	)
-	isB64 := strings.Contains(p.Encoding, "base") && strings.Contains(p.Encoding, "64") // base64, Base-64
-	for {
-		n, err := body.Read(ps.buf)
-		if n > 0 {
-			chunk := ps.buf[:n]
-			p.Size += int64(n)
-			if isB64 {
-				if len(b64head) < headLen*4/3+8 {
-					for _, c := range chunk {
-						switch b64class[c] {
-						case 1, 2:
-							if len(b64head) < headLen*4/3+8 {
-								b64head = append(b64head, c)
-							}
-						case 0:
-							badChars = true
-						}
-					}
-				}
-				ws := bytes.Count(chunk, []byte{'\n'}) + bytes.Count(chunk, []byte{'\r'}) +
-					bytes.Count(chunk, []byte{' '}) + bytes.Count(chunk, []byte{'\t'})
-				b64n += int64(n - ws)
-				// Padding: remember the last two characters.
-				var last []byte
-				for i := n - 1; i >= 0 && len(last) < 2; i-- {
-					if b64class[chunk[i]] != 3 {
-						last = append([]byte{chunk[i]}, last...)
-					}
-				}
-				if len(last) == 2 || len(tail) == 0 {
-					tail = last
-				} else if len(last) == 1 {
-					tail = append(tail[len(tail)-1:], last[0])
-				}
-			} else if len(raw) < headLen*3 {
-				k := min(n, headLen*3-len(raw))
-				raw = append(raw, chunk[:k]...)
-			}
+// b64scan returns the OR of the classes of b's bytes with alphabet and
+// padding as 0 (b64ok): 0 means b is all base64 characters. Eight bytes a
+// round, as this loop runs over every byte of every base64 part.
+func b64scan(b []byte) byte {
+	var acc byte
+	for len(b) >= 8 {
+		acc |= b64ok[b[0]] | b64ok[b[1]] | b64ok[b[2]] | b64ok[b[3]] | b64ok[b[4]] | b64ok[b[5]] | b64ok[b[6]] | b64ok[b[7]]
+		b = b[8:]
+	}
+	for _, c := range b {
+		acc |= b64ok[c]
+	}
+	return acc
+}
+
+// b64ok is 0 for the base64 alphabet and '=', 1 for white space, 2 for
+// anything else (immutable).
+var b64ok = func() (t [256]byte) {
+	for i := range t {
+		switch b64class[i] {
+		case 0:
+			t[i] = 2
+		case 3:
+			t[i] = 1
 		}
-		if err != nil {
-			if err == io.ErrUnexpectedEOF {
-				p.Truncated = true
-			}
+	}
+	return t
+}()
+
+// leaf reads the body of a non-container part up to a delimiter of
+// bounds, counting its size and keeping its first decoded bytes for
+// sniffing. Memory is bounded by the scanner's buffer.
+func (ps *parser) leaf(p *Part, bounds []string) (int, bool) {
+	s := ps.s
+	var (
+		raw     []byte // first raw bytes (non-base64)
+		b64head []byte // first base64 alphabet characters
+		b64n    int64  // alphabet + padding characters
+		tail    [2]byte
+		ntail   int
+		bad     bool
+		qpData  int64
+		qpHard  bool // the last QP line ended with a hard line break
+		line    int  // length of the current line so far
+	)
+	isB64 := isBase64(p.Encoding)
+	isQP := p.Encoding == "quoted-printable"
+	interpret := !ps.stop
+	hit, closing := -1, false
+	for s.next() {
+		if i, c := s.delimiter(bounds); i >= 0 {
+			s.unread()
+			hit, closing = i, c
 			break
 		}
+		l := s.line
+		if s.atStart {
+			line = 0
+		}
+		e := s.eolLen()
+		line += len(l) - e
+		if line > p.MaxLine {
+			p.MaxLine = line
+		}
+		if !interpret {
+			continue
+		}
+		switch {
+		case isB64:
+			t := l[:len(l)-e]
+			switch b64scan(t) {
+			case 0: // alphabet and padding only: the common case
+				b64n += int64(len(t))
+			default:
+				for _, c := range t {
+					switch b64class[c] {
+					case 1, 2:
+						b64n++
+					case 0:
+						bad = true
+					}
+				}
+				t = bytes.TrimRight(t, " \t\r")
+			}
+			if len(t) >= 2 {
+				tail[0], tail[1], ntail = t[len(t)-2], t[len(t)-1], 2
+			} else if len(t) == 1 {
+				tail[0], tail[1] = tail[1], t[0]
+				ntail = min(ntail+1, 2)
+			}
+			if len(b64head) < headLen*4/3+8 {
+				for _, c := range t {
+					if k := b64class[c]; (k == 1 || k == 2) && len(b64head) < headLen*4/3+8 {
+						b64head = append(b64head, c)
+					}
+				}
+			}
+		default:
+			if len(raw) < headLen*3 {
+				raw = append(raw, l[:min(len(l), headLen*3-len(raw))]...)
+			}
+			if isQP {
+				n, hard := qpDecodedLen(l, e)
+				qpData += n
+				qpHard = hard
+			}
+		}
+	}
+	end := s.off
+	if hit >= 0 {
+		end = ps.contentEnd(p.BodyStart)
+	} else if len(bounds) > 0 {
+		p.Truncated = true
+	}
+	p.End = end
+	p.Size = end - p.BodyStart
+	if !interpret {
+		p.Data = p.Size
+		return hit, closing
 	}
 	switch {
 	case isB64:
-		if b64n%4 != 0 || badChars {
+		// The line end before a delimiter is not data; it is white space
+		// for base64 anyway.
+		if b64n%4 != 0 || bad {
 			p.BadBase64 = true
 		}
-		pad := int64(len(tail) - len(bytes.TrimRight(tail, "=")))
-		p.Data = b64n/4*3 - pad
-		if p.Data < 0 {
-			p.Data = 0
+		pad := int64(0)
+		if ntail > 0 && tail[1] == '=' {
+			pad++
+			if ntail > 1 && tail[0] == '=' {
+				pad++
+			}
 		}
+		p.Data = max(b64n/4*3-pad, 0)
 		k := len(b64head) / 4 * 4
 		head := make([]byte, base64.StdEncoding.DecodedLen(k))
-		m, _ := base64.StdEncoding.Decode(head, b64head[:k])
-		p.Head = head[:min(m, headLen)]
-	case p.Encoding == "quoted-printable":
-		p.Data = p.Size
+		n, _ := base64.StdEncoding.Decode(head, b64head[:k])
+		p.Head = head[:min(n, headLen)]
+	case isQP:
+		p.Data = qpData
+		if hit >= 0 && qpHard {
+			p.Data -= 2 // the last line end belongs to the delimiter
+		}
 		d, _ := io.ReadAll(io.LimitReader(quotedprintable.NewReader(bytes.NewReader(raw)), headLen))
 		p.Head = d
 	default:
 		p.Data = p.Size
 		p.Head = raw[:min(len(raw), headLen)]
 	}
-	p.Sniffed = sniff(p.Head)
+	return hit, closing
+}
+
+// qpDecodedLen is the decoded length of one quoted-printable line whose
+// line end is eol bytes long (RFC 2045 6.7): "=XX" is one byte, a trailing
+// "=" is a soft line break, trailing white space is dropped, a hard line
+// break is CRLF (hard reports one).
+func qpDecodedLen(l []byte, eol int) (int64, bool) {
+	body := bytes.TrimRight(l[:len(l)-eol], " \t")
+	soft := len(body) > 0 && body[len(body)-1] == '='
+	if soft {
+		body = body[:len(body)-1]
+	}
+	n := int64(len(body) - 2*bytes.Count(body, []byte("=")))
+	hard := !soft && eol > 0
+	if hard {
+		n += 2
+	}
+	return max(n, 0), hard
+}
+
+// errNoPart is returned when a part cannot be found again in the body.
+var errNoPart = errors.New("profile: part not found in the body")
+
+// section returns the raw bytes [from, to) of the body as a reader.
+func section(body io.ReadSeeker, from, to int64) (io.Reader, error) {
+	if to < from {
+		return nil, fmt.Errorf("%w: bad span %d-%d", errNoPart, from, to)
+	}
+	if _, err := body.Seek(from, io.SeekStart); err != nil {
+		return nil, errBody{err}
+	}
+	return io.LimitReader(body, to-from), nil
 }

@@ -3,6 +3,7 @@ package profile
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -11,47 +12,146 @@ import (
 	"os"
 	"strconv"
 	"strings"
-
-	"github.com/emersion/go-message/textproto"
 )
 
-// rewriter is the streamed body rewrite of a plan. WriteBody re-reads the
-// seekable input, re-parses it with the same parser (so the tree matches
-// the one the plan was made for) and writes the new body with CRLF line
-// endings; audio is transcoded into a temporary file first because
-// Content-Duration precedes the data (RFC 3803).
+// rewriter is the streamed body rewrite of a plan: it carries out the
+// plan's body steps and nothing else. It re-reads the seekable input by the
+// byte offsets the parser recorded, copies every byte no step touches
+// (part headers, delimiter lines, preamble and epilogue included) and
+// writes changed parts with CRLF line ends; audio is transcoded into a
+// temporary file first because Content-Duration precedes the data
+// (RFC 3803).
 type rewriter struct {
 	e     *Engine
 	in    *Input
 	m     *Message
-	edits map[*Part]*partEdit
+	nodes map[*Part]*node
 }
 
-// bodyChanges reports whether the plan changes the body at all.
-func (rw *rewriter) bodyChanges() bool {
-	for p, pe := range rw.edits {
-		if p.Path != "" || pe.transcode != "" || pe.wrap != "" {
-			return true
+// node is what the plan does to one part.
+type node struct {
+	fields    []Action // ActionPartField steps, in order
+	drop      bool
+	transcode *Action
+	reencode  *Action
+	layout    *Layout
+	changed   bool // the part or something inside it changes
+}
+
+// newRewriter prepares the body steps of actions for writing.
+func newRewriter(e *Engine, in *Input, m *Message, actions []Action) *rewriter {
+	rw := &rewriter{e: e, in: in, m: m, nodes: map[*Part]*node{}}
+	for i := range actions {
+		a := &actions[i]
+		p := a.part
+		switch a.Kind {
+		case ActionPartField:
+			rw.node(p).fields = append(rw.node(p).fields, *a)
+		case ActionDrop:
+			rw.node(p).drop = true
+		case ActionTranscode:
+			rw.node(p).transcode = a
+		case ActionReencode:
+			rw.node(p).reencode = a
+		case ActionLayout:
+			rw.node(p).layout = a.Layout
+		default:
+			continue
+		}
+		for q := p; q != nil; q = q.parent {
+			rw.node(q).changed = true
 		}
 	}
-	return false
+	return rw
+}
+
+func (rw *rewriter) node(p *Part) *node {
+	n := rw.nodes[p]
+	if n == nil {
+		n = &node{}
+		rw.nodes[p] = n
+	}
+	return n
+}
+
+func (rw *rewriter) changed(p *Part) bool {
+	n := rw.nodes[p]
+	return n != nil && n.changed
 }
 
 // WriteBody writes the rewritten body to w. It implements [BodyWriter].
 func (rw *rewriter) WriteBody(w io.Writer) error {
-	if _, err := rw.in.Body.Seek(0, io.SeekStart); err != nil {
-		return fmt.Errorf("profile: rewinding body: %w", err)
-	}
-	br := &bodyReader{r: rw.in.Body}
 	bw := bufio.NewWriterSize(w, 32<<10)
-	err := rw.entity(bw, rw.m.Root, br, 0)
-	if br.err != nil {
-		return errBody{br.err}
+	if err := rw.body(bw, rw.m.Root); err != nil {
+		return err
 	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("profile: rewrite: %w", err)
+	}
+	return nil
+}
+
+// raw copies the input bytes [from, to).
+func (rw *rewriter) raw(w *bufio.Writer, from, to int64) error {
+	if to <= from {
+		return nil
+	}
+	r, err := section(rw.in.Body, from, to)
 	if err != nil {
 		return err
 	}
-	return bw.Flush()
+	n, err := io.Copy(w, r)
+	if err != nil {
+		return errBody{err}
+	}
+	if n != to-from {
+		return errBody{fmt.Errorf("body shorter than when it was parsed: %w", io.ErrUnexpectedEOF)}
+	}
+	return nil
+}
+
+// part writes a part: its header, the blank line and its body.
+func (rw *rewriter) part(w *bufio.Writer, p *Part) error {
+	n := rw.nodes[p]
+	if !p.synthetic && (n == nil || !n.changed) {
+		return rw.raw(w, p.Start, p.End)
+	}
+	if n != nil && n.transcode != nil {
+		return rw.transcode(w, p, n)
+	}
+	if p.synthetic || n != nil && len(n.fields) > 0 {
+		writeHeader(w, applyFields(p.Header, n))
+	} else if err := rw.raw(w, p.Start, p.BodyStart); err != nil {
+		return err
+	}
+	return rw.body(w, p)
+}
+
+// applyFields returns h with the field steps of n applied.
+func applyFields(h []Field, n *node) []Field {
+	out := append([]Field(nil), h...)
+	if n == nil {
+		return out
+	}
+	for _, a := range n.fields {
+		i := -1
+		for k := range out {
+			if strings.EqualFold(out[k].Name, a.Name) {
+				i = k
+				break
+			}
+		}
+		switch {
+		case a.Value == "" && i >= 0:
+			out = append(out[:i], out[i+1:]...)
+		case a.Value == "":
+		case i >= 0:
+			out[i].Value = " " + a.Value
+		default:
+			out = append(out, Field{Name: a.Name, Value: " " + a.Value})
+		}
+	}
+	return out
 }
 
 // writeHeader writes fields with CRLF line endings and the blank line.
@@ -69,149 +169,234 @@ func writeHeader(w *bufio.Writer, h []Field) {
 	w.WriteString("\r\n")
 }
 
-func (rw *rewriter) entity(w *bufio.Writer, p *Part, body io.Reader, depth int) error {
-	pe := rw.edits[p]
-	if pe != nil && pe.wrap != "" {
-		// RFC 3801 4.4.1: the single part becomes the only child.
-		w.WriteString("--" + pe.wrap + "\r\n")
-		if pe.transcode != "" {
-			if err := rw.transcodePart(w, p, pe, body); err != nil {
-				return err
-			}
-		} else {
-			writeHeader(w, pe.header)
-			if _, err := io.Copy(&crlfWriter{w: w}, body); err != nil {
-				return err
-			}
-		}
-		w.WriteString("\r\n--" + pe.wrap + "--\r\n")
-		return nil
-	}
-	if pe != nil && pe.transcode != "" {
-		return rw.transcodePart(w, p, pe, body)
-	}
-	if p.Path != "" {
-		h := p.Header
-		if pe != nil && pe.header != nil {
-			h = pe.header
-		}
-		writeHeader(w, h)
-	}
-	if !p.IsMultipart() || len(p.Children) == 0 || p.NoParts || p.Params["boundary"] == "" {
-		_, err := io.Copy(&crlfWriter{w: w}, body)
-		if p.Path == "" && !p.IsMultipart() {
+// body writes the body of p.
+func (rw *rewriter) body(w *bufio.Writer, p *Part) error {
+	n := rw.nodes[p]
+	switch {
+	case n == nil || !n.changed:
+		return rw.raw(w, p.BodyStart, p.End)
+	case n.layout != nil:
+		return rw.layout(w, p, n.layout)
+	case n.transcode != nil:
+		// Only the top-level body: its header is the message header,
+		// which the plan's header steps change.
+		tmp, _, err := rw.transcodeTo(p, n.transcode)
+		if err != nil {
 			return err
 		}
-		return ignoreMIME(err)
-	}
-	b := p.Params["boundary"]
-	mr := textproto.NewMultipartReader(body, b)
-	first := true
-	for _, c := range p.Children {
-		tp, err := mr.NextPart()
+		defer closeTemp(tmp)
+		if err := writeBase64(w, tmp); err != nil {
+			return err
+		}
+		w.WriteString("\r\n")
+		return nil
+	case n.reencode != nil:
+		src, err := rw.decoded(p)
 		if err != nil {
-			return fmt.Errorf("profile: rewrite: part %s vanished on re-read: %v", c.Path, err)
+			return err
 		}
-		if ce := rw.edits[c]; ce != nil && ce.drop {
-			if _, err := io.Copy(io.Discard, tp); ignoreMIME(err) != nil {
-				return err
-			}
-			continue
+		if err := writeBase64(w, src); err != nil {
+			return err
 		}
-		if !first {
+		if p.Path == "" && p.embeddedIn == nil {
 			w.WriteString("\r\n")
 		}
-		first = false
-		w.WriteString("--" + b + "\r\n")
-		if err := rw.entity(w, c, tp, depth+1); err != nil {
-			return err
-		}
-	}
-	w.WriteString("\r\n--" + b + "--\r\n")
-	_, err := io.Copy(io.Discard, body)
-	return ignoreMIME(err)
-}
-
-// ignoreMIME drops the errors a malformed MIME structure produces on
-// re-read (they were reported as findings); I/O errors are caught by
-// bodyReader.
-func ignoreMIME(err error) error {
-	if err == nil || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return nil
+	case p.Embedded != nil:
+		return rw.part(w, p.Embedded)
+	case p.IsMultipart() && len(p.Children) > 0:
+		return rw.children(w, p)
 	}
-	return nil
+	return rw.raw(w, p.BodyStart, p.End)
 }
 
-// transcodePart transcodes one audio part into a temporary file, then
-// writes its header (with Content-Duration from the samples) and its data
-// in base64 lines of 76 characters (RFC 2045 6.8). If the codec fails on a
-// nested part, the part is written unchanged from a raw copy, so the
-// message is never silently mangled.
-func (rw *rewriter) transcodePart(w *bufio.Writer, p *Part, pe *partEdit, body io.Reader) error {
-	tmp, err := os.CreateTemp(rw.e.opts.TempDir, "vpim-audio-*")
-	if err != nil {
-		return fmt.Errorf("profile: transcode spool: %w", err)
+// children writes a multipart whose parts stay in place, copying the
+// preamble, delimiter lines and epilogue as they came.
+func (rw *rewriter) children(w *bufio.Writer, p *Part) error {
+	kids := p.Children
+	if err := rw.raw(w, p.BodyStart, kids[0].DelimStart); err != nil {
+		return err
 	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	var raw *os.File
-	src := body
-	if p.Path != "" {
-		raw, err = os.CreateTemp(rw.e.opts.TempDir, "vpim-raw-*")
-		if err != nil {
-			return fmt.Errorf("profile: transcode spool: %w", err)
+	for i, c := range kids {
+		next := p.End
+		switch {
+		case i+1 < len(kids):
+			next = kids[i+1].DelimStart
+		case p.CloseStart >= 0:
+			next = p.CloseStart
 		}
-		defer os.Remove(raw.Name())
-		defer raw.Close()
-		src = io.TeeReader(body, raw)
-	}
-	samples, terr := rw.e.opts.Codec.Transcode(tmp, pe.transcode, decoder(p, src), pe.from)
-	if terr != nil {
-		if p.Path == "" {
-			return fmt.Errorf("profile: transcoding the message body: %w", terr)
+		if n := rw.nodes[c]; n != nil && n.drop {
+			continue
 		}
-		// Fall back to the original part.
-		if _, err := io.Copy(io.Discard, src); ignoreMIME(err) != nil {
+		if err := rw.raw(w, c.DelimStart, c.Start); err != nil {
 			return err
 		}
-		writeHeader(w, p.Header)
-		if _, err := raw.Seek(0, io.SeekStart); err != nil {
-			return fmt.Errorf("profile: transcode spool: %w", err)
+		if err := rw.part(w, c); err != nil {
+			return err
 		}
-		_, err := io.Copy(&crlfWriter{w: w}, raw)
-		return err
+		if c.End == next && next != p.End && rw.changed(c) {
+			w.WriteString("\r\n") // the line end the delimiter needs
+		}
+		if err := rw.raw(w, c.End, next); err != nil {
+			return err
+		}
 	}
-	if _, err := io.Copy(io.Discard, src); ignoreMIME(err) != nil {
-		return err
+	if p.CloseStart >= 0 {
+		return rw.raw(w, p.CloseStart, p.End)
 	}
-	if p.Path != "" || pe.wrap != "" {
-		h := setField(append([]Field(nil), pe.header...), "Content-Duration", strconv.FormatInt(roundSeconds(samples), 10))
-		writeHeader(w, h)
-	}
-	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-		return fmt.Errorf("profile: transcode spool: %w", err)
-	}
-	lw := &lineWrapper{w: w}
-	enc := base64.NewEncoder(base64.StdEncoding, lw)
-	if _, err := io.Copy(enc, tmp); err != nil {
-		return fmt.Errorf("profile: transcode spool: %w", err)
-	}
-	enc.Close()
-	if p.Path == "" && pe.wrap == "" {
+	// RFC 2046 5.1.1: repair the missing close delimiter.
+	w.WriteString("\r\n--" + p.Params["boundary"] + "--")
+	if p.End == rw.m.BodySize {
 		w.WriteString("\r\n")
 	}
 	return nil
 }
 
-// decoder undoes the part's Content-Transfer-Encoding (RFC 2045 6).
-func decoder(p *Part, src io.Reader) io.Reader {
+// layout writes the body of p arranged as l.
+func (rw *rewriter) layout(w *bufio.Writer, p *Part, l *Layout) error {
+	same := p.IsMultipart() && len(p.Children) > 0 && p.Params["boundary"] == l.Boundary
+	if same {
+		if err := rw.raw(w, p.BodyStart, p.Children[0].DelimStart); err != nil {
+			return err
+		}
+	}
+	if err := rw.entries(w, l); err != nil {
+		return err
+	}
+	if same && p.CloseStart >= 0 {
+		w.WriteString("\r\n")
+		return rw.raw(w, p.CloseStart, p.End)
+	}
+	w.WriteString("\r\n--" + l.Boundary + "--")
+	if p.End == rw.m.BodySize || !same {
+		w.WriteString("\r\n")
+	}
+	return nil
+}
+
+// entries writes the delimited entries of l (without the close delimiter).
+func (rw *rewriter) entries(w *bufio.Writer, l *Layout) error {
+	for i, e := range l.Entries {
+		if i > 0 {
+			w.WriteString("\r\n")
+		}
+		w.WriteString("--" + l.Boundary + "\r\n")
+		switch {
+		case e.part != nil:
+			if err := rw.part(w, e.part); err != nil {
+				return err
+			}
+		case e.Group != nil:
+			writeHeader(w, []Field{{Name: "Content-Type", Value: " " + e.Group.Type + "; boundary=\"" + e.Group.Boundary + "\""}})
+			if err := rw.entries(w, e.Group); err != nil {
+				return err
+			}
+			w.WriteString("\r\n--" + e.Group.Boundary + "--")
+		default:
+			writeHeader(w, e.New)
+		}
+	}
+	return nil
+}
+
+// transcode writes a transcoded part: its header with Content-Duration
+// from the samples, then the audio in base64.
+func (rw *rewriter) transcode(w *bufio.Writer, p *Part, n *node) error {
+	tmp, samples, err := rw.transcodeTo(p, n.transcode)
+	var be errBody
+	if err != nil && !errors.As(err, &be) && !p.synthetic {
+		// The codec failed: the part is written as it came.
+		return rw.raw(w, p.Start, p.End)
+	}
+	if err != nil {
+		return err
+	}
+	defer closeTemp(tmp)
+	h := applyFields(p.Header, n)
+	h = setField(h, "Content-Duration", strconv.FormatInt(roundSeconds(samples), 10))
+	writeHeader(w, h)
+	return writeBase64(w, tmp)
+}
+
+// transcodeTo transcodes the data of p into a temporary file, rewound.
+func (rw *rewriter) transcodeTo(p *Part, a *Action) (*os.File, int64, error) {
+	src, err := rw.decoded(p)
+	if err != nil {
+		return nil, 0, err
+	}
+	tmp, err := os.CreateTemp(rw.e.opts.TempDir, "vpim-audio-*")
+	if err != nil {
+		return nil, 0, fmt.Errorf("profile: transcode spool: %w", err)
+	}
+	samples, err := rw.e.opts.Codec.Transcode(tmp, a.To, src, a.From)
+	if err != nil {
+		closeTemp(tmp)
+		return nil, 0, fmt.Errorf("profile: transcoding part %s: %w", a.label(), err)
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		closeTemp(tmp)
+		return nil, 0, fmt.Errorf("profile: transcode spool: %w", err)
+	}
+	return tmp, samples, nil
+}
+
+func closeTemp(f *os.File) {
+	f.Close()
+	os.Remove(f.Name())
+}
+
+// decoded returns the data of leaf p with its transfer encoding removed.
+func (rw *rewriter) decoded(p *Part) (io.Reader, error) {
+	r, err := section(rw.in.Body, p.BodyStart, p.End)
+	if err != nil {
+		return nil, err
+	}
+	return transferDecoder(p, ctxReader{r: &bodyErr{r: r}}), nil
+}
+
+// transferDecoder undoes the part's Content-Transfer-Encoding (RFC 2045 6).
+func transferDecoder(p *Part, src io.Reader) io.Reader {
 	switch {
-	case strings.Contains(p.Encoding, "base") && strings.Contains(p.Encoding, "64"):
+	case isBase64(p.Encoding):
 		return base64.NewDecoder(base64.StdEncoding, &wsStripper{r: src})
 	case p.Encoding == "quoted-printable":
 		return quotedprintable.NewReader(src)
 	}
 	return src
+}
+
+// bodyErr marks read errors of the input body, so they are told apart
+// from codec errors.
+type bodyErr struct{ r io.Reader }
+
+func (b *bodyErr) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = errBody{err}
+	}
+	return n, err
+}
+
+// setField replaces the first field name in h, or appends it.
+func setField(h []Field, name, value string) []Field {
+	for i := range h {
+		if strings.EqualFold(h[i].Name, name) {
+			h[i].Value = " " + value
+			return h
+		}
+	}
+	return append(h, Field{Name: name, Value: " " + value})
+}
+
+// writeBase64 writes r in base64 lines of 76 characters (RFC 2045 6.8),
+// without a line end after the last.
+func writeBase64(w *bufio.Writer, r io.Reader) error {
+	lw := &lineWrapper{w: w}
+	enc := base64.NewEncoder(base64.StdEncoding, lw)
+	if _, err := io.Copy(enc, r); err != nil {
+		return fmt.Errorf("profile: rewrite: %w", err)
+	}
+	return enc.Close()
 }
 
 // wsStripper removes spaces and tabs, which base64.NewDecoder does not
@@ -288,4 +473,20 @@ func (c *crlfWriter) Write(b []byte) (int, error) {
 	}
 	c.prev = prev
 	return n, nil
+}
+
+// ctxReader stops reading when ctx ends, so that a long trial transcoding
+// does not outlive the milter's evaluation timeout.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(b []byte) (int, error) {
+	if c.ctx != nil {
+		if err := c.ctx.Err(); err != nil {
+			return 0, err
+		}
+	}
+	return c.r.Read(b)
 }

@@ -97,7 +97,7 @@ func TestSamples(t *testing.T) {
 			}
 			var ids []string
 			for _, f := range rep.Findings {
-				ids = append(ids, f.Rule)
+				ids = append(ids, string(f.Rule))
 			}
 			for _, want := range tc.rules {
 				if !slices.Contains(ids, want) {

@@ -2,12 +2,19 @@ package profile
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"strings"
 	"testing"
 )
 
-func TestFindVoice(t *testing.T) {
+// TestVoice checks the voice part the evaluation chooses for the bridge
+// and that OpenVoice gives its decoded bytes.
+func TestVoice(t *testing.T) {
+	e, err := New(testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
 	mk := func(h, body string) *Input {
 		in, err := ReadInput(bytes.NewReader([]byte(strings.ReplaceAll(h+"\n"+body, "\n", "\r\n"))))
 		if err != nil {
@@ -37,17 +44,25 @@ func TestFindVoice(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			in := mk(tc.header, tc.body)
-			v, err := FindVoice(in, Limits{})
-			if err != tc.err {
-				t.Fatalf("err %v, want %v", err, tc.err)
-			}
+			in.Envelope.Rcpts = []Rcpt{{Addr: "VOICE=+15145551234@voice.example.com"}}
+			rep, err := e.Evaluate(context.Background(), in)
 			if err != nil {
+				t.Fatal(err)
+			}
+			v := rep.Voice
+			if (v == nil) != (tc.err != nil) {
+				t.Fatalf("voice %+v, want error %v", v, tc.err)
+			}
+			if v == nil {
+				if _, err := OpenVoice(in, v); err != tc.err {
+					t.Errorf("OpenVoice: %v, want %v", err, tc.err)
+				}
 				return
 			}
 			if v.Path != tc.path || v.MediaType != tc.ctype {
 				t.Errorf("voice %+v, want path %q type %q", v, tc.path, tc.ctype)
 			}
-			r, err := OpenVoice(in, v, Limits{})
+			r, err := OpenVoice(in, v)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -60,19 +75,9 @@ func TestFindVoice(t *testing.T) {
 }
 
 func TestVoiceFormat(t *testing.T) {
-	for ctype, want := range map[string]string{"audio/basic": "basic", "audio/32kadpcm": "32kadpcm", "audio/x-wav": "", "audio/mpeg": ""} {
-		if got := (Voice{MediaType: ctype}).Format(); got != want {
-			t.Errorf("%s: format %q, want %q", ctype, got, want)
+	for format, want := range map[string]string{"basic": "basic", "32kadpcm": "32kadpcm", "wav-ulaw": "wav-ulaw", "ogg": "", "": ""} {
+		if got := (Voice{format: format}).Format(); got != want {
+			t.Errorf("%s: format %q, want %q", format, got, want)
 		}
-	}
-}
-
-func TestOpenVoiceMissing(t *testing.T) {
-	in, err := ReadInput(bytes.NewReader([]byte("Content-Type: audio/basic\r\n\r\nabc\r\n")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := OpenVoice(in, Voice{Path: "3"}, Limits{}); err != ErrNoVoice {
-		t.Fatalf("err %v, want ErrNoVoice", err)
 	}
 }

@@ -144,7 +144,9 @@ func makeReport(res milter.Result) checkReport {
 			rep.Target = string(r.Target)
 		}
 		rep.Findings = append(rep.Findings, r.Findings...)
-		rep.Actions = append(rep.Actions, r.Actions...)
+		for _, a := range r.Plan.Actions {
+			rep.Actions = append(rep.Actions, a.String())
+		}
 		rep.Bridge = append(rep.Bridge, r.Bridge...)
 	}
 	for _, rf := range res.Refused {

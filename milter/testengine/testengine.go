@@ -22,8 +22,9 @@
 // Recipients whose local part is "refuse" are refused with 550 5.1.1 at RCPT.
 // Recipients whose local part starts with "VOICE=" go to the telephony
 // bridge: their target is bridge, mail to them always needs its body, and
-// Evaluate lists them in Report.Bridge. Other mail without X-Test-Action
-// leaves through the end-of-headers fast path.
+// Evaluate lists them in Report.Bridge, with the voice part the real
+// profile engine chooses. Other mail without X-Test-Action leaves through
+// the end-of-headers fast path.
 package testengine
 
 import (
@@ -73,6 +74,13 @@ func (Engine) Evaluate(ctx context.Context, in *profile.Input) (*profile.Report,
 			rep.Bridge = append(rep.Bridge, r.Addr)
 		}
 	}
+	if len(rep.Bridge) > 0 {
+		v, err := realVoice(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		rep.Voice = v
+	}
 	p := &rep.Plan
 	for _, a := range acts {
 		name, arg, _ := strings.Cut(a, "=")
@@ -120,9 +128,22 @@ func (Engine) Evaluate(ctx context.Context, in *profile.Input) (*profile.Report,
 		}
 	}
 	for _, e := range p.Headers {
-		rep.Actions = append(rep.Actions, e.String())
+		p.Actions = append(p.Actions, profile.Action{Kind: profile.ActionHeader, Header: e})
 	}
 	return rep, nil
+}
+
+// realVoice is the voice part the profile engine chooses for in.
+func realVoice(ctx context.Context, in *profile.Input) (*profile.Voice, error) {
+	e, err := profile.New(profile.Options{})
+	if err != nil {
+		return nil, err
+	}
+	rep, err := e.Evaluate(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	return rep.Voice, nil
 }
 
 func actions(h []profile.Field) ([]string, bool) {

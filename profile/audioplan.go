@@ -1,0 +1,492 @@
+package profile
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"strconv"
+	"strings"
+)
+
+// The audio plan: which parts are voice and in what role, what becomes of
+// each for the target (kept, transcoded, dropped, or the message refused),
+// and the container the target wants (DIGEST §7 conversion rules).
+
+// audioParts lists the audio leaves outside embedded messages, in order.
+func (ev *eval) audioParts(p *Part, out []*Part) []*Part {
+	if p.Embedded != nil {
+		return out
+	}
+	if ev.isAudio(p) {
+		return append(out, p)
+	}
+	for _, c := range p.Children {
+		out = ev.audioParts(c, out)
+	}
+	return out
+}
+
+// assignRoles assigns the voice= value of each audio part (RFC 3801 4.3.2,
+// DIGEST §2.6, §7 "v1 input → v2": positional parts name, subject,
+// message) and chooses the voice message the bridge plays.
+func (ev *eval) assignRoles() {
+	audio := ev.audioParts(ev.m.Root, nil)
+	r := make(map[*Part]string, len(audio))
+	ev.roles = r
+	missing := 0
+	for _, p := range audio {
+		if v, ok := p.DispositionParams["voice"]; ok {
+			if c := canonVoice(v); c != "" {
+				r[p] = c
+			} else if len(audio) == 1 {
+				r[p] = "Voice-Message"
+			} else {
+				r[p] = v
+			}
+		} else {
+			missing++
+		}
+	}
+	if missing > 0 {
+		mvm := findMVM(ev.m.Root)
+		if missing == 3 && len(audio) == 3 && mvm != nil && ev.isV1() {
+			for i, role := range []string{"Originator-Spoken-Name", "Spoken-Subject", "Voice-Message"} {
+				r[audio[i]] = role
+			}
+		} else {
+			hasMsg := false
+			for _, v := range r {
+				if v == "Voice-Message" || v == "Voice-Message-Notification" {
+					hasMsg = true
+				}
+			}
+			if !hasMsg {
+				var best *Part
+				for _, p := range audio {
+					if _, ok := r[p]; !ok && (best == nil || p.Data > best.Data) {
+						best = p
+					}
+				}
+				if best != nil {
+					r[best] = "Voice-Message"
+				}
+			}
+		}
+	}
+	for _, p := range audio {
+		if r[p] == "Voice-Message" {
+			ev.voice = p
+			return
+		}
+	}
+	if len(audio) > 0 {
+		ev.voice = audio[0]
+	}
+}
+
+// setField plans setting field name of part p (the top-level header for
+// the message itself).
+func (ev *eval) setField(r *result, rule Rule, p *Part, name, value string) {
+	if p == ev.m.Root {
+		ev.setHeader(r, rule, name, value)
+		return
+	}
+	r.act(Action{Kind: ActionPartField, Rule: rule, Part: p.Path, Message: p.embeddedIn != nil, Name: name, Value: value, part: p})
+}
+
+// planParts plans part rewrites for the target.
+func planParts(ev *eval) (r result) {
+	tgt := ev.target
+	var walk func(p *Part, inMVM bool)
+	walk = func(p *Part, inMVM bool) {
+		if p.Embedded != nil {
+			// RFC 4239 3 (I-FWDCT): forwarded content keeps its types.
+			if fwd := ev.audioParts(p.Embedded, nil); len(fwd) > 0 && tgt == TargetIVM {
+				r.find(ruleIFwdCT, p.Path, "forwarded message kept unchanged, with its %d audio part(s) in their original encoding", len(fwd))
+			}
+			return
+		}
+		if p.IsMultipart() {
+			if p.NoParts || p.Params["boundary"] == "" {
+				return
+			}
+			mvm := p.Type == "multipart/voice-message"
+			params := copyParams(p.Params)
+			newType := ""
+			var rule Rule
+			switch {
+			case tgt == TargetIVM && mvm:
+				delete(params, "version")
+				newType, rule = "multipart/mixed", ruleITop // RFC 4239 3 (I-TOP)
+				r.find(ruleITop, p.Path, "multipart/voice-message becomes multipart/mixed for IVM")
+				mvm = false
+			case tgt == TargetVPIM2 && mvm && !mvmVersion2(p.Params["version"]):
+				params["version"] = "2.0" // RFC 3801 4.4.1
+				newType, rule = "multipart/voice-message", ruleV2MVM
+			case tgt == TargetVPIM2 && p.Path == "" && p.Type == "multipart/mixed" && findMVM(p) == nil && ev.hasAudio(p):
+				params["version"] = "2.0"
+				newType, rule = "multipart/voice-message", ruleV2MVM
+				mvm = true
+			}
+			if newType != "" {
+				ev.setField(&r, rule, p, "Content-Type", mime.FormatMediaType(newType, params))
+			}
+			for _, c := range p.Children {
+				walk(c, mvm)
+			}
+			return
+		}
+		if ev.isAudio(p) {
+			if p == ev.m.Root && (tgt == TargetVPIM2 || tgt == TargetVPIM1) {
+				ev.planAudio(&r, ev.wrapRoot(&r), ev.roles[p], false)
+				return
+			}
+			ev.planAudio(&r, p, ev.roles[p], false)
+			return
+		}
+		if inMVM && tgt == TargetVPIM2 && !strings.HasPrefix(p.Type, "image/") && p.Type != "message/rfc822" {
+			// RFC 3801 4.4, 4.5.2, 4.5.4: text, vCard and other parts are not sent.
+			if critical(p) {
+				// RFC 4239 9.3: critical content VPIM cannot carry is refused.
+				r.find(ruleIGW, p.Path, "%s marked handling=REQUIRED cannot be carried by VPIM", p.Type)
+				r.act(Action{Kind: ActionRefuse, Rule: ruleIGW, Decision: Decision{Verdict: VerdictReject, Condition: CondRequiredPart, Rule: ruleIGW,
+					Reply: Reply{Code: 550, Enhanced: "5.6.1", Text: "a required " + p.Type + " part cannot be carried to a VPIM destination"}}})
+				return
+			}
+			r.act(Action{Kind: ActionDrop, Rule: ruleV2MVMInner, Part: p.Path, part: p})
+		}
+	}
+	walk(ev.m.Root, false)
+	return r
+}
+
+// planReport adapts a DSN/MDN: only a spoken human-readable part is
+// transcoded (DIGEST §5 (c)).
+func planReport(ev *eval) (r result) {
+	root := ev.m.Root
+	if ev.target != TargetIVM || len(root.Children) == 0 || !ev.isAudio(root.Children[0]) {
+		return r
+	}
+	p := root.Children[0]
+	ev.planAudio(&r, p, canonVoice(p.DispositionParams["voice"]), true)
+	return r
+}
+
+func copyParams(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// planAudio plans the rewrite of one audio part for the target.
+func (ev *eval) planAudio(r *result, p *Part, role string, report bool) {
+	ev.audioN++
+	opts := ev.e.opts
+	ta := ev.spec.audio(&opts)
+	tf, tmedia, ext := ta.format, ta.mediaType, ta.ext
+	a := ev.info[p]
+	f := a.format
+	transcode := false
+	undecodable := false // passed unchanged because it cannot be converted
+	if f != tf {
+		switch {
+		case p.Data == 0:
+			r.unfix("empty audio part " + p.Path)
+		case f == "" || p.BadBase64 || p.Truncated:
+			why := fmt.Sprintf("audio cannot be decoded (%s)", orUnknown(f))
+			if ev.unrenderable(r, p, role, why) {
+				return
+			}
+			r.find(rulePCodec, p.Path, "%s: passed unchanged", why)
+			r.unfix("undecodable audio in part " + p.Path)
+			undecodable = true
+		case opts.Codec == nil:
+			r.find(rulePCodec, p.Path, "no audio codec configured: %s passed unchanged", f)
+			r.unfix("audio not transcoded in part " + p.Path)
+		default:
+			transcode = true
+		}
+	}
+	if transcode && (p == ev.m.Root || ev.mustConvert(p)) {
+		// A single-part message has its type in the top-level header, which
+		// cannot be restored if transcoding fails while the body is written;
+		// and a part whose failure refuses the message must be known to
+		// work before the verdict. So transcode once here, into nothing, to
+		// be sure it works. The trial converts to raw µ-law whatever the
+		// target: what can fail is decoding the source (the encoders take
+		// any PCM), and µ-law is the cheapest encoder.
+		if err := ev.trial(p, "basic", f); err != nil {
+			if ev.ioErr != nil {
+				return // Evaluate fails: the milter tempfails
+			}
+			why := fmt.Sprintf("audio cannot be transcoded (%v)", err)
+			if ev.unrenderable(r, p, role, why) {
+				return
+			}
+			r.find(rulePCodec, p.Path, "%s: passed unchanged", why)
+			if p == ev.m.Root {
+				r.unfix("undecodable audio in the message body")
+			} else {
+				r.unfix("undecodable audio in part " + p.Path)
+			}
+			transcode, undecodable = false, true
+		}
+	}
+	h := append([]Field(nil), p.Header...)
+	name := fmt.Sprintf("msg%d.%s", ev.audioN, ext)
+	if transcode && tf == "basic" {
+		// RFC 4239 7 (I-CODEC-TX): without knowledge of the recipient, raw
+		// G.711 µ-law labelled audio/basic, with a filename ending in ".au".
+		r.find(ruleICodecTx, p.Path, "%s audio becomes raw G.711 µ-law audio/basic named %s", f, name)
+	}
+	if transcode {
+		h = setField(h, "Content-Type", tmedia+"; name="+name) // keep the registered capitalisation (audio/32KADPCM)
+		h = setField(h, "Content-Transfer-Encoding", "base64")
+	} else {
+		if p.Type == "audio/adpcm" && tf == "32kadpcm" {
+			h = setField(h, "Content-Type", "audio/32KADPCM") // DIGEST D1-CT-ADPCM
+		}
+		if p.Encoding == "base-64" {
+			h = setField(h, "Content-Transfer-Encoding", "base64") // DIGEST D1-ENC
+		}
+	}
+	if !report {
+		// RFC 3801 4.3.2 disposition; RFC 4239 3 / RFC 3459 handling.
+		disp := "inline"
+		if role != "" {
+			disp += "; voice=" + role
+		}
+		if ev.spec.handling {
+			handling := "REQUIRED"
+			if role == "Originator-Spoken-Name" || role == "Spoken-Subject" || role == "Recipient-Spoken-Name" {
+				handling = "OPTIONAL"
+			}
+			if undecodable && handling == "REQUIRED" {
+				// Audio that cannot become audio/basic passes as it came
+				// (it is not marked critical, or it would be refused):
+				// marking it REQUIRED now would make the next IVM hop
+				// refuse the whole message (RFC 3459, RFC 4239 6).
+				handling = ""
+				if optional(p) {
+					handling = "OPTIONAL"
+				}
+			}
+			if handling != "" {
+				disp += "; handling=" + handling
+			}
+		}
+		fn := p.DispositionParams["filename"]
+		switch e := formatExt(f); {
+		case transcode:
+			fn = name
+		case ev.keepsBasic(p, f) && !auNamed(p):
+			// RFC 4239 7 (I-CODEC-TX): raw µ-law audio/basic SHOULD use a
+			// filename ending in ".au"; a legacy Content-Type name= is
+			// kept in step.
+			fn = auName(fn, ev.audioN)
+			if _, ok := p.Params["name"]; ok && !p.TypeInvalid {
+				params := copyParams(p.Params)
+				params["name"] = fn
+				h = setField(h, "Content-Type", mime.FormatMediaType(p.Type, params))
+			}
+		case fn == "" && e != "":
+			fn = fmt.Sprintf("msg%d.%s", ev.audioN, e)
+		}
+		if fn != "" {
+			disp += "; " + mime.FormatMediaType("x", map[string]string{"filename": fn})[len("x; "):]
+		}
+		if cur, ok := p.Get("Content-Disposition"); !ok || cur != disp {
+			h = setField(h, "Content-Disposition", disp)
+		}
+	}
+	if !transcode {
+		if secs, ok := a.seconds(p); !report && ok && p.Data > 0 && (p.Duration < 0 || absDiff(p.Duration, secs) > 1) {
+			h = setField(h, "Content-Duration", strconv.FormatInt(secs, 10)) // RFC 3803
+		}
+	}
+	rule := ev.ridT(ruleV2ADPCM, ruleIAudio)
+	if transcode {
+		r.act(Action{Kind: ActionTranscode, Rule: rule, Part: p.Path, Message: p.embeddedIn != nil, From: f, To: tf, part: p})
+	}
+	for _, fld := range h {
+		if transcode && strings.EqualFold(fld.Name, "Content-Duration") {
+			continue
+		}
+		if old, ok := p.Get(fld.Name); !ok || old != unfold(fld.Value) {
+			ev.setField(r, rule, p, fld.Name, unfold(fld.Value))
+		}
+	}
+	if transcode && p == ev.m.Root {
+		// The top-level header precedes the body: the duration comes from
+		// the source's timing.
+		if secs, ok := a.seconds(p); ok {
+			ev.setHeader(r, rule, "Content-Duration", strconv.FormatInt(secs, 10))
+		}
+	}
+}
+
+// critical reports whether a part is marked critical content: handling=
+// REQUIRED or any value but OPTIONAL (RFC 3459 3: unknown values MUST be
+// treated as REQUIRED), or the RFC 4239 3 spelling criticality=CRITICAL.
+// An absent marking is not counted: the sender did not use criticality.
+func critical(p *Part) bool {
+	d := p.DispositionParams
+	if h, ok := d["handling"]; ok {
+		return !strings.EqualFold(h, "OPTIONAL")
+	}
+	return strings.EqualFold(d["criticality"], "critical")
+}
+
+// optional reports whether a part is marked handling=OPTIONAL (RFC 3459) or
+// criticality=IGNORE (RFC 4239 3).
+func optional(p *Part) bool {
+	d := p.DispositionParams
+	if h, ok := d["handling"]; ok {
+		return strings.EqualFold(h, "OPTIONAL")
+	}
+	return strings.EqualFold(d["criticality"], "ignore")
+}
+
+// mustConvert reports whether audio that cannot be converted for the target
+// refuses the message (see unrenderable), so a planned transcode must be
+// tried before the verdict.
+func (ev *eval) mustConvert(p *Part) bool {
+	return !ev.report && (ev.target == TargetVPIM2 || critical(p))
+}
+
+// unrenderable handles an audio part that cannot be converted to the
+// target's audio (why says how it failed) and reports whether it did: the
+// part is dropped or the message refused with 550 5.6.1. False leaves the
+// part to pass unchanged with a P-CODEC finding, as for every target when
+// the message is a delivery or disposition report (DIGEST §5: reports pass).
+func (ev *eval) unrenderable(r *result, p *Part, role, why string) bool {
+	if ev.report {
+		return false
+	}
+	switch {
+	case ev.target == TargetVPIM2:
+		// RFC 3801 4.5.3 (V2-PROP): a VPIM v2 system that cannot render
+		// an audio/* part MUST return the message with an NDN "media not
+		// supported" (RFC 3801 App. C: 5.6.1). An IVM sender's OPTIONAL
+		// part other than the voice message is dropped instead (RFC 3459:
+		// silently, without notification).
+		if p.Path != "" && optional(p) && role != "Voice-Message" && role != "Voice-Message-Notification" {
+			r.find(ruleV2Prop, p.Path, "%s: %s marked handling=OPTIONAL is dropped, VPIM v2 cannot carry it", why, p.Type)
+			r.act(Action{Kind: ActionDrop, Rule: ruleV2Prop, Part: p.Path, part: p})
+			return true
+		}
+		r.find(ruleV2Prop, p.Path, "%s: a VPIM v2 destination cannot render %s, the message is refused (media not supported)", why, p.Type)
+		r.act(Action{Kind: ActionRefuse, Rule: ruleV2Prop, Decision: Decision{Verdict: VerdictReject, Condition: CondMediaUnsupported, Rule: ruleV2Prop,
+			Reply: Reply{Code: 550, Enhanced: "5.6.1", Text: "media not supported: an audio part cannot be converted for the VPIM destination"}}})
+	case critical(p):
+		// RFC 4239 6 (I-DSN), RFC 3459: critical content that cannot be
+		// processed for the recipient: the whole message is not delivered
+		// (5.6.1).
+		r.find(ruleIDSN, p.Path, "%s: %s is marked critical (handling=REQUIRED) and cannot be converted for the %s destination, the message is refused",
+			why, p.Type, ev.target)
+		r.act(Action{Kind: ActionRefuse, Rule: ruleIDSN, Decision: Decision{Verdict: VerdictReject, Condition: CondMediaUnsupported, Rule: ruleIDSN,
+			Reply: Reply{Code: 550, Enhanced: "5.6.1", Text: "media not supported: a required audio part cannot be converted for the destination"}}})
+	default:
+		return false
+	}
+	return true
+}
+
+// keepsBasic reports whether p is audio/basic in the very form the IVM
+// target mandates, so the rewrite keeps its data as it is.
+func (ev *eval) keepsBasic(p *Part, f string) bool {
+	ta := ev.spec.audio(&ev.e.opts)
+	return ev.target == TargetIVM && p.Type == "audio/basic" && ta.mediaType == "audio/basic" && f == ta.format
+}
+
+// auNamed reports whether a part's filename ends in ".au" (RFC 4239 7),
+// and so does its legacy Content-Type name= when it has one.
+func auNamed(p *Part) bool {
+	if !hasSuffixFold(p.DispositionParams["filename"], ".au") {
+		return false
+	}
+	n, ok := p.Params["name"]
+	return !ok || p.TypeInvalid || hasSuffixFold(n, ".au")
+}
+
+// auName returns a filename ending in ".au" for raw µ-law audio: fn with
+// its directory and extension removed, or msgN.au when nothing usable is
+// left.
+func auName(fn string, n int) string {
+	if i := strings.LastIndexAny(fn, `/\`); i >= 0 {
+		fn = fn[i+1:]
+	}
+	fn = strings.Trim(fn, "\" \t")
+	if i := strings.LastIndexByte(fn, '.'); i >= 0 {
+		fn = fn[:i]
+	}
+	if fn == "" || strings.ContainsFunc(fn, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '"' }) {
+		return fmt.Sprintf("msg%d.au", n)
+	}
+	return fn + ".au"
+}
+
+// trial transcodes the data of part p to io.Discard, to learn before the
+// verdict whether the codec can convert it. A failure to read the body
+// itself (or the end of ctx) is kept in ev.ioErr, for Evaluate to return;
+// any other error is the codec's.
+func (ev *eval) trial(p *Part, to, from string) error {
+	src, err := section(ev.in.Body, p.BodyStart, p.End)
+	if err != nil {
+		ev.ioErr = err
+		return err
+	}
+	_, err = ev.e.opts.Codec.Transcode(io.Discard, to, transferDecoder(p, ctxReader{ctx: ev.ctx, r: &bodyErr{r: src}}), from)
+	var be errBody
+	switch {
+	case ev.ctx != nil && ev.ctx.Err() != nil:
+		ev.ioErr = fmt.Errorf("profile: %w", ev.ctx.Err())
+	case errors.As(err, &be):
+		ev.ioErr = be
+	}
+	if ev.ioErr != nil {
+		return ev.ioErr
+	}
+	return err
+}
+
+// wrapRoot plans wrapping a single-part audio message into a
+// multipart/voice-message (RFC 3801 4.4.1; RFC 1911 14 for v1): the
+// Content-* fields move from the top-level header into the new part and
+// the top-level Content-Type names the new boundary. It returns the new
+// part, which carries the message body, for the audio plan.
+func (ev *eval) wrapRoot(r *result) *Part {
+	root := ev.m.Root
+	w := *root
+	w.Path, w.synthetic, w.parent, w.Header = "1", true, root, nil
+	w.Children, w.Embedded = nil, nil
+	seen := map[string]bool{}
+	for _, f := range root.Header {
+		if !hasPrefixFold(f.Name, "Content-") {
+			continue
+		}
+		w.Header = append(w.Header, f)
+		if n := strings.ToLower(f.Name); n != "content-type" && !seen[n] {
+			seen[n] = true
+			ev.deleteAll(r, ruleV2MVM, f.Name)
+		}
+	}
+	ev.info[&w] = ev.info[root]
+	ev.roles[&w] = ev.roles[root]
+	id := strings.TrimPrefix(ev.generateID(), "<")
+	b := "=_vpim_" + id[:strings.IndexByte(id, '.')]
+	params := map[string]string{"boundary": b}
+	if v := ev.spec.version; v != "" {
+		params["version"] = v
+	}
+	ct := mime.FormatMediaType(ev.spec.container, params)
+	rule := ev.rid(ruleV2MVM, ruleD1MVM)
+	ev.setHeader(r, rule, "Content-Type", ct)
+	r.act(Action{Kind: ActionLayout, Rule: rule, part: root,
+		Layout: &Layout{Type: ev.spec.container, Boundary: b, Entries: []LayoutEntry{{Role: "voice message", part: &w}}}})
+	r.find(rule, "", "single-part audio message wrapped in multipart/voice-message")
+	return &w
+}

@@ -1,0 +1,369 @@
+package profile
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Header checks and the top-level header plan (DIGEST §1, §2).
+
+// rid picks the rule ID of the input profile's family.
+func (ev *eval) rid(v2, d1 Rule) Rule {
+	if ev.isV1() && d1 != "" {
+		return d1
+	}
+	return v2
+}
+
+// ridIMF picks the rule ID of a defect of strict Internet Message Format
+// syntax (more than one To, a Message-ID without angle brackets, an obsolete
+// date): I-IMF when the target is IVM, whose messages MUST be RFC 2822
+// messages (RFC 4239 3), else the input profile's rule (VPIM and the v1
+// profiles tolerate these forms).
+func (ev *eval) ridIMF(v2, d1 Rule) Rule {
+	if ev.target == TargetIVM {
+		return ruleIIMF
+	}
+	return ev.rid(v2, d1)
+}
+
+// ridT picks a rule ID by target family.
+func (ev *eval) ridT(vpim, ivm Rule) Rule {
+	if ev.target == TargetIVM {
+		return ivm
+	}
+	return vpim
+}
+
+// checkHeader checks the top-level header.
+func checkHeader(ev *eval) (r result) {
+	root := ev.m.Root
+	h := root.Header
+	if ev.report {
+		if ev.profile == "vpim2" {
+			r.find(ruleV2DSN, "", "delivery/disposition report: passed through, only a spoken part is adapted")
+		}
+		return r
+	}
+	if _, ok := root.Get("From"); !ok {
+		r.find(ev.rid(ruleV2HdrFrom, ruleD1HdrFrom), "", "From field missing")
+		r.unfix("From missing")
+	}
+	if d, ok := root.Get("Date"); !ok {
+		r.find(ev.rid(ruleV2HdrDate, ruleD1HdrDate), "", "Date field missing")
+	} else {
+		ev.checkDate(&r, d)
+	}
+	if n := fieldCount(h, "To"); n > 1 {
+		// RFC 4239 3 (I-IMF): RFC 2822 3.6 allows one To field.
+		r.find(ev.ridIMF(ruleV2HdrTo, ruleD1HdrTo), "", "%d To fields (RFC 5322 allows one)", n)
+	}
+	if _, ok := root.Get("MIME-Version"); !ok {
+		r.find(ev.rid(ruleV2HdrMIMEVer, ruleD1HdrMIMEVer), "", "MIME-Version missing")
+	}
+	ev.checkMessageID(&r)
+	if v, ok := root.Get("Sensitivity"); ok {
+		switch c := canonSensitivity(v); {
+		case c == "":
+			r.find(ev.rid(ruleV2HdrSens, ruleD1HdrSens), "", "Sensitivity %q is not a defined value", v)
+		case c != v:
+			r.find(ev.rid(ruleV2HdrSens, ruleD1HdrSens), "", "Sensitivity %q not in canonical form %q", v, c)
+		case !ev.isV1() && c != "Private":
+			r.find(ruleV2HdrSens, "", "Sensitivity %s has no VPIM semantics and should not be sent", c)
+		}
+	}
+	if v, ok := root.Get("Importance"); ok {
+		if c := canonImportance(v); c == "" {
+			r.find(ev.rid(ruleV2HdrImp, ruleD1HdrImp), "", "Importance %q is not low, normal or high", v)
+		} else if c != v {
+			r.find(ev.rid(ruleV2HdrImp, ruleD1HdrImp), "", "Importance %q not in canonical form %q", v, c)
+		}
+	}
+	if _, ok := root.Get("Subject"); !ok && ev.target == TargetVPIM2 {
+		r.find(ruleV2HdrSubj, "", "Subject missing")
+	}
+	for _, n := range []string{"Generate-Receipt-Notification", "Generate-Delivery-Notification", "Return-content"} {
+		if fieldCount(h, n) > 0 {
+			r.find(ruleD1HdrXtra, "", "undefined field %s", n)
+		}
+	}
+	if v, _ := root.Get("MIME-Version"); ev.profile == "vpim2" && !containsFold(v, "(voice 2") {
+		r.find(ruleV2HdrMIMEVer, "", "MIME-Version lacks the (Voice 2.0) comment")
+	}
+	if v, _ := root.Get("MIME-Version"); ev.profile == "vpim1" && !containsFold(v, "(voice 1") {
+		r.find(ruleD1HdrMIMEVer, "", "MIME-Version lacks the (Voice 1.0) comment")
+	}
+	if ev.profile == "vpim2" && root.Type != "multipart/voice-message" {
+		r.find(ruleV2HdrCT, "", "top level is %s, not multipart/voice-message", root.Type)
+	}
+	if ev.target == TargetIVM {
+		if v, _ := root.Get("Message-Context"); !strings.EqualFold(v, "voice-message") {
+			r.find(ruleICtx, "", "Message-Context: voice-message missing")
+		}
+	}
+	return r
+}
+
+// checkDate flags obsolete date forms (RFC 3801 4.2.4, DIGEST §2.11). For
+// an IVM target they are I-IMF defects (RFC 4239 3): RFC 2822 3.3 wants a
+// 4-digit year and a numeric zone (obs-year and obs-zone MUST NOT be
+// generated, RFC 2822 4).
+func (ev *eval) checkDate(r *result, d string) {
+	id := ev.ridIMF(ruleV2HdrDate, ruleD1HdrDate)
+	dt, ok := parseDate(d)
+	if !ok {
+		r.find(id, "", "Date %q not in RFC 5322 form", d)
+		return
+	}
+	if dt.yearDigits < 4 {
+		r.find(id, "", "Date %q has a %d-digit year", d, dt.yearDigits)
+	}
+	if dt.zone != "" && !dt.numericZone {
+		r.find(id, "", "Date %q has no numeric zone", d)
+	}
+}
+
+// date is a parsed Date field value.
+type date struct {
+	t           time.Time
+	yearDigits  int
+	zone        string // as written ("" when absent)
+	numericZone bool
+}
+
+// obsZones are the zone names of RFC 5322 4.3 (obs-zone) and their offsets.
+var obsZones = map[string]int{"UT": 0, "GMT": 0, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7} // immutable
+
+// parseDate reads an RFC 5322 date-time leniently, accepting the obsolete
+// forms of RFC 5322 4.3 (two- and three-digit years, zone names):
+// [day-of-week ","] day month year hour ":" minute [":" second] [zone],
+// with comments ignored.
+func parseDate(v string) (date, bool) {
+	var d date
+	f := strings.Fields(strings.ReplaceAll(stripAllComments(v), ",", ", "))
+	if len(f) > 0 && strings.HasSuffix(f[0], ",") {
+		f = f[1:]
+	}
+	if len(f) < 4 {
+		return d, false
+	}
+	day, err := strconv.Atoi(f[0])
+	if err != nil || day < 1 || day > 31 {
+		return d, false
+	}
+	mon := -1
+	for i, m := range []string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"} {
+		if strings.EqualFold(f[1], m) {
+			mon = i + 1
+		}
+	}
+	if mon < 0 || !allDigits(f[2]) {
+		return d, false
+	}
+	year, _ := strconv.Atoi(f[2])
+	d.yearDigits = len(f[2])
+	switch {
+	case len(f[2]) == 2 && year < 50:
+		year += 2000
+	case len(f[2]) <= 3:
+		year += 1900
+	}
+	hms := strings.Split(f[3], ":")
+	if len(hms) < 2 || len(hms) > 3 {
+		return d, false
+	}
+	var t [3]int
+	for i, s := range hms {
+		n, err := strconv.Atoi(s)
+		if err != nil || len(s) > 2 {
+			return d, false
+		}
+		t[i] = n
+	}
+	if t[0] > 23 || t[1] > 59 || t[2] > 60 {
+		return d, false
+	}
+	offset := 0
+	if len(f) > 4 {
+		d.zone = f[4]
+		z := f[4]
+		switch {
+		case len(z) == 5 && (z[0] == '+' || z[0] == '-') && allDigits(z[1:]):
+			d.numericZone = true
+			h, _ := strconv.Atoi(z[1:3])
+			m, _ := strconv.Atoi(z[3:])
+			offset = h*3600 + m*60
+			if z[0] == '-' {
+				offset = -offset
+			}
+		default:
+			if h, ok := obsZones[strings.ToUpper(z)]; ok {
+				offset = h * 3600
+			} else if len(z) != 1 || !isLetter(z[0]) {
+				return d, false
+			} // military zones: -0000 (RFC 5322 4.3)
+		}
+	}
+	d.t = time.Date(year, time.Month(mon), day, t[0], t[1], t[2], 0, time.FixedZone("", offset))
+	return d, true
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// stripComments drops everything from the first comment on.
+func stripComments(v string) string {
+	if i := strings.IndexByte(v, '('); i >= 0 {
+		v = v[:i]
+	}
+	return strings.TrimSpace(v)
+}
+
+// stripAllComments removes RFC 5322 comments (nested, with quoted pairs)
+// outside quoted strings.
+func stripAllComments(v string) string {
+	var b strings.Builder
+	depth, quoted := 0, false
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '\\' && (depth > 0 || quoted) && i+1 < len(v):
+			if depth == 0 {
+				b.WriteByte(c)
+				b.WriteByte(v[i+1])
+			}
+			i++
+			continue
+		case quoted:
+			if c == '"' {
+				quoted = false
+			}
+		case c == '(':
+			depth++
+			continue
+		case c == ')' && depth > 0:
+			depth--
+			if depth == 0 {
+				b.WriteByte(' ')
+			}
+			continue
+		case depth > 0:
+			continue
+		case c == '"':
+			quoted = true
+		}
+		b.WriteByte(c)
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// canonSensitivity returns the canonical spelling of a Sensitivity value,
+// "" for an undefined one (RFC 4021 2.1.55, DIGEST §2.2).
+func canonSensitivity(v string) string {
+	switch strings.ToLower(strings.TrimSpace(stripComments(v))) {
+	case "private":
+		return "Private"
+	case "personal":
+		return "Personal"
+	case "company-confidential", "company confidential":
+		return "Company-Confidential"
+	}
+	return ""
+}
+
+// canonImportance returns low, normal or high, "" when undefined (RFC 2156, DIGEST §2.3).
+func canonImportance(v string) string {
+	switch s := strings.ToLower(strings.TrimSpace(stripComments(v))); s {
+	case "low", "normal", "high":
+		return s
+	}
+	return ""
+}
+
+// setHeader plans replacing the first field name (or adding it) unless it
+// already has the value.
+func (ev *eval) setHeader(r *result, rule Rule, name, value string) {
+	for _, f := range ev.m.Root.Header {
+		if strings.EqualFold(f.Name, name) {
+			if unfold(f.Value) != strings.TrimSpace(value) {
+				r.header(rule, HeaderEdit{Op: HeaderChange, Name: f.Name, Index: 1, Value: value})
+			}
+			return
+		}
+	}
+	r.header(rule, HeaderEdit{Op: HeaderAdd, Name: name, Value: value})
+}
+
+// deleteAll plans deleting every field called name (highest index first so
+// that indexes stay valid).
+func (ev *eval) deleteAll(r *result, rule Rule, name string) {
+	for i := fieldCount(ev.m.Root.Header, name); i >= 1; i-- {
+		r.header(rule, HeaderEdit{Op: HeaderDelete, Name: name, Index: i})
+	}
+}
+
+// planHeader plans the top-level header edits for the target (DIGEST §7).
+func planHeader(ev *eval) (r result) {
+	root := ev.m.Root
+	h := root.Header
+	s := ev.spec
+	if s.mimeVersion != "" {
+		ev.setHeader(&r, ev.rid(ruleV2HdrMIMEVer, ruleD1HdrMIMEVer), "MIME-Version", s.mimeVersion) // RFC 3801 4.2.10, RFC 1911 4.2
+	}
+	if ev.target == TargetVPIM2 {
+		if _, ok := root.Get("Subject"); !ok {
+			ev.setHeader(&r, ruleV2HdrSubj, "Subject", "Voice Message") // RFC 3801 4.2.15
+		}
+	}
+	if s.context != "" {
+		ev.setHeader(&r, ruleICtx, "Message-Context", s.context) // RFC 4239 3, RFC 3458
+	}
+	if n := fieldCount(h, "To"); n > 1 && s.uniqueTo {
+		// RFC 5322 3.6: one To field; merge (RFC 4239 3 requires RFC 2822).
+		var vals []string
+		for _, f := range h {
+			if strings.EqualFold(f.Name, "To") {
+				vals = append(vals, strings.TrimSpace(f.Value))
+			}
+		}
+		r.header(ruleIIMF, HeaderEdit{Op: HeaderChange, Name: "To", Index: 1, Value: strings.Join(vals, ", ")})
+		for i := n; i >= 2; i-- {
+			r.header(ruleIIMF, HeaderEdit{Op: HeaderDelete, Name: "To", Index: i})
+		}
+	}
+	if v, ok := root.Get("Importance"); ok {
+		if c := canonImportance(v); c != "" && c != v {
+			ev.setHeader(&r, ev.rid(ruleV2HdrImp, ruleD1HdrImp), "Importance", c)
+		}
+	}
+	if v, ok := root.Get("Sensitivity"); ok {
+		if c := canonSensitivity(v); c != "" && c != v {
+			ev.setHeader(&r, ev.rid(ruleV2HdrSens, ruleD1HdrSens), "Sensitivity", c)
+		}
+	}
+	// DIGEST D1-HDR-XTRA: undefined v1-draft fields; a receipt request
+	// becomes Disposition-Notification-To (RFC 3798).
+	if fieldCount(h, "Generate-Receipt-Notification") > 0 {
+		if _, ok := root.Get("Disposition-Notification-To"); !ok {
+			if from, ok := root.Get("From"); ok {
+				r.header(ruleD1HdrXtra, HeaderEdit{Op: HeaderAdd, Name: "Disposition-Notification-To", Value: from})
+			}
+		}
+	}
+	for _, n := range []string{"Generate-Receipt-Notification", "Generate-Delivery-Notification", "Return-content"} {
+		ev.deleteAll(&r, ruleD1HdrXtra, n)
+	}
+	return r
+}

@@ -1,0 +1,230 @@
+package profile
+
+import (
+	"strings"
+)
+
+// Part checks: MIME structure (DIGEST §8), audio labels (DIGEST §6),
+// the parts of each profile (RFC 3801 4.3-4.5, RFC 4239 7).
+
+// checkStructure reports MIME defects: bad delimiters, base64,
+// unparsable types, lying audio labels.
+func checkStructure(ev *eval) (r result) {
+	ev.m.Walk(func(p *Part, _ int) bool {
+		if p.TypeInvalid {
+			r.find(rulePCTSyntax, p.Path, "unparsable Content-Type %q", p.RawType)
+		}
+		if p.IsMultipart() {
+			switch {
+			case p.Params["boundary"] == "":
+				r.find(rulePMIMEBoundary, p.Path, "multipart without boundary parameter")
+				r.unfix("multipart without boundary")
+			case p.NoParts:
+				r.find(rulePMIMEBoundary, p.Path, "no delimiter line for boundary %q", p.Params["boundary"])
+				r.unfix("multipart without parts")
+			case p.Unclosed:
+				r.find(rulePMIMEClose, p.Path, "missing or malformed close delimiter --%s--", p.Params["boundary"])
+			}
+		}
+		if p.Truncated && p.IsLeaf() {
+			r.find(rulePMIMEClose, p.Path, "body ends without a delimiter (truncated)")
+		}
+		if p.BadBase64 {
+			r.find(rulePB64, p.Path, "invalid or truncated base64 data")
+		}
+		if p.IsLeaf() {
+			ev.checkLabel(&r, p)
+		}
+		return true
+	})
+	return r
+}
+
+// checkLabel compares an audio label with the bytes (DIGEST §6: detect by
+// content, not by label).
+func (ev *eval) checkLabel(r *result, p *Part) {
+	a := ev.info[p]
+	bytesAudio := a.sniffed != "" && a.audio()
+	label := labelFormat(p.Type)
+	switch {
+	case strings.HasPrefix(p.Type, "audio/") && a.sniffed != "" && !bytesAudio:
+		r.find(rulePAudioLabel, p.Path, "labelled %s but the content is %s", p.Type, a.sniffed)
+	case strings.HasPrefix(p.Type, "audio/") && bytesAudio && label != "" && label != a.sniffed && !(label == "basic" && a.sniffed == "au"):
+		r.find(rulePAudioLabel, p.Path, "labelled %s but the content is %s", p.Type, a.sniffed)
+	case strings.HasPrefix(p.Type, "audio/") && containerLabel(p.Type) && a.sniffed == "" && p.Data > 0:
+		r.find(rulePAudioLabel, p.Path, "labelled %s but the content has no RIFF/WAVE header", p.Type)
+	case !strings.HasPrefix(p.Type, "audio/") && bytesAudio:
+		r.find(rulePAudioLabel, p.Path, "labelled %s but the content is %s audio", p.Type, a.sniffed)
+	}
+	if ev.isAudio(p) && p.Data == 0 {
+		r.find(rulePAudioEmpty, p.Path, "audio part without data")
+	}
+}
+
+// voiceValues are the registered voice= values (RFC 3801 4.3.2).
+var voiceValues = [...]string{"Voice-Message", "Voice-Message-Notification", "Originator-Spoken-Name", "Recipient-Spoken-Name", "Spoken-Subject"}
+
+func canonVoice(v string) string {
+	for _, c := range voiceValues {
+		if strings.EqualFold(c, strings.TrimSpace(v)) {
+			return c
+		}
+	}
+	return ""
+}
+
+// checkParts checks the parts outside embedded messages, and embedded
+// messages' own headers (RFC 3801 4.8).
+func checkParts(ev *eval) (r result) {
+	var walk func(p *Part, inMVM bool)
+	walk = func(p *Part, inMVM bool) {
+		if p.Embedded != nil {
+			ev.checkForward(&r, p)
+			return
+		}
+		switch {
+		case p.Type == "multipart/voice-message":
+			if _, ok := p.Params["version"]; !ok && ev.profile == "vpim2" {
+				r.find(ruleV2MVM, p.Path, "multipart/voice-message without version parameter")
+			} else if !ok {
+				r.find(ruleD1MVM, p.Path, "multipart/voice-message without version: RFC 1911 positional semantics")
+			}
+			for _, c := range p.Children {
+				walk(c, true)
+			}
+			return
+		case p.IsMultipart():
+			for _, c := range p.Children {
+				walk(c, inMVM && p.Type != "multipart/mixed")
+			}
+			return
+		}
+		if p.Encoding == "base-64" {
+			r.find(ruleD1Enc, p.Path, "Content-Transfer-Encoding %q is not base64", p.RawEncoding)
+		}
+		switch p.Type {
+		case "audio/adpcm":
+			r.find(ruleD1CtADPCM, p.Path, "Audio/ADPCM is the pre-registration name of audio/32KADPCM")
+		case "text/signature":
+			r.find(ruleD1CtSig, p.Path, "Text/Signature: SpokenName is not extracted") // todo DIGEST D1-CT-SIG
+		case "message/notification", "multipart/notification":
+			r.find(ruleD1CtNotif, p.Path, "pre-standard %s", p.Type)
+		case "image/tiff":
+			if !strings.EqualFold(p.Params["application"], "faxbw") {
+				r.find(ruleV2Fax, p.Path, "image/tiff without application=faxbw")
+			}
+		}
+		if ev.isAudio(p) {
+			ev.checkAudio(&r, p)
+		} else if inMVM && ev.profile == "vpim2" {
+			switch {
+			case p.Type == "text/plain":
+				r.find(ruleV2Text, p.Path, "text/plain inside multipart/voice-message")
+			case p.Type == "text/directory":
+				r.find(ruleV2VCard, p.Path, "vCard (text/directory) should no longer be sent")
+			case strings.HasPrefix(p.Type, "image/"):
+			default:
+				r.find(ruleV2MVMInner, p.Path, "%s is not allowed inside multipart/voice-message", p.Type)
+			}
+		}
+	}
+	walk(ev.m.Root, false)
+	return r
+}
+
+// checkAudio checks one audio part (RFC 3801 4.3, RFC 4239 7).
+func (ev *eval) checkAudio(r *result, p *Part) {
+	d := p.DispositionParams
+	switch {
+	case p.Disposition == "":
+		r.find(ruleV2PartDisp, p.Path, "audio part without Content-Disposition")
+	case p.Disposition != "inline":
+		r.find(ruleV2PartDisp, p.Path, "audio disposition %q, not inline", p.Disposition)
+	}
+	if v, ok := d["voice"]; !ok && p.Disposition != "" {
+		r.find(ruleV2PartDisp, p.Path, "audio part without voice= parameter")
+	} else if ok && canonVoice(v) == "" {
+		r.find(ruleV2PartDisp, p.Path, "unregistered voice=%s", v)
+	}
+	a := ev.info[p]
+	f := a.format
+	if secs, ok := a.seconds(p); ok {
+		switch {
+		case p.RawDuration == "":
+			r.find(ev.ridT(ruleV2PartDur, ruleIVoiceParam), p.Path, "Content-Duration missing (audio is %d s)", secs)
+		case p.Duration < 0:
+			r.find(ev.ridT(ruleV2PartDur, ruleIVoiceParam), p.Path, "Content-Duration %q is not 1*10DIGIT", p.RawDuration)
+		case absDiff(p.Duration, secs) > 1:
+			r.find(ev.ridT(ruleV2PartDur, ruleIVoiceParam), p.Path, "Content-Duration %d but the audio lasts %d s", p.Duration, secs)
+		}
+	}
+	switch ev.target {
+	case TargetIVM:
+		if p.Type != "audio/basic" || f != "basic" {
+			r.find(ruleIAudio, p.Path, "audio is %s (%s), IVM mandates raw µ-law audio/basic", p.Type, orUnknown(f))
+		}
+		if h := strings.ToUpper(d["handling"]); h == "" && !strings.EqualFold(d["criticality"], "critical") {
+			r.find(ruleICrit, p.Path, "voice part not marked handling=REQUIRED")
+		}
+		// RFC 4239 7 (I-CODEC-TX): raw µ-law audio/basic SHOULD carry a
+		// filename ending in ".au". Checked where the rewrite keeps the
+		// part as it is (a transcoded part gets msgN.au); reports pass
+		// unchanged (DIGEST §5).
+		if !ev.report && ev.keepsBasic(p, f) && !auNamed(p) {
+			fn, name := d["filename"], p.Params["name"]
+			switch {
+			case fn == "":
+				r.findAt(LevelShould, ruleICodecTx, p.Path, "audio/basic part without a filename (one ending in .au)")
+			case !hasSuffixFold(fn, ".au"):
+				r.findAt(LevelShould, ruleICodecTx, p.Path, "audio/basic filename %q does not end in .au", fn)
+			default:
+				r.findAt(LevelShould, ruleICodecTx, p.Path, "audio/basic name=%q does not end in .au like its filename", name)
+			}
+		}
+	case TargetVPIM2, TargetVPIM1:
+		if f != "32kadpcm" || p.Type != "audio/32kadpcm" {
+			r.find(ruleV2ADPCM, p.Path, "audio is %s (%s), VPIM mandates audio/32KADPCM", p.Type, orUnknown(f))
+		}
+	}
+	if p.Encoding == "quoted-printable" || p.Encoding == "7bit" || p.Encoding == "8bit" {
+		r.find(ruleV2HdrCTE, p.Path, "audio sent with %s, must be base64 or binary", p.Encoding)
+	}
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown format"
+	}
+	return s
+}
+
+func absDiff(a, b int64) int64 {
+	if a > b {
+		return a - b
+	}
+	return b - a
+}
+
+// checkForward checks an embedded message (RFC 3801 4.8).
+func (ev *eval) checkForward(r *result, p *Part) {
+	if ev.report {
+		return // the returned original in a DSN/MDN is not a forward
+	}
+	in := p.Embedded
+	_, from := in.Get("From")
+	_, subj := in.Get("Subject")
+	_, date := in.Get("Date")
+	if !from && !subj && !date {
+		r.find(ruleV2Fwd, p.Path, "forwarded message has none of From, Subject, Date")
+	}
+	if _, ok := in.Get("MIME-Version"); !ok {
+		r.find(ruleV2Fwd, p.Path, "forwarded message lacks MIME-Version")
+	}
+	if _, ok := in.Get("Content-Type"); !ok {
+		r.find(ruleV2Fwd, p.Path, "forwarded message lacks Content-Type")
+	}
+}
+
+func hasSuffixFold(s, suffix string) bool {
+	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
+}

@@ -1,0 +1,78 @@
+package profile
+
+// Privacy (DIGEST §3): Sensitivity: Private voice mail goes only where it
+// stays private; forwarded private content is not forwarded.
+
+// checkPrivacy refuses the message when its privacy cannot be kept.
+func checkPrivacy(ev *eval) (r result) {
+	root := ev.m.Root
+	sens, has := root.Get("Sensitivity")
+	rule := ev.rid(ruleV2HdrSens, ruleD1HdrSens)
+	private := has && (ev.isV1() || canonSensitivity(sens) == "Private")
+	forwarded := false
+	if !ev.report {
+		ev.m.Walk(func(p *Part, _ int) bool {
+			if p.Embedded != nil {
+				if v, ok := p.Embedded.Get("Sensitivity"); ok && canonSensitivity(v) == "Private" {
+					forwarded = true
+					r.find(ruleV2Fwd, p.Path, "forwarded content is marked Sensitivity: Private")
+				}
+			}
+			return !forwarded
+		})
+		resent := false
+		for _, f := range root.Header {
+			if hasPrefixFold(f.Name, "Resent-") {
+				resent = true
+			}
+		}
+		if private && resent {
+			forwarded = true
+			r.find(rule, "", "a Private message is being re-sent (Resent-* fields)")
+		}
+	}
+	if !private && !forwarded {
+		return r
+	}
+	why := ""
+	cond := CondPrivate
+	if forwarded {
+		why = "forwarding of private content is prohibited"
+		cond = CondPrivateForwarded
+	} else {
+		for _, rc := range ev.in.Envelope.Rcpts {
+			_, domain := parseRecipient(rc.Addr)
+			res := ev.e.Recipient(ev.in.Envelope.From, rc, "")
+			if res.Reject != nil || res.Target == TargetPassthrough {
+				continue // refused at RCPT, or outside the filter's policy
+			}
+			if res.Target == TargetBridge {
+				// DIGEST §3: an outdial cannot stop forwarding or replay.
+				why = "the telephony bridge cannot assure privacy"
+				break
+			}
+			if !ev.e.privacyCapable(domain) && !res.Target.spec().privacy {
+				why = "privacy could not be assured by " + domain
+				break
+			}
+		}
+		if len(ev.in.Envelope.Rcpts) == 0 && !ev.e.privacyCapable("") {
+			why = "privacy could not be assured by the " + string(ev.target) + " destination"
+		}
+	}
+	if why == "" {
+		r.find(rule, "", "Private message to privacy-capable destinations")
+		return r
+	}
+	code := ev.e.opts.SensitivityCode
+	if code == "" {
+		code = "5.6.0" // RFC 3801 4.2.13
+		if ev.isV1() {
+			code = "5.3.3" // RFC 3801 App. C, DIGEST §3
+		}
+	}
+	r.find(rule, "", "message marked private: %s", why)
+	r.act(Action{Kind: ActionRefuse, Rule: rule, Decision: Decision{Verdict: VerdictReject, Condition: cond, Rule: rule,
+		Reply: Reply{Code: 550, Enhanced: code, Text: "message marked private: " + why + "; the message was not delivered"}}})
+	return r
+}
