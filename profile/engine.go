@@ -38,11 +38,11 @@ func (e *Engine) Recipient(from string, rcpt Rcpt, first Target) RcptResult {
 		switch {
 		case a.Special == addr.SpecialNonMailUser || strings.EqualFold(a.Local, addr.SpecialNonMailUser):
 			// RFC 3801 4.1.2: mail addressed to non-mail-user MUST be rejected with 5.1.1.
-			return RcptResult{Reject: &Reply{Code: 550, Enhanced: "5.1.1", Text: "non-mail-user cannot receive mail (RFC 3801 4.1.2)"}}
+			return RcptResult{Reject: &Reply{Code: 550, Enhanced: "5.1.1", Text: "non-mail-user cannot receive mail (RFC 3801 4.1.2)"}, Rule: ruleV2AddrNMU}
 		case a.Special == addr.SpecialLoopback || strings.EqualFold(a.Local, addr.SpecialLoopback):
 			// RFC 1911 4.1 / DIGEST D1-ADDR-LOOP: disabled outside tests.
 			if !e.opts.Loopback {
-				return RcptResult{Reject: &Reply{Code: 550, Enhanced: "5.1.1", Text: "loopback mailbox is disabled"}}
+				return RcptResult{Reject: &Reply{Code: 550, Enhanced: "5.1.1", Text: "loopback mailbox is disabled"}, Rule: ruleD1AddrLoop}
 			}
 		}
 	}

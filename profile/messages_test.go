@@ -303,6 +303,13 @@ Content-Type: multipart/mixed; boundary="B1"`,
 	// I-CODEC-TX (RFC 4239 7): raw µ-law audio/basic named .au.
 	m["ivm-basic-wav-filename"] = msg(h(hdrIVM, "auname"), multipart("MB",
 		part("Content-Type: audio/basic; name=voice.wav\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: inline; voice=Voice-Message; handling=REQUIRED; filename=voice.wav\r\nContent-Duration: 2", b64(ulawRaw(2)))))
+	// D1-HDR-FROM: a v1 message without From.
+	m["v1-no-from"] = msg(`To: 2145551212@v1.example.net
+Date: Mon, 23 Nov 2026 10:20:20 -0600
+Message-ID: <nofrom@vm1.example.com>
+MIME-Version: 1.0 (Voice 1.0)
+Content-Type: multipart/voice-message; boundary="B1"`,
+		multipart("B1", part("Content-Type: audio/32KADPCM\r\nContent-Transfer-Encoding: base64", b64(adpcmRaw(1)))))
 	defectCorpus(m)
 	return m
 }

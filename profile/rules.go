@@ -1,6 +1,6 @@
 package profile
 
-//go:generate go run ./internal/rulesdoc -o ../RULES.md
+//go:generate go run ./internal/rulesdoc/gen -o ../RULES.md
 
 import "fmt"
 
@@ -23,7 +23,6 @@ const (
 	ruleD1HdrXtra    Rule = "D1-HDR-XTRA"
 	ruleD1Enc        Rule = "D1-ENC"
 	ruleD1CtADPCM    Rule = "D1-CT-ADPCM"
-	ruleD1CtText     Rule = "D1-CT-TEXT"
 	ruleD1CtSig      Rule = "D1-CT-SIG"
 	ruleD1CtNotif    Rule = "D1-CT-NOTIF"
 	ruleD1MVM        Rule = "D1-MVM"
@@ -99,7 +98,6 @@ var ruleTable = [...]RuleInfo{
 	{ruleD1HdrXtra, LevelMay, "draft-umig-mime-voice-00 11", "the draft example's undefined Generate-*-Notification and Return-content fields", ""},
 	{ruleD1Enc, LevelMust, "draft-umig-mime-voice-00 5.3", "audio is sent binary or Base64 (spelled base64 by MIME)", ""},
 	{ruleD1CtADPCM, LevelMust, "draft-umig-mime-voice-00 5.3", "voice is Audio/32KADPCM (the draft's Audio/ADPCM)", ""},
-	{ruleD1CtText, LevelMust, "RFC 1911 4.3", "conformant implementations MUST NOT send Text/Plain", ""},
 	{ruleD1CtSig, LevelShould, "draft-umig-mime-voice-00 5.3", "Text/Signature carries directory information", ""},
 	{ruleD1CtNotif, LevelMust, "RFC 1911 4.3", "notifications are Multipart/Report with Message/Notification", ""},
 	{ruleD1MVM, LevelMust, "RFC 1911 14", "Multipart/Voice-Message holds three positional parts: spoken name, spoken subject, message", ""},
@@ -140,8 +138,7 @@ var ruleTable = [...]RuleInfo{
 	{ruleIVoiceParam, LevelShould, "RFC 4239 7", "voice= marks spoken names and subjects; Content-Duration gives the length", ""},
 	{ruleICodecTx, LevelMust, "RFC 4239 7", "raw G.711 µ-law as audio/basic, with a filename ending in .au (SHOULD)", ""},
 	{ruleIDSN, LevelMust, "RFC 4239 6", "critical content that cannot be processed refuses the whole message (5.6.1)", ""},
-	{ruleIFwdCT, LevelMust, "RFC 4239 3", "a client forwarding IVM mail keeps the content type of every audio part",
-		"not the gateway's part: it binds clients that forward; the gateway converts voice wherever RFC 4239 7 requires audio/basic"},
+	{ruleIFwdCT, LevelMust, "RFC 4239 3", "a client forwarding IVM mail keeps the content type of every audio part", ""},
 	{ruleINotifCT, LevelMust, "RFC 4239 3", "a delivery notification originated is multipart/report",
 		"not the milter's part: the MTA originates delivery notifications"},
 	{ruleIGW, LevelMust, "RFC 4239 9.3", "a gateway refuses critical content the other side cannot carry", ""},

@@ -1,0 +1,98 @@
+package profile
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/vpim-milter/vpim-milter/internal/shareddata"
+)
+
+// targetRcpts are envelope recipients of each target in the test policy.
+var targetRcpts = map[Target]string{
+	TargetVPIM2:       "3135551234@vm2.example.net",
+	TargetVPIM1:       "2145551234@v1.example.net",
+	TargetIVM:         "rcpt@mail.example.org",
+	TargetPassthrough: "1@pass.example.net",
+	TargetBridge:      "VOICE=+15145551234@voice.example.com",
+}
+
+// TestRuleTable checks the rule table: IDs are unique and carry a level
+// and a section; every rule is emitted by some check on the corpus, the
+// samples or at RCPT, unless it says why not (issue 10 item 16); and a
+// rule that says why not is never emitted.
+func TestRuleTable(t *testing.T) {
+	seen := map[Rule]bool{}
+	for _, r := range Rules() {
+		if seen[r.ID] || r.Spec == "" || r.Level == "" || r.Title == "" {
+			t.Errorf("rule %s: duplicate or incomplete entry %+v", r.ID, r)
+		}
+		seen[r.ID] = true
+	}
+	emitted := map[Rule]bool{}
+	note := func(rep *Report) {
+		for _, f := range rep.Findings {
+			emitted[f.Rule] = true
+		}
+		for _, a := range rep.Plan.Actions {
+			emitted[a.Rule] = true
+		}
+		emitted[rep.Plan.Decision.Rule] = true
+	}
+	msgs := map[string][]byte{}
+	for name, b := range corpus() {
+		msgs[name] = b
+	}
+	files, _ := filepath.Glob(filepath.Join(shareddata.Path(t, "samples"), "*.eml"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs[filepath.Base(f)] = b
+	}
+	o := testOptions()
+	o.Loopback = true
+	e, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, raw := range msgs {
+		for _, rcpt := range targetRcpts {
+			in := inputFrom(t, raw, rcpt)
+			in.Envelope.From = "sender@example.org"
+			rep, err := e.Evaluate(context.Background(), in)
+			if err != nil {
+				t.Fatalf("%s to %s: %v", name, rcpt, err)
+			}
+			note(rep)
+		}
+		rep, err := e.Evaluate(context.Background(), inputFrom(t, raw, "loopback@vm.example.com"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		note(rep)
+	}
+	strict, _ := New(testOptions())
+	for _, a := range []string{"non-mail-user@vm.example.com", "loopback@vm.example.com"} {
+		emitted[strict.Recipient("a@example.org", Rcpt{Addr: a}, "").Rule] = true
+	}
+	for _, r := range Rules() {
+		switch {
+		case r.NotYet == "" && !emitted[r.ID]:
+			t.Errorf("rule %s is in the table but no check emits it on the corpus (and it does not say why)", r.ID)
+		case r.NotYet != "" && emitted[r.ID]:
+			t.Errorf("rule %s says %q but is emitted", r.ID, r.NotYet)
+		}
+	}
+	for id := range emitted {
+		if id != "" && !seen[id] {
+			t.Errorf("rule %s is emitted but not in the table", id)
+		}
+	}
+	if !slices.ContainsFunc(Rules(), func(r RuleInfo) bool { return r.ID == rulePLimit }) {
+		t.Error("P-LIMIT missing")
+	}
+}
