@@ -97,6 +97,9 @@ func (ev *eval) setField(r *result, rule Rule, p *Part, name, value string) {
 
 // planParts plans part rewrites for the target.
 func planParts(ev *eval) (r result) {
+	if ev.spec.positional {
+		return planPositional(ev)
+	}
 	tgt := ev.target
 	var walk func(p *Part, inMVM bool)
 	walk = func(p *Part, inMVM bool) {
@@ -138,7 +141,7 @@ func planParts(ev *eval) (r result) {
 			return
 		}
 		if ev.isAudio(p) {
-			if p == ev.m.Root && (tgt == TargetVPIM2 || tgt == TargetVPIM1) {
+			if p == ev.m.Root && tgt == TargetVPIM2 {
 				ev.planAudio(&r, ev.wrapRoot(&r), ev.roles[p], false)
 				return
 			}
@@ -253,7 +256,7 @@ func (ev *eval) planAudio(r *result, p *Part, role string, report bool) {
 			h = setField(h, "Content-Transfer-Encoding", "base64") // DIGEST D1-ENC
 		}
 	}
-	if !report {
+	if !report && ev.spec.dispositions {
 		// RFC 3801 4.3.2 disposition; RFC 4239 3 / RFC 3459 handling.
 		disp := "inline"
 		if role != "" {
@@ -302,12 +305,19 @@ func (ev *eval) planAudio(r *result, p *Part, role string, report bool) {
 			h = setField(h, "Content-Disposition", disp)
 		}
 	}
-	if !transcode {
+	if transcode && !ev.spec.dispositions {
+		// The disposition is the sender's; only a file name that would
+		// now lie about the data follows it.
+		if raw, ok := rawField(p.Header, "Content-Disposition"); ok && p.DispositionParams["filename"] != "" {
+			h = setFieldRaw(h, "Content-Disposition", editParams(raw, "", map[string]string{"filename": name}))
+		}
+	}
+	if !transcode && ev.spec.dispositions {
 		if secs, ok := a.seconds(p); !report && ok && p.Data > 0 && (p.Duration < 0 || absDiff(p.Duration, secs) > 1) {
 			h = setField(h, "Content-Duration", strconv.FormatInt(secs, 10)) // RFC 3803
 		}
 	}
-	rule := ev.ridT(ruleV2ADPCM, ruleIAudio)
+	rule := ev.audioRule()
 	if transcode {
 		r.act(Action{Kind: ActionTranscode, Rule: rule, Part: p.Path, Message: p.embeddedIn != nil, From: f, To: tf, part: p})
 	}
@@ -316,7 +326,7 @@ func (ev *eval) planAudio(r *result, p *Part, role string, report bool) {
 			continue
 		}
 		if old, ok := p.Get(fld.Name); !ok || old != unfold(fld.Value) {
-			ev.setField(r, rule, p, fld.Name, unfold(fld.Value))
+			ev.setField(r, rule, p, fld.Name, strings.TrimLeft(fld.Value, " \t"))
 		}
 	}
 	if transcode && p == ev.m.Root {
@@ -326,6 +336,17 @@ func (ev *eval) planAudio(r *result, p *Part, role string, report bool) {
 			ev.setHeader(r, rule, "Content-Duration", strconv.FormatInt(secs, 10))
 		}
 	}
+}
+
+// audioRule is the rule of the target's voice encoding.
+func (ev *eval) audioRule() Rule {
+	switch ev.target {
+	case TargetIVM:
+		return ruleIAudio
+	case TargetVPIM1:
+		return ruleD1CtADPCM
+	}
+	return ruleV2ADPCM
 }
 
 // critical reports whether a part is marked critical content: handling=
@@ -453,12 +474,11 @@ func (ev *eval) trial(p *Part, to, from string) error {
 	return err
 }
 
-// wrapRoot plans wrapping a single-part audio message into a
-// multipart/voice-message (RFC 3801 4.4.1; RFC 1911 14 for v1): the
-// Content-* fields move from the top-level header into the new part and
-// the top-level Content-Type names the new boundary. It returns the new
-// part, which carries the message body, for the audio plan.
-func (ev *eval) wrapRoot(r *result) *Part {
+// wrapPart plans taking the body of a single-part message into a part of
+// its own: the Content-* fields move from the top-level header into the
+// new part (the caller sets the new top-level Content-Type). It returns
+// the new part, which carries the message body, for the audio plan.
+func (ev *eval) wrapPart(r *result, rule Rule) *Part {
 	root := ev.m.Root
 	w := *root
 	w.Path, w.synthetic, w.parent, w.Header = "1", true, root, nil
@@ -471,22 +491,28 @@ func (ev *eval) wrapRoot(r *result) *Part {
 		w.Header = append(w.Header, f)
 		if n := strings.ToLower(f.Name); n != "content-type" && !seen[n] {
 			seen[n] = true
-			ev.deleteAll(r, ruleV2MVM, f.Name)
+			ev.deleteAll(r, rule, f.Name)
 		}
 	}
 	ev.info[&w] = ev.info[root]
 	ev.roles[&w] = ev.roles[root]
-	id := strings.TrimPrefix(ev.generateID(), "<")
-	b := "=_vpim_" + id[:strings.IndexByte(id, '.')]
+	return &w
+}
+
+// wrapRoot plans wrapping a single-part audio message into a
+// multipart/voice-message (RFC 3801 4.4.1) and returns the new part.
+func (ev *eval) wrapRoot(r *result) *Part {
+	root := ev.m.Root
+	rule := ev.rid(ruleV2MVM, ruleD1MVM)
+	w := ev.wrapPart(r, rule)
+	b := ev.boundary("")
 	params := map[string]string{"boundary": b}
 	if v := ev.spec.version; v != "" {
 		params["version"] = v
 	}
-	ct := mime.FormatMediaType(ev.spec.container, params)
-	rule := ev.rid(ruleV2MVM, ruleD1MVM)
-	ev.setHeader(r, rule, "Content-Type", ct)
+	ev.setHeader(r, rule, "Content-Type", mime.FormatMediaType(ev.spec.container, params))
 	r.act(Action{Kind: ActionLayout, Rule: rule, part: root,
-		Layout: &Layout{Type: ev.spec.container, Boundary: b, Entries: []LayoutEntry{{Role: "voice message", part: &w}}}})
+		Layout: &Layout{Type: ev.spec.container, Boundary: b, Entries: []LayoutEntry{{Role: "voice message", part: w}}}})
 	r.find(rule, "", "single-part audio message wrapped in multipart/voice-message")
-	return &w
+	return w
 }

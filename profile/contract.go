@@ -132,11 +132,11 @@ type HeaderEdit struct {
 func (e HeaderEdit) String() string {
 	switch e.Op {
 	case HeaderAdd:
-		return fmt.Sprintf("add header %s: %s", e.Name, e.Value)
+		return fmt.Sprintf("add header %s: %s", e.Name, unfold(e.Value))
 	case HeaderChange:
-		return fmt.Sprintf("change header %s[%d]: %s", e.Name, e.Index, e.Value)
+		return fmt.Sprintf("change header %s[%d]: %s", e.Name, e.Index, unfold(e.Value))
 	case HeaderInsert:
-		return fmt.Sprintf("insert header @%d %s: %s", e.Index, e.Name, e.Value)
+		return fmt.Sprintf("insert header @%d %s: %s", e.Index, e.Name, unfold(e.Value))
 	case HeaderDelete:
 		return fmt.Sprintf("delete header %s[%d]", e.Name, e.Index)
 	}

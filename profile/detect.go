@@ -95,7 +95,13 @@ func (ev *eval) detectAt(root *Part) string {
 		return "none"
 	}
 	if mvm := findMVM(root); mvm != nil {
-		if mvmVersion2(mvm.Params["version"]) || hasVoiceDisp(mvm) {
+		mv, _ := root.Get("MIME-Version")
+		switch {
+		case mvmVersion2(mvm.Params["version"]):
+			return "vpim2"
+		case containsFold(mv, "(voice 1.0"):
+			return "vpim1" // RFC 1911 4.2: the (Voice 1.0) comment marks VPIM v1
+		case hasVoiceDisp(mvm):
 			return "vpim2" // DIGEST §7.1: version-less MVM with voice= is "v2-sloppy"
 		}
 		return "vpim1"

@@ -86,7 +86,7 @@ func checkParts(ev *eval) (r result) {
 		case p.Type == "multipart/voice-message":
 			if _, ok := p.Params["version"]; !ok && ev.profile == "vpim2" {
 				r.find(ruleV2MVM, p.Path, "multipart/voice-message without version parameter")
-			} else if !ok {
+			} else if !ok && ev.target != TargetVPIM1 {
 				r.find(ruleD1MVM, p.Path, "multipart/voice-message without version: RFC 1911 positional semantics")
 			}
 			for _, c := range p.Children {
@@ -135,6 +135,17 @@ func checkParts(ev *eval) (r result) {
 // checkAudio checks one audio part (RFC 3801 4.3, RFC 4239 7).
 func (ev *eval) checkAudio(r *result, p *Part) {
 	d := p.DispositionParams
+	a := ev.info[p]
+	f := a.format
+	if ev.target == TargetVPIM1 {
+		// RFC 1911 4.3: Audio/32KADPCM by default; parts are identified
+		// by position, not by Content-Disposition.
+		if f != "32kadpcm" || p.Type != "audio/32kadpcm" {
+			r.find(ruleD1CtADPCM, p.Path, "audio is %s (%s), VPIM v1 mandates Audio/32KADPCM", p.Type, orUnknown(f))
+		}
+		ev.checkCTE(r, p)
+		return
+	}
 	switch {
 	case p.Disposition == "":
 		r.find(ruleV2PartDisp, p.Path, "audio part without Content-Disposition")
@@ -146,8 +157,6 @@ func (ev *eval) checkAudio(r *result, p *Part) {
 	} else if ok && canonVoice(v) == "" {
 		r.find(ruleV2PartDisp, p.Path, "unregistered voice=%s", v)
 	}
-	a := ev.info[p]
-	f := a.format
 	if secs, ok := a.seconds(p); ok {
 		switch {
 		case p.RawDuration == "":
@@ -181,11 +190,16 @@ func (ev *eval) checkAudio(r *result, p *Part) {
 				r.findAt(LevelShould, ruleICodecTx, p.Path, "audio/basic name=%q does not end in .au like its filename", name)
 			}
 		}
-	case TargetVPIM2, TargetVPIM1:
+	case TargetVPIM2:
 		if f != "32kadpcm" || p.Type != "audio/32kadpcm" {
 			r.find(ruleV2ADPCM, p.Path, "audio is %s (%s), VPIM mandates audio/32KADPCM", p.Type, orUnknown(f))
 		}
 	}
+	ev.checkCTE(r, p)
+}
+
+// checkCTE checks the transfer encoding of audio (RFC 3801 4.2.12).
+func (ev *eval) checkCTE(r *result, p *Part) {
 	if p.Encoding == "quoted-printable" || p.Encoding == "7bit" || p.Encoding == "8bit" {
 		r.find(ruleV2HdrCTE, p.Path, "audio sent with %s, must be base64 or binary", p.Encoding)
 	}

@@ -71,7 +71,7 @@ func (a Action) String() string {
 		if a.Value == "" {
 			return fmt.Sprintf("delete part %s %s", label, a.Name)
 		}
-		return fmt.Sprintf("set part %s %s: %s", label, a.Name, a.Value)
+		return fmt.Sprintf("set part %s %s: %s", label, a.Name, unfold(a.Value))
 	case ActionTranscode:
 		return fmt.Sprintf("transcode part %s %s→%s (Content-Duration from the samples)", label, a.From, a.To)
 	case ActionReencode:

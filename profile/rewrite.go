@@ -377,6 +377,12 @@ func (b *bodyErr) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// setFieldRaw replaces the first field name in h with a raw value (its
+// folding kept), or appends it.
+func setFieldRaw(h []Field, name, raw string) []Field {
+	return setField(h, name, strings.TrimLeft(raw, " \t"))
+}
+
 // setField replaces the first field name in h, or appends it.
 func setField(h []Field, name, value string) []Field {
 	for i := range h {

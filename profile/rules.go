@@ -23,6 +23,7 @@ const (
 	ruleD1HdrXtra    Rule = "D1-HDR-XTRA"
 	ruleD1Enc        Rule = "D1-ENC"
 	ruleD1CtADPCM    Rule = "D1-CT-ADPCM"
+	ruleD1CtText     Rule = "D1-CT-TEXT"
 	ruleD1CtSig      Rule = "D1-CT-SIG"
 	ruleD1CtNotif    Rule = "D1-CT-NOTIF"
 	ruleD1MVM        Rule = "D1-MVM"
@@ -98,6 +99,7 @@ var ruleTable = [...]RuleInfo{
 	{ruleD1HdrXtra, LevelMay, "draft-umig-mime-voice-00 11", "the draft example's undefined Generate-*-Notification and Return-content fields", ""},
 	{ruleD1Enc, LevelMust, "draft-umig-mime-voice-00 5.3", "audio is sent binary or Base64 (spelled base64 by MIME)", ""},
 	{ruleD1CtADPCM, LevelMust, "draft-umig-mime-voice-00 5.3", "voice is Audio/32KADPCM (the draft's Audio/ADPCM)", ""},
+	{ruleD1CtText, LevelMust, "RFC 1911 4.3", "Text/Plain (and other content a voice mailbox cannot take) is not sent", ""},
 	{ruleD1CtSig, LevelShould, "draft-umig-mime-voice-00 5.3", "Text/Signature carries directory information", ""},
 	{ruleD1CtNotif, LevelMust, "RFC 1911 4.3", "notifications are Multipart/Report with Message/Notification", ""},
 	{ruleD1MVM, LevelMust, "RFC 1911 14", "Multipart/Voice-Message holds three positional parts: spoken name, spoken subject, message", ""},

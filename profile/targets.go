@@ -12,6 +12,13 @@ type targetSpec struct {
 	// container is the top-level media type of converted voice mail,
 	// version its version parameter ("" for none).
 	container, version string
+	// positional: the container holds exactly the spoken name, the spoken
+	// subject and the message, in this order (RFC 1911 14).
+	positional bool
+	// dispositions: audio parts carry Content-Disposition with voice=
+	// and Content-Duration (RFC 3801 4.3, RFC 4239 7); VPIM v1 identifies
+	// them by position.
+	dispositions bool
 	// mimeVersion is the MIME-Version value the target wants ("" leaves
 	// the field as it is).
 	mimeVersion string
@@ -59,15 +66,17 @@ var targetTable = [...]targetSpec{
 		audio: func(*Options) targetAudio { // RFC 3801 4.4.3
 			return targetAudio{"32kadpcm", "audio/32KADPCM", "726"}
 		},
-		text: textDrop,
+		text: textDrop, dispositions: true,
 	},
 	{
 		target: TargetVPIM1, rewrite: true,
 		container:   "multipart/voice-message", // RFC 1911 14
-		mimeVersion: "1.0 (Voice 1.0)",         // RFC 1911 4.2
+		positional:  true,
+		mimeVersion: "1.0 (Voice 1.0)", // RFC 1911 4.2
 		audio: func(*Options) targetAudio { // RFC 1911 4.3
 			return targetAudio{"32kadpcm", "audio/32KADPCM", "726"}
 		},
+		text: textDrop,
 	},
 	{
 		target: TargetIVM, rewrite: true,
@@ -82,7 +91,7 @@ var targetTable = [...]targetSpec{
 			}
 			return targetAudio{"basic", "audio/basic", "au"}
 		},
-		uniqueTo: true, handling: true,
+		uniqueTo: true, handling: true, dispositions: true,
 	},
 	{target: TargetPassthrough},
 	{target: TargetBridge},
