@@ -16,7 +16,7 @@ import (
 // Engine is what the milter needs of the profile engine; *profile.Engine
 // implements it.
 type Engine interface {
-	Recipient(from string, rcpt profile.Rcpt, first profile.Target) profile.RcptResult
+	Recipient(from string, rcpt profile.Rcpt, accepted []profile.Rcpt) profile.RcptResult
 	NeedsBody(env *profile.Envelope, header []profile.Field) bool
 	Evaluate(ctx context.Context, in *profile.Input) (*profile.Report, error)
 }
@@ -98,7 +98,7 @@ func (tx *transaction) close() {
 // rcpt runs the RCPT-time rules; a non-nil reply refuses the recipient.
 func (f *Filter) rcpt(tx *transaction, addr, args string) *profile.Reply {
 	r := profile.Rcpt{Addr: addr, Args: args}
-	res := f.engine().Recipient(tx.env.From, r, tx.first)
+	res := f.engine().Recipient(tx.env.From, r, tx.env.Rcpts)
 	var err error
 	if res.Reject == nil && res.Target == profile.TargetBridge {
 		tx.adm.QueueID = tx.env.QueueID

@@ -30,9 +30,27 @@ func New(opts Options) (*Engine, error) {
 }
 
 // Recipient decides at RCPT time whether rcpt is accepted and which target
-// its copy of the message needs. first is the target of the first accepted
-// non-bridge recipient of the transaction ("" for none yet).
-func (e *Engine) Recipient(from string, rcpt Rcpt, first Target) RcptResult {
+// its copy of the message needs. accepted are the recipients the
+// transaction has accepted so far, in order.
+//
+// A transaction carries one body, so its recipients must agree on what
+// the body becomes: recipients whose target differs from the first
+// non-bridge recipient's, and recipients whose destination keeps
+// Sensitivity: Private (Options.PrivacyCapable) in a transaction of
+// recipients whose destination does not (the bridge never does), or the
+// other way round, get 452 4.5.3 and are retried by the client in a
+// transaction of their own. So a Private message is refused only to the
+// recipients that cannot keep it private (RFC 3801 4.2.13).
+func (e *Engine) Recipient(from string, rcpt Rcpt, accepted []Rcpt) RcptResult {
+	res := e.route(from, rcpt)
+	if res.Reject != nil {
+		return res
+	}
+	return e.group(from, rcpt, res.Target, accepted)
+}
+
+// route decides the target of one recipient, or refuses it, on its own.
+func (e *Engine) route(from string, rcpt Rcpt) RcptResult {
 	a, domain := parseRecipient(rcpt.Addr)
 	if inList(e.opts.VoiceDomains, domain) {
 		switch {
@@ -54,13 +72,50 @@ func (e *Engine) Recipient(from string, rcpt Rcpt, first Target) RcptResult {
 		// selector, a malformed address are never delivered as mail.
 		return RcptResult{Target: TargetBridge}
 	}
-	t := e.target(domain)
-	if first != "" && first != TargetBridge && t != first {
-		// DIGEST §7: one body target per transaction.
+	return RcptResult{Target: e.target(domain)}
+}
+
+// group accepts a recipient of target t into the transaction of the
+// recipients accepted so far, or defers it (see Recipient).
+func (e *Engine) group(from string, rcpt Rcpt, t Target, accepted []Rcpt) RcptResult {
+	if len(accepted) == 0 {
+		return RcptResult{Target: t}
+	}
+	if t != TargetBridge {
+		for _, a := range accepted {
+			at := e.route(from, a).Target
+			if at == TargetBridge {
+				continue
+			}
+			if at != t {
+				// DIGEST §7: one body target per transaction.
+				return RcptResult{Reject: &Reply{Code: 452, Enhanced: "4.5.3",
+					Text: fmt.Sprintf("recipient needs the %s profile, this transaction is %s; retry it in another transaction", t, at)}}
+			}
+			break
+		}
+	}
+	mine, theirs := e.keepsPrivate(rcpt, t), e.keepsPrivate(accepted[0], e.route(from, accepted[0]).Target)
+	switch {
+	case mine && !theirs:
 		return RcptResult{Reject: &Reply{Code: 452, Enhanced: "4.5.3",
-			Text: fmt.Sprintf("recipient needs the %s profile, this transaction is %s; retry it in another transaction", t, first)}}
+			Text: "recipient's destination keeps Sensitivity: Private, this transaction's does not; retry it in another transaction"}}
+	case !mine && theirs:
+		return RcptResult{Reject: &Reply{Code: 452, Enhanced: "4.5.3",
+			Text: "recipient's destination does not keep Sensitivity: Private, this transaction's does; retry it in another transaction"}}
 	}
 	return RcptResult{Target: t}
+}
+
+// keepsPrivate reports whether a recipient of target t is at a destination
+// that honours Sensitivity: Private: listed in Options.PrivacyCapable (or
+// of a target that always does; none does, and the bridge never).
+func (e *Engine) keepsPrivate(rcpt Rcpt, t Target) bool {
+	if t == TargetBridge {
+		return false // DIGEST §3: an outdial cannot stop forwarding or replay
+	}
+	_, domain := parseRecipient(rcpt.Addr)
+	return e.privacyCapable(domain) || t.spec().privacy
 }
 
 // target returns the configured body target of a recipient domain.

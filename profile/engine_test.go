@@ -17,42 +17,60 @@ func TestRecipient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	const (
+		capable = "9@vm2.example.net"                    // vpim2, privacy-capable
+		vm3     = "9@vm3.example.net"                    // vpim2, not privacy-capable
+		ivm     = "x@mail.example.org"                   // ivm
+		bridge  = "VOICE=+15145550000@voice.example.com" // bridge, never privacy-capable
+	)
 	tests := []struct {
-		rcpt   string
-		first  Target
-		target Target
-		reply  string
+		rcpt     string
+		accepted []string
+		target   Target
+		reply    string
 	}{
-		{"joe@mail.example.org", "", TargetIVM, ""},
-		{"1234@vm2.example.net", "", TargetVPIM2, ""},
-		{"1234@VM2.Example.NET", TargetVPIM2, TargetVPIM2, ""},
-		{"1234@vm2.example.net", TargetIVM, "", "452 4.5.3"},
-		{"joe@mail.example.org", TargetVPIM2, "", "452 4.5.3"},
-		{"non-mail-user@vm.example.com", "", "", "550 5.1.1"},
-		{"loopback@vm.example.com", "", "", "550 5.1.1"},
-		{"non-mail-user@elsewhere.example", "", TargetIVM, ""},
-		{"VOICE=+15145551234@voice.example.com", TargetVPIM2, TargetBridge, ""},
-		{"\"/VPIM=+15145551234/\"@voice.example.com", "", TargetBridge, ""},
-		{"AMIS=0++5551234+@voice.example.com", TargetIVM, TargetBridge, ""},
-		{"VOICE=+15145551234@mail.example.org", "", TargetIVM, ""},
-		{"postmaster@voice.example.com", "", TargetIVM, ""},
-		{"1@pass.example.net", "", TargetPassthrough, ""},
+		{"joe@mail.example.org", nil, TargetIVM, ""},
+		{"1234@vm2.example.net", nil, TargetVPIM2, ""},
+		{"1234@VM2.Example.NET", []string{capable}, TargetVPIM2, ""},
+		{"1234@vm2.example.net", []string{ivm}, "", "452 4.5.3"},
+		{"joe@mail.example.org", []string{capable}, "", "452 4.5.3"},
+		{"non-mail-user@vm.example.com", nil, "", "550 5.1.1"},
+		{"loopback@vm.example.com", nil, "", "550 5.1.1"},
+		{"non-mail-user@elsewhere.example", nil, TargetIVM, ""},
+		{"VOICE=+15145551234@voice.example.com", []string{vm3}, TargetBridge, ""},
+		{"\"/VPIM=+15145551234/\"@voice.example.com", nil, TargetBridge, ""},
+		{"AMIS=0++5551234+@voice.example.com", []string{ivm}, TargetBridge, ""},
+		{"VOICE=+15145551234@mail.example.org", nil, TargetIVM, ""},
+		{"postmaster@voice.example.com", nil, TargetIVM, ""},
+		{"1@pass.example.net", nil, TargetPassthrough, ""},
 		// Every other address at a gateway domain goes to the bridge, whose
 		// gateway refuses what it cannot dial (553 5.1.3, issue 9 item 6).
-		{"VOICE=+@voice.example.com", "", TargetBridge, ""},
-		{"FAX=+15145551234@voice.example.com", TargetIVM, TargetBridge, ""},
-		{"SMS=+15145551234@voice.example.com", "", TargetBridge, ""},
-		{"+19005551234@voice.example.com", "", TargetBridge, ""},
-		{"VOICE=+39(0)226338@voice.example.com", "", TargetBridge, ""},
-		{"@relay.example:VOICE=+15145551234@voice.example.com", "", TargetBridge, ""},
-		{"joe@Voice.Example.com", "", TargetBridge, ""},
-		{"Postmaster@voice.example.com", "", TargetIVM, ""},
-		{"\"postmaster\"@voice.example.com", "", TargetIVM, ""},
-		{"<2722+111@vm2.example.net>", "", TargetVPIM2, ""},
+		{"VOICE=+@voice.example.com", nil, TargetBridge, ""},
+		{"FAX=+15145551234@voice.example.com", []string{ivm}, TargetBridge, ""},
+		{"SMS=+15145551234@voice.example.com", nil, TargetBridge, ""},
+		{"+19005551234@voice.example.com", nil, TargetBridge, ""},
+		{"VOICE=+39(0)226338@voice.example.com", nil, TargetBridge, ""},
+		{"@relay.example:VOICE=+15145551234@voice.example.com", nil, TargetBridge, ""},
+		{"joe@Voice.Example.com", nil, TargetBridge, ""},
+		{"Postmaster@voice.example.com", nil, TargetIVM, ""},
+		{"\"postmaster\"@voice.example.com", nil, TargetIVM, ""},
+		{"<2722+111@vm2.example.net>", nil, TargetVPIM2, ""},
+		// Privacy: capable and non-capable destinations do not share a transaction.
+		{"1@vm3.example.net", []string{capable}, "", "452 4.5.3"},
+		{"1@vm2.example.net", []string{vm3}, "", "452 4.5.3"},
+		{"VOICE=+15145551234@voice.example.com", []string{capable}, "", "452 4.5.3"},
+		{"1@vm2.example.net", []string{bridge}, "", "452 4.5.3"},
+		{"1@vm3.example.net", []string{bridge, vm3}, TargetVPIM2, ""},
+		{"joe@mail.example.org", []string{bridge, bridge, ivm}, TargetIVM, ""},
+		{"1@vm2.example.net", []string{bridge, capable}, "", "452 4.5.3"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.rcpt, func(t *testing.T) {
-			res := e.Recipient("a@b", Rcpt{Addr: tc.rcpt}, tc.first)
+		t.Run(tc.rcpt+" after "+strings.Join(tc.accepted, ","), func(t *testing.T) {
+			var acc []Rcpt
+			for _, a := range tc.accepted {
+				acc = append(acc, Rcpt{Addr: a})
+			}
+			res := e.Recipient("a@b", Rcpt{Addr: tc.rcpt}, acc)
 			got := ""
 			if res.Reject != nil {
 				got = fmt.Sprintf("%d %s", res.Reject.Code, res.Reject.Enhanced)

@@ -138,7 +138,7 @@ func (ev *eval) run() *Report {
 func (ev *eval) routeRecipients() {
 	ev.target = ""
 	for _, r := range ev.in.Envelope.Rcpts {
-		res := ev.e.Recipient(ev.in.Envelope.From, r, "")
+		res := ev.e.route(ev.in.Envelope.From, r)
 		if res.Reject != nil {
 			continue
 		}

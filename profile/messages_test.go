@@ -351,15 +351,11 @@ func runMessage(t testing.TB, e *Engine, raw []byte) *corpusRun {
 	r := &corpusRun{in: inputFrom(t, raw)}
 	in := r.in
 	in.Envelope.From = "sender@example.org"
-	var first Target
 	for _, a := range HeaderRecipients(in.Header) {
-		res := e.Recipient(in.Envelope.From, Rcpt{Addr: a}, first)
+		res := e.Recipient(in.Envelope.From, Rcpt{Addr: a}, in.Envelope.Rcpts)
 		if res.Reject != nil {
 			r.refused = append(r.refused, fmt.Sprintf("rcpt %s: %s", a, res.Reject))
 			continue
-		}
-		if first == "" && res.Target != TargetBridge {
-			first = res.Target
 		}
 		in.Envelope.Rcpts = append(in.Envelope.Rcpts, Rcpt{Addr: a})
 	}

@@ -42,7 +42,7 @@ func checkPrivacy(ev *eval) (r result) {
 	} else {
 		for _, rc := range ev.in.Envelope.Rcpts {
 			_, domain := parseRecipient(rc.Addr)
-			res := ev.e.Recipient(ev.in.Envelope.From, rc, "")
+			res := ev.e.route(ev.in.Envelope.From, rc)
 			if res.Reject != nil || res.Target == TargetPassthrough {
 				continue // refused at RCPT, or outside the filter's policy
 			}
@@ -51,7 +51,7 @@ func checkPrivacy(ev *eval) (r result) {
 				why = "the telephony bridge cannot assure privacy"
 				break
 			}
-			if !ev.e.privacyCapable(domain) && !res.Target.spec().privacy {
+			if !ev.e.keepsPrivate(rc, res.Target) {
 				why = "privacy could not be assured by " + domain
 				break
 			}

@@ -77,7 +77,7 @@ func TestRuleTable(t *testing.T) {
 	}
 	strict, _ := New(testOptions())
 	for _, a := range []string{"non-mail-user@vm.example.com", "loopback@vm.example.com"} {
-		emitted[strict.Recipient("a@example.org", Rcpt{Addr: a}, "").Rule] = true
+		emitted[strict.Recipient("a@example.org", Rcpt{Addr: a}, nil).Rule] = true
 	}
 	for _, r := range Rules() {
 		switch {

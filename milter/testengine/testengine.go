@@ -43,7 +43,7 @@ type Engine struct{}
 
 // Recipient refuses local part "refuse" and sends VOICE= local parts to
 // the bridge; everyone else is an IVM recipient.
-func (Engine) Recipient(from string, rcpt profile.Rcpt, first profile.Target) profile.RcptResult {
+func (Engine) Recipient(from string, rcpt profile.Rcpt, accepted []profile.Rcpt) profile.RcptResult {
 	switch {
 	case strings.HasPrefix(strings.ToLower(rcpt.Addr), "refuse@"):
 		return profile.RcptResult{Reject: &profile.Reply{Code: 550, Enhanced: "5.1.1", Text: "refused by test"}}
