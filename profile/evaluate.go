@@ -129,7 +129,7 @@ func (ev *eval) run() *Report {
 	if ev.report {
 		ev.runChecks(planReport)
 	} else {
-		ev.runChecks(planMessageID, planHeader, planParts)
+		ev.runChecks(planMessageID, planHeader, planSensitivity, planParts)
 	}
 	return ev.finish()
 }

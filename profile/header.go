@@ -348,11 +348,6 @@ func planHeader(ev *eval) (r result) {
 			ev.setHeader(&r, ev.rid(ruleV2HdrImp, ruleD1HdrImp), "Importance", c)
 		}
 	}
-	if v, ok := root.Get("Sensitivity"); ok {
-		if c := canonSensitivity(v); c != "" && c != v {
-			ev.setHeader(&r, ev.rid(ruleV2HdrSens, ruleD1HdrSens), "Sensitivity", c)
-		}
-	}
 	// DIGEST D1-HDR-XTRA: undefined v1-draft fields; a receipt request
 	// becomes Disposition-Notification-To (RFC 3798).
 	if fieldCount(h, "Generate-Receipt-Notification") > 0 {

@@ -76,3 +76,28 @@ func checkPrivacy(ev *eval) (r result) {
 		Reply: Reply{Code: 550, Enhanced: code, Text: "message marked private: " + why + "; the message was not delivered"}}})
 	return r
 }
+
+// planSensitivity plans the Sensitivity field of the delivered message:
+// the canonical spelling of its value; and for v1 input converted to a
+// profile in which only Private means anything, Private. RFC 1911 4.2: "If
+// a sensitivity header is present in the message, a conformant system MUST
+// prohibit the recipient from forwarding this message to any other user",
+// whatever its value; RFC 3801 4.2.13: "If a user marks a message
+// "Private", a conforming implementation MUST send only the "Private"
+// sensitivity level", and receivers MAY ignore Personal.
+func planSensitivity(ev *eval) (r result) {
+	v, ok := ev.m.Root.Get("Sensitivity")
+	if !ok {
+		return r
+	}
+	want := canonSensitivity(v)
+	rule := ev.rid(ruleV2HdrSens, ruleD1HdrSens)
+	if ev.isV1() && ev.target != TargetVPIM1 && want != "Private" {
+		r.find(ruleV2HdrSens, "", "v1 Sensitivity %q forbids forwarding (RFC 1911 4.2); the %s message carries that as Private", v, ev.target)
+		want, rule = "Private", ruleV2HdrSens
+	}
+	if want != "" && want != v {
+		ev.setHeader(&r, rule, "Sensitivity", want)
+	}
+	return r
+}
