@@ -16,8 +16,9 @@ type Options struct {
 	// BodyTargets.
 	Targets map[string]Target
 	// PrivacyCapable lists destination domains that honour Sensitivity:
-	// Private. Passthrough destinations are outside the policy and never
-	// cause a refusal; the telephony bridge is never privacy-capable.
+	// Private. Private voice mail to any other destination is refused,
+	// passthrough destinations included (mail that is not voice mail is
+	// never touched); the telephony bridge is never privacy-capable.
 	PrivacyCapable []string
 	// VoiceDomains lists our own voice-mail domains (non-mail-user@ → 550 5.1.1).
 	VoiceDomains []string

@@ -43,8 +43,8 @@ func checkPrivacy(ev *eval) (r result) {
 		for _, rc := range ev.in.Envelope.Rcpts {
 			_, domain := parseRecipient(rc.Addr)
 			res := ev.e.route(ev.in.Envelope.From, rc)
-			if res.Reject != nil || res.Target == TargetPassthrough {
-				continue // refused at RCPT, or outside the filter's policy
+			if res.Reject != nil {
+				continue // refused at RCPT
 			}
 			if res.Target == TargetBridge {
 				// DIGEST §3: an outdial cannot stop forwarding or replay.
