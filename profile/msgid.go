@@ -20,6 +20,12 @@ func isProperID(v string) bool {
 	return strings.IndexByte(in, '@') > 0 && strings.LastIndexByte(in, '@') < len(in)-1 && !strings.ContainsAny(in, "<> \t\r\n")
 }
 
+// isMsgID reports whether a Message-ID field value is an RFC 5322 msg-id
+// with its optional comments and folding white space: msg-id = [CFWS] "<"
+// id-left "@" id-right ">" [CFWS] (RFC 5322 3.6.4). Such a value is kept
+// as it is: MDNs cite it (RFC 3801 4.2.7).
+func isMsgID(v string) bool { return isProperID(stripAllComments(unfold(v))) }
+
 // isBareID reports whether v is id-left "@" id-right without the angle
 // brackets (the RFC 3801 examples' form).
 func isBareID(v string) bool {
@@ -64,7 +70,7 @@ func (ev *eval) checkMessageID(r *result) {
 		r.find(ev.rid(ruleV2HdrMsgID, ruleD1HdrMsgID), "", "Message-ID missing")
 		return
 	}
-	if isProperID(stripComments(v)) {
+	if isMsgID(v) {
 		return
 	}
 	// RFC 4239 3 (I-IMF): an IVM message carries an RFC 2822 msg-id,
@@ -108,7 +114,7 @@ func planMessageID(ev *eval) (r result) {
 	case !ok:
 		r.header(rule, HeaderEdit{Op: HeaderAdd, Name: "Message-ID", Value: ev.generateID()})
 		return r
-	case isProperID(stripComments(v)):
+	case isMsgID(v):
 		return r
 	case draft:
 		r.header(rule, HeaderEdit{Op: HeaderChange, Name: name, Index: 1, Value: "<" + serial + "@" + fqdn + ">"})
