@@ -96,16 +96,24 @@ func (ev *eval) setField(r *result, rule Rule, p *Part, name, value string) {
 }
 
 // planParts plans part rewrites for the target.
-func planParts(ev *eval) (r result) {
-	if ev.spec.positional {
+func planParts(ev *eval) result {
+	switch {
+	case ev.spec.positional:
 		return planPositional(ev)
+	case ev.target == TargetVPIM2:
+		return planVPIM2(ev)
 	}
-	tgt := ev.target
-	var walk func(p *Part, inMVM bool)
-	walk = func(p *Part, inMVM bool) {
+	return planMixed(ev)
+}
+
+// planMixed plans the parts for IVM: every multipart/voice-message becomes
+// multipart/mixed (RFC 4239 3), every audio part is planned.
+func planMixed(ev *eval) (r result) {
+	var walk func(p *Part)
+	walk = func(p *Part) {
 		if p.Embedded != nil {
 			// RFC 4239 3 (I-FWDCT): forwarded content keeps its types.
-			if fwd := ev.audioParts(p.Embedded, nil); len(fwd) > 0 && tgt == TargetIVM {
+			if fwd := ev.audioParts(p.Embedded, nil); len(fwd) > 0 {
 				r.find(ruleIFwdCT, p.Path, "forwarded message kept unchanged, with its %d audio part(s) in their original encoding", len(fwd))
 			}
 			return
@@ -114,53 +122,22 @@ func planParts(ev *eval) (r result) {
 			if p.NoParts || p.Params["boundary"] == "" {
 				return
 			}
-			mvm := p.Type == "multipart/voice-message"
-			params := copyParams(p.Params)
-			newType := ""
-			var rule Rule
-			switch {
-			case tgt == TargetIVM && mvm:
+			if p.Type == "multipart/voice-message" {
+				params := copyParams(p.Params)
 				delete(params, "version")
-				newType, rule = "multipart/mixed", ruleITop // RFC 4239 3 (I-TOP)
 				r.find(ruleITop, p.Path, "multipart/voice-message becomes multipart/mixed for IVM")
-				mvm = false
-			case tgt == TargetVPIM2 && mvm && !mvmVersion2(p.Params["version"]):
-				params["version"] = "2.0" // RFC 3801 4.4.1
-				newType, rule = "multipart/voice-message", ruleV2MVM
-			case tgt == TargetVPIM2 && p.Path == "" && p.Type == "multipart/mixed" && findMVM(p) == nil && ev.hasAudio(p):
-				params["version"] = "2.0"
-				newType, rule = "multipart/voice-message", ruleV2MVM
-				mvm = true
-			}
-			if newType != "" {
-				ev.setField(&r, rule, p, "Content-Type", mime.FormatMediaType(newType, params))
+				ev.setField(&r, ruleITop, p, "Content-Type", mime.FormatMediaType("multipart/mixed", params)) // RFC 4239 3 (I-TOP)
 			}
 			for _, c := range p.Children {
-				walk(c, mvm)
+				walk(c)
 			}
 			return
 		}
 		if ev.isAudio(p) {
-			if p == ev.m.Root && tgt == TargetVPIM2 {
-				ev.planAudio(&r, ev.wrapRoot(&r), ev.roles[p], false)
-				return
-			}
 			ev.planAudio(&r, p, ev.roles[p], false)
-			return
-		}
-		if inMVM && tgt == TargetVPIM2 && !strings.HasPrefix(p.Type, "image/") && p.Type != "message/rfc822" {
-			// RFC 3801 4.4, 4.5.2, 4.5.4: text, vCard and other parts are not sent.
-			if critical(p) {
-				// RFC 4239 9.3: critical content VPIM cannot carry is refused.
-				r.find(ruleIGW, p.Path, "%s marked handling=REQUIRED cannot be carried by VPIM", p.Type)
-				r.act(Action{Kind: ActionRefuse, Rule: ruleIGW, Decision: Decision{Verdict: VerdictReject, Condition: CondRequiredPart, Rule: ruleIGW,
-					Reply: Reply{Code: 550, Enhanced: "5.6.1", Text: "a required " + p.Type + " part cannot be carried to a VPIM destination"}}})
-				return
-			}
-			r.act(Action{Kind: ActionDrop, Rule: ruleV2MVMInner, Part: p.Path, part: p})
 		}
 	}
-	walk(ev.m.Root, false)
+	walk(ev.m.Root)
 	return r
 }
 

@@ -178,3 +178,173 @@ func (ev *eval) boundary(suffix string) string {
 	}
 	return b
 }
+
+// planVPIM2 arranges a message for VPIM v2 (RFC 3801 4.4, 4.5): the voice
+// content (audio, fax, forwarded messages) in a multipart/voice-message;
+// version=2.0. Text may stay beside it in a top-level multipart/mixed
+// (4.5.4: "Implementations MAY send the Text/Plain content-type outside
+// the Multipart/Voice-Message"; 4.5.1); inside the voice container text,
+// vCards and other content are not sent. Content VPIM v2 cannot carry is
+// dropped, or refuses the message when the sender marked it critical
+// (RFC 4239 9.3: such a message "would be rejected in the gateway").
+func planVPIM2(ev *eval) (r result) {
+	root := ev.m.Root
+	if root.IsLeaf() {
+		if ev.isAudio(root) {
+			ev.planAudio(&r, ev.wrapRoot(&r), ev.roles[root], false)
+		}
+		return r
+	}
+	if root.NoParts || root.Params["boundary"] == "" {
+		return r
+	}
+	switch mvm := findMVM(root); {
+	case mvm == root:
+		ev.v2Version(&r, root)
+		ev.v2Inside(&r, root)
+	case mvm != nil && root.Type == "multipart/mixed":
+		// RFC 3801 4.5.1: a voice message inside multipart/mixed, with other
+		// content beside it; that content is the sender's and stays.
+		for _, c := range root.Children {
+			if c == mvm {
+				ev.v2Version(&r, c)
+				ev.v2Inside(&r, c)
+			} else if ev.isAudio(c) {
+				ev.planAudio(&r, c, ev.roles[c], false)
+			}
+		}
+	default:
+		ev.v2Build(&r, root)
+	}
+	return r
+}
+
+// v2Version plans the version parameter of a voice container (RFC 3801 4.4.1).
+func (ev *eval) v2Version(r *result, p *Part) {
+	if mvmVersion2(p.Params["version"]) {
+		return
+	}
+	params := copyParams(p.Params)
+	params["version"] = "2.0"
+	ev.setField(r, ruleV2MVM, p, "Content-Type", mime.FormatMediaType("multipart/voice-message", params))
+}
+
+// v2Inside plans the parts inside a voice container.
+func (ev *eval) v2Inside(r *result, mvm *Part) {
+	for _, c := range mvm.Children {
+		switch {
+		case c.Embedded != nil:
+		case c.IsMultipart():
+			if !c.NoParts && c.Params["boundary"] != "" {
+				ev.v2Inside(r, c)
+			}
+		case ev.isAudio(c):
+			ev.planAudio(r, c, ev.roles[c], false)
+		case c.Type == "image/tiff":
+		case c.Type == "text/plain":
+			// RFC 3801 4.5.4 (V2-TEXT): not sent inside the voice message.
+			ev.v2Drop(r, c, ruleV2Text)
+		case c.Type == "text/directory":
+			ev.v2Drop(r, c, ruleV2VCard) // RFC 3801 4.5.2
+		case strings.HasPrefix(c.Type, "image/"):
+			ev.v2Drop(r, c, ruleV2Prop) // RFC 3801 4.5.3: fax is image/tiff
+		default:
+			ev.v2Drop(r, c, ruleV2MVMInner) // RFC 3801 4.4
+		}
+	}
+}
+
+// v2Drop leaves out a part VPIM v2 does not carry, or refuses the message
+// when the sender marked the part critical (RFC 4239 9.3, RFC 3459).
+func (ev *eval) v2Drop(r *result, p *Part, rule Rule) {
+	if critical(p) {
+		r.find(ruleIGW, p.Path, "%s marked handling=REQUIRED cannot be carried by VPIM", p.Type)
+		r.act(Action{Kind: ActionRefuse, Rule: ruleIGW, Decision: Decision{Verdict: VerdictReject, Condition: CondRequiredPart, Rule: ruleIGW,
+			Reply: Reply{Code: 550, Enhanced: "5.6.1", Text: "a required " + p.Type + " part cannot be carried to a VPIM destination"}}})
+		return
+	}
+	r.act(Action{Kind: ActionDrop, Rule: rule, Part: p.Path, part: p})
+}
+
+// textual reports whether a part is text a VPIM v2 message may carry
+// beside its voice message: text/plain, or a multipart/alternative whose
+// parts are all text (RFC 3801 4.5.4).
+func textual(p *Part) bool {
+	if p.Type == "text/plain" {
+		return true
+	}
+	if p.Type != "multipart/alternative" || len(p.Children) == 0 {
+		return false
+	}
+	plain := false
+	for _, c := range p.Children {
+		if !c.IsLeaf() || !strings.HasPrefix(c.Type, "text/") {
+			return false
+		}
+		plain = plain || c.Type == "text/plain"
+	}
+	return plain
+}
+
+// v2Build plans the voice container of a multipart without one (IVM and
+// vendor mail): its voice content goes into a multipart/voice-message,
+// text stays beside it in the top-level multipart/mixed (or the top level
+// becomes the voice container when nothing stays beside it).
+func (ev *eval) v2Build(r *result, root *Part) {
+	var inside, outside []*Part
+	for _, c := range root.Children {
+		switch {
+		case c.Embedded != nil, c.Type == "image/tiff", ev.isAudio(c) && c.IsLeaf():
+			inside = append(inside, c)
+		case textual(c):
+			outside = append(outside, c)
+		case c.IsMultipart():
+			ev.v2Drop(r, c, ruleV2MVMInner)
+		case c.Type == "text/directory":
+			ev.v2Drop(r, c, ruleV2VCard)
+		default:
+			ev.v2Drop(r, c, ruleV2Prop) // RFC 3801 4.5.3
+		}
+	}
+	if refusedIn(r.actions) || len(inside) == 0 {
+		return
+	}
+	for _, c := range inside {
+		if ev.isAudio(c) {
+			ev.planAudio(r, c, ev.roles[c], false)
+		}
+	}
+	params := copyParams(root.Params)
+	params["version"] = "2.0"
+	if len(outside) == 0 || root.Type != "multipart/mixed" {
+		for _, c := range outside {
+			ev.v2Drop(r, c, ruleV2Text)
+		}
+		ev.setField(r, ruleV2MVM, root, "Content-Type", mime.FormatMediaType("multipart/voice-message", params))
+		return
+	}
+	g := &Layout{Type: "multipart/voice-message", Params: map[string]string{"version": "2.0"}, Boundary: ev.boundary("v")}
+	l := &Layout{Type: root.Type, Boundary: root.Params["boundary"]}
+	for _, c := range root.Children {
+		switch {
+		case contains2(outside, c):
+			l.Entries = append(l.Entries, LayoutEntry{Part: pathLabel(c), part: c})
+		case contains2(inside, c):
+			if len(g.Entries) == 0 {
+				l.Entries = append(l.Entries, LayoutEntry{Role: "voice message", Group: g})
+			}
+			g.Entries = append(g.Entries, LayoutEntry{Part: pathLabel(c), part: c})
+		}
+	}
+	r.find(ruleV2MVM, "", "the voice content goes into a multipart/voice-message; version=2.0, the text beside it (RFC 3801 4.5.1, 4.5.4)")
+	r.act(Action{Kind: ActionLayout, Rule: ruleV2MVM, part: root, Layout: l})
+}
+
+func contains2(list []*Part, p *Part) bool {
+	for _, x := range list {
+		if x == p {
+			return true
+		}
+	}
+	return false
+}

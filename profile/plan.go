@@ -45,7 +45,8 @@ type Action struct {
 
 // Layout is a new arrangement of the parts of a container.
 type Layout struct {
-	Type     string // the container's media type ("multipart/voice-message")
+	Type     string            // the container's media type ("multipart/voice-message")
+	Params   map[string]string // its parameters besides the boundary (a new group's)
 	Boundary string
 	Entries  []LayoutEntry
 }
@@ -121,7 +122,11 @@ func orNone(s string) string {
 // spoken subject: empty, voice message: part 2]".
 func (l *Layout) String() string {
 	var b strings.Builder
-	b.WriteString(l.Type + " [")
+	b.WriteString(l.Type)
+	if v := l.Params["version"]; v != "" {
+		b.WriteString("; version=" + v)
+	}
+	b.WriteString(" [")
 	for i, e := range l.Entries {
 		if i > 0 {
 			b.WriteString(", ")

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"mime/quotedprintable"
 	"os"
 	"strconv"
@@ -287,7 +288,9 @@ func (rw *rewriter) entries(w *bufio.Writer, l *Layout) error {
 				return err
 			}
 		case e.Group != nil:
-			writeHeader(w, []Field{{Name: "Content-Type", Value: " " + e.Group.Type + "; boundary=\"" + e.Group.Boundary + "\""}})
+			params := copyParams(e.Group.Params)
+			params["boundary"] = e.Group.Boundary
+			writeHeader(w, []Field{{Name: "Content-Type", Value: " " + mime.FormatMediaType(e.Group.Type, params)}})
 			if err := rw.entries(w, e.Group); err != nil {
 				return err
 			}
