@@ -27,13 +27,29 @@ func (ev *eval) audioParts(p *Part, out []*Part) []*Part {
 	return out
 }
 
-// assignRoles assigns the voice= value of each audio part (RFC 3801 4.3.2,
-// DIGEST §2.6, §7 "v1 input → v2": positional parts name, subject,
-// message) and chooses the voice message the bridge plays.
+// assignRoles assigns the voice= value of each audio part of the message
+// and of every message forwarded in it, and chooses the voice message the
+// bridge plays (the top level's).
 func (ev *eval) assignRoles() {
-	audio := ev.audioParts(ev.m.Root, nil)
-	r := make(map[*Part]string, len(audio))
-	ev.roles = r
+	ev.roles = map[*Part]string{}
+	ev.voice = ev.assignRolesIn(ev.m.Root)
+	ev.m.Walk(func(p *Part, _ int) bool {
+		if p.Embedded != nil {
+			ev.assignRolesIn(p.Embedded)
+		}
+		return true
+	})
+}
+
+// assignRolesIn assigns the roles of the audio parts of one message
+// (outside the messages forwarded in it): the voice= value when it is
+// registered (RFC 3801 4.3.2), the three positional roles of a v1
+// multipart/voice-message (DIGEST §2.6, §7 "v1 input → v2": name,
+// subject, message), else Voice-Message for the longest part without one.
+// It returns the voice message.
+func (ev *eval) assignRolesIn(root *Part) *Part {
+	audio := ev.audioParts(root, nil)
+	r := ev.roles
 	missing := 0
 	for _, p := range audio {
 		if v, ok := p.DispositionParams["voice"]; ok {
@@ -49,15 +65,15 @@ func (ev *eval) assignRoles() {
 		}
 	}
 	if missing > 0 {
-		mvm := findMVM(ev.m.Root)
+		mvm := findMVM(root)
 		if missing == 3 && len(audio) == 3 && mvm != nil && ev.isV1() {
 			for i, role := range []string{"Originator-Spoken-Name", "Spoken-Subject", "Voice-Message"} {
 				r[audio[i]] = role
 			}
 		} else {
 			hasMsg := false
-			for _, v := range r {
-				if v == "Voice-Message" || v == "Voice-Message-Notification" {
+			for _, p := range audio {
+				if v := r[p]; v == "Voice-Message" || v == "Voice-Message-Notification" {
 					hasMsg = true
 				}
 			}
@@ -76,13 +92,13 @@ func (ev *eval) assignRoles() {
 	}
 	for _, p := range audio {
 		if r[p] == "Voice-Message" {
-			ev.voice = p
-			return
+			return p
 		}
 	}
 	if len(audio) > 0 {
-		ev.voice = audio[0]
+		return audio[0]
 	}
+	return nil
 }
 
 // setField plans setting field name of part p (the top-level header for
@@ -107,15 +123,17 @@ func planParts(ev *eval) result {
 }
 
 // planMixed plans the parts for IVM: every multipart/voice-message becomes
-// multipart/mixed (RFC 4239 3), every audio part is planned.
+// multipart/mixed (RFC 4239 3: the top level of "a new, forwarded or reply
+// voice message SHOULD be multipart/mixed"), every audio part is planned,
+// in forwarded messages too.
 func planMixed(ev *eval) (r result) {
 	var walk func(p *Part)
 	walk = func(p *Part) {
 		if p.Embedded != nil {
-			// RFC 4239 3 (I-FWDCT): forwarded content keeps its types.
-			if fwd := ev.audioParts(p.Embedded, nil); len(fwd) > 0 {
-				r.find(ruleIFwdCT, p.Path, "forwarded message kept unchanged, with its %d audio part(s) in their original encoding", len(fwd))
-			}
+			// RFC 4239 7: voice "may be contained at any location within a
+			// message and MUST always be contained in an audio/basic
+			// content-type": a forwarded message is converted too.
+			walk(p.Embedded)
 			return
 		}
 		if p.IsMultipart() {

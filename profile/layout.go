@@ -60,6 +60,7 @@ func planPositional(ev *eval) (r result) {
 		}
 		switch {
 		case p.Embedded != nil:
+			ev.planForwarded(&r, p.Embedded)
 			rest = append(rest, p)
 			continue
 		case ev.isAudio(src):
@@ -206,10 +207,13 @@ func planVPIM2(ev *eval) (r result) {
 		// RFC 3801 4.5.1: a voice message inside multipart/mixed, with other
 		// content beside it; that content is the sender's and stays.
 		for _, c := range root.Children {
-			if c == mvm {
+			switch {
+			case c == mvm:
 				ev.v2Version(&r, c)
 				ev.v2Inside(&r, c)
-			} else if ev.isAudio(c) {
+			case c.Embedded != nil:
+				ev.planForwarded(&r, c.Embedded)
+			case ev.isAudio(c):
 				ev.planAudio(&r, c, ev.roles[c], false)
 			}
 		}
@@ -234,6 +238,7 @@ func (ev *eval) v2Inside(r *result, mvm *Part) {
 	for _, c := range mvm.Children {
 		switch {
 		case c.Embedded != nil:
+			ev.planForwarded(r, c.Embedded) // RFC 3801 4.8
 		case c.IsMultipart():
 			if !c.NoParts && c.Params["boundary"] != "" {
 				ev.v2Inside(r, c)
@@ -310,7 +315,10 @@ func (ev *eval) v2Build(r *result, root *Part) {
 		return
 	}
 	for _, c := range inside {
-		if ev.isAudio(c) {
+		switch {
+		case c.Embedded != nil:
+			ev.planForwarded(r, c.Embedded)
+		case ev.isAudio(c):
 			ev.planAudio(r, c, ev.roles[c], false)
 		}
 	}
@@ -347,4 +355,40 @@ func contains2(list []*Part, p *Part) bool {
 		}
 	}
 	return false
+}
+
+// planForwarded plans the audio of a forwarded message (the message inside
+// a message/rfc822 part) for the target: voice is converted wherever it is
+// (RFC 4239 7: voice "may be contained at any location within a message";
+// RFC 3801 4.4.3 sends voice as audio/32KADPCM). The forwarded message
+// keeps its structure; for IVM its voice container becomes
+// multipart/mixed, for VPIM v2 it gets its version.
+func (ev *eval) planForwarded(r *result, m *Part) {
+	var walk func(p *Part)
+	walk = func(p *Part) {
+		switch {
+		case p.Embedded != nil:
+			walk(p.Embedded)
+		case p.IsMultipart():
+			if p.NoParts || p.Params["boundary"] == "" {
+				return
+			}
+			if p.Type == "multipart/voice-message" {
+				switch ev.target {
+				case TargetIVM:
+					params := copyParams(p.Params)
+					delete(params, "version")
+					ev.setField(r, ruleITop, p, "Content-Type", mime.FormatMediaType("multipart/mixed", params))
+				case TargetVPIM2:
+					ev.v2Version(r, p)
+				}
+			}
+			for _, c := range p.Children {
+				walk(c)
+			}
+		case ev.isAudio(p):
+			ev.planAudio(r, p, ev.roles[p], false)
+		}
+	}
+	walk(m)
 }

@@ -80,6 +80,9 @@ func checkParts(ev *eval) (r result) {
 	walk = func(p *Part, inMVM bool) {
 		if p.Embedded != nil {
 			ev.checkForward(&r, p)
+			if !ev.report {
+				walk(p.Embedded, false) // RFC 4239 7: voice at any location
+			}
 			return
 		}
 		switch {
