@@ -50,17 +50,23 @@ func encodeAudio(f codec.Format, pcm []byte) []byte {
 // tone encodes secs seconds of tonePCM(secs, 440) to f.
 func tone(f codec.Format, secs float64) []byte { return encodeAudio(f, tonePCM(secs, 440)) }
 
-// mpeg25Frames builds secs seconds of silent MPEG-2.5 Layer III at
-// 8 kHz, mono, 16 kbit/s (ISO/IEC 13818-3 with the MPEG 2.5 extension):
-// 144-byte frames of 576 samples whose side information is all zero
-// (main_data_begin 0, part2_3_length 0: every granule decodes to silence).
-func mpeg25Frames(secs float64) []byte {
-	frame := make([]byte, 144)
-	frame[0], frame[1] = 0xFF, 0xE3 // sync, version 00 (2.5), layer III, no CRC
-	frame[2] = 0x28                 // bitrate index 2 (16 kbit/s), sampling index 2 (8000 Hz)
-	frame[3] = 0xC0                 // single channel
-	n := int(math.Ceil(secs * 8000 / 576))
-	return bytes.Repeat(frame, n)
+// mpeg25 encodes secs seconds of the tone as MPEG-2.5 Layer III at 8 kHz,
+// 16 kbit/s, mono, with the project's MP3 encoder: the rate telephone
+// voice mail is recorded at, which only MPEG 2.5 carries.
+func mpeg25(secs float64) []byte {
+	pcm := tonePCM(secs, 440)
+	var b bytes.Buffer
+	w, err := codec.NewMP3Writer(&b, int64(len(pcm)/2), codec.MP3Options{Bitrate: 16, SampleRate: 8000})
+	if err != nil {
+		panic(err)
+	}
+	if _, err := w.Write(pcm); err != nil {
+		panic(err)
+	}
+	if err := w.Close(); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
 }
 
 // oggVorbisHead is the first page of an Ogg Vorbis stream (RFC 3533 6,
@@ -256,7 +262,7 @@ X-CallingTelephoneNumber: 5551234
 X-VoiceMessageDuration: 2
 MIME-Version: 1.0
 Content-Type: multipart/mixed; boundary="EX"`, multipart("EX", textPart,
-		wavPart("audio/mpeg; name=audio.mp3", "attachment; filename=audio.mp3", mpeg25Frames(2))))
+		wavPart("audio/mpeg; name=audio.mp3", "attachment; filename=audio.mp3", mpeg25(2))))
 
 	// 9. Reports with spoken parts (RFC 3801 4.6, RFC 4239 7).
 	dsn := `From: MAILER-DAEMON@vm2.example.net
