@@ -59,6 +59,10 @@ func NewTranscoder(o Options) (*Transcoder, error) {
 // Sniff names the format of the data starting with head ("" if unknown).
 func (t *Transcoder) Sniff(head []byte) string { return string(Sniff(head)) }
 
+// MaxDuration is the longest audio Transcode converts (Options.MaxDuration),
+// so that a caller can tell in advance that longer audio will be refused.
+func (t *Transcoder) MaxDuration() time.Duration { return t.opts.MaxDuration }
+
 // Transcode converts src from format from ("" sniffs it) to format to and
 // returns the number of 8 kHz samples. Audio longer than MaxDuration is
 // refused with an error wrapping ErrTooLong as soon as the decoder passes

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The audio plan: which parts are voice and in what role, what becomes of
@@ -189,48 +190,45 @@ func (ev *eval) planAudio(r *result, p *Part, role string, report bool) {
 	f := a.format
 	transcode := false
 	undecodable := false // passed unchanged because it cannot be converted
+	// cannot handles audio that cannot be converted: refused, dropped,
+	// or passed unchanged with a finding.
+	cannot := func(why string) bool {
+		if ev.unrenderable(r, p, role, why) {
+			return true
+		}
+		r.find(rulePCodec, p.Path, "%s: passed unchanged", why)
+		r.unfix("undecodable audio in part " + pathLabel(p))
+		if ev.target == TargetIVM && !report && (p == ev.voice || p.synthetic && ev.voice == ev.m.Root) {
+			ev.unconvertible = p
+		}
+		undecodable = true
+		return false
+	}
 	if f != tf {
 		switch {
 		case p.Data == 0:
 			r.unfix("empty audio part " + p.Path)
-		case f == "" || p.BadBase64 || p.Truncated:
-			why := fmt.Sprintf("audio cannot be decoded (%s)", orUnknown(f))
-			if ev.unrenderable(r, p, role, why) {
+		case p.BadBase64:
+			if cannot(fmt.Sprintf("audio cannot be decoded (%s, invalid base64)", orUnknown(f))) {
 				return
 			}
-			r.find(rulePCodec, p.Path, "%s: passed unchanged", why)
-			r.unfix("undecodable audio in part " + p.Path)
-			undecodable = true
 		case opts.Codec == nil:
-			r.find(rulePCodec, p.Path, "no audio codec configured: %s passed unchanged", f)
+			r.find(rulePCodec, p.Path, "no audio codec configured: %s passed unchanged", orUnknown(f))
 			r.unfix("audio not transcoded in part " + p.Path)
 		default:
-			transcode = true
-		}
-	}
-	if transcode && (p == ev.m.Root || ev.mustConvert(p)) {
-		// A single-part message has its type in the top-level header, which
-		// cannot be restored if transcoding fails while the body is written;
-		// and a part whose failure refuses the message must be known to
-		// work before the verdict. So transcode once here, into nothing, to
-		// be sure it works. The trial converts to raw µ-law whatever the
-		// target: what can fail is decoding the source (the encoders take
-		// any PCM), and µ-law is the cheapest encoder.
-		if err := ev.trial(p, "basic", f); err != nil {
-			if ev.ioErr != nil {
-				return // Evaluate fails: the milter tempfails
-			}
-			why := fmt.Sprintf("audio cannot be transcoded (%v)", err)
-			if ev.unrenderable(r, p, role, why) {
-				return
-			}
-			r.find(rulePCodec, p.Path, "%s: passed unchanged", why)
-			if p == ev.m.Root {
-				r.unfix("undecodable audio in the message body")
+			// The codec says what it can convert: a trial decode before the
+			// plan announces the transcode, so that what the report lists
+			// is what the rewrite does.
+			if err := ev.trial(p, f); err != nil {
+				if ev.ioErr != nil {
+					return // Evaluate fails: the milter tempfails
+				}
+				if cannot(fmt.Sprintf("the codec cannot convert %s (%v)", orUnknown(f), err)) {
+					return
+				}
 			} else {
-				r.unfix("undecodable audio in part " + p.Path)
+				transcode = true
 			}
-			transcode, undecodable = false, true
 		}
 	}
 	h := append([]Field(nil), p.Header...)
@@ -366,13 +364,6 @@ func optional(p *Part) bool {
 	return strings.EqualFold(d["criticality"], "ignore")
 }
 
-// mustConvert reports whether audio that cannot be converted for the target
-// refuses the message (see unrenderable), so a planned transcode must be
-// tried before the verdict.
-func (ev *eval) mustConvert(p *Part) bool {
-	return !ev.report && (ev.target == TargetVPIM2 || critical(p))
-}
-
 // unrenderable handles an audio part that cannot be converted to the
 // target's audio (why says how it failed) and reports whether it did: the
 // part is dropped or the message refused with 550 5.6.1. False leaves the
@@ -383,7 +374,7 @@ func (ev *eval) unrenderable(r *result, p *Part, role, why string) bool {
 		return false
 	}
 	switch {
-	case ev.target == TargetVPIM2:
+	case ev.target == TargetVPIM2 || ev.target == TargetVPIM1:
 		// RFC 3801 4.5.3 (V2-PROP): a VPIM v2 system that cannot render
 		// an audio/* part MUST return the message with an NDN "media not
 		// supported" (RFC 3801 App. C: 5.6.1). An IVM sender's OPTIONAL
@@ -394,7 +385,9 @@ func (ev *eval) unrenderable(r *result, p *Part, role, why string) bool {
 			r.act(Action{Kind: ActionDrop, Rule: ruleV2Prop, Part: p.Path, part: p})
 			return true
 		}
-		r.find(ruleV2Prop, p.Path, "%s: a VPIM v2 destination cannot render %s, the message is refused (media not supported)", why, p.Type)
+		// RFC 1911 4.3 for VPIM v1 alike: Audio/32KADPCM "by default",
+		// other encodings only with per-destination configuration.
+		r.find(ruleV2Prop, p.Path, "%s: a VPIM destination cannot render %s, the message is refused (media not supported)", why, p.Type)
 		r.act(Action{Kind: ActionRefuse, Rule: ruleV2Prop, Decision: Decision{Verdict: VerdictReject, Condition: CondMediaUnsupported, Rule: ruleV2Prop,
 			Reply: Reply{Code: 550, Enhanced: "5.6.1", Text: "media not supported: an audio part cannot be converted for the VPIM destination"}}})
 	case critical(p):
@@ -445,17 +438,54 @@ func auName(fn string, n int) string {
 	return fn + ".au"
 }
 
-// trial transcodes the data of part p to io.Discard, to learn before the
-// verdict whether the codec can convert it. A failure to read the body
-// itself (or the end of ctx) is kept in ev.ioErr, for Evaluate to return;
+// trialPrefix is how much decoded data a trial converts for formats
+// whose decoders cannot fail after the first samples (see trialAll).
+const trialPrefix = 8 << 10
+
+// trialAll reports whether the codec must convert all of a part's data to
+// know it can: frame-based formats whose last frame may be cut short, MP3
+// (a frame may be broken anywhere) and formats the codec does not name.
+// For the sample-exact ones a prefix shows the header and the first
+// samples decode, and every further byte is a sample.
+func trialAll(f string) bool {
+	switch f {
+	case "basic", "32kadpcm", "au", "wav-ulaw", "wav-alaw", "wav-pcm16":
+		return false
+	}
+	return true
+}
+
+// durationLimiter is a codec that refuses audio longer than a limit
+// (*codec.Transcoder).
+type durationLimiter interface{ MaxDuration() time.Duration }
+
+// trial converts the data of part p (format f) to raw µ-law into nothing,
+// to learn before the verdict whether the codec can convert it: all of it,
+// or a prefix for the formats trialAll names, whose length is then checked
+// against the codec's duration limit. The trial converts to raw µ-law
+// whatever the target: what can fail is decoding the source (the encoders
+// take any PCM), and µ-law is the cheapest encoder. A failure to read the
+// body (or the end of ctx) is kept in ev.ioErr, for Evaluate to return;
 // any other error is the codec's.
-func (ev *eval) trial(p *Part, to, from string) error {
+func (ev *eval) trial(p *Part, f string) error {
+	if !trialAll(f) {
+		if lim, ok := ev.e.opts.Codec.(durationLimiter); ok {
+			if secs, ok := ev.info[p].seconds(p); ok && time.Duration(secs)*time.Second > lim.MaxDuration() {
+				return fmt.Errorf("audio of %d s is longer than the codec's limit of %s", secs, lim.MaxDuration())
+			}
+		}
+	}
 	src, err := section(ev.in.Body, p.BodyStart, p.End)
 	if err != nil {
 		ev.ioErr = err
 		return err
 	}
-	_, err = ev.e.opts.Codec.Transcode(io.Discard, to, transferDecoder(p, ctxReader{ctx: ev.ctx, r: &bodyErr{r: src}}), from)
+	var data io.Reader = transferDecoder(p, ctxReader{ctx: ev.ctx, r: &bodyErr{r: src}})
+	lr := &io.LimitedReader{R: data, N: trialPrefix}
+	if !trialAll(f) {
+		data = lr
+	}
+	samples, err := ev.e.opts.Codec.Transcode(io.Discard, "basic", data, f)
 	var be errBody
 	switch {
 	case ev.ctx != nil && ev.ctx.Err() != nil:
@@ -465,6 +495,9 @@ func (ev *eval) trial(p *Part, to, from string) error {
 	}
 	if ev.ioErr != nil {
 		return ev.ioErr
+	}
+	if err != nil && !trialAll(f) && lr.N == 0 && samples > 0 {
+		return nil // cut short by the trial, after samples decoded
 	}
 	return err
 }

@@ -28,7 +28,11 @@ type eval struct {
 	bridge   []string // recipients for the telephony bridge
 	voice    *Part    // the voice message the bridge plays
 	audioN   int      // audio parts named so far (msgN.ext)
-	ioErr    error    // reading the body failed while planning: Evaluate returns it
+	// unconvertible is the voice message, when it cannot be converted for
+	// an IVM destination and passes unchanged: then the whole message does.
+	unconvertible *Part
+	ioErr         error     // reading the body failed while planning: Evaluate returns it
+	pass          *Decision // the message is delivered unchanged by this decision
 }
 
 // result is what one check contributes: findings and plan steps.
@@ -131,6 +135,16 @@ func (ev *eval) run() *Report {
 	} else {
 		ev.runChecks(planMessageID, planHeader, planSensitivity, planParts)
 	}
+	if p := ev.unconvertible; p != nil && ev.pl.refused() == nil {
+		// The voice message cannot become audio/basic: converting the rest
+		// (Message-Context, dispositions) would announce a voice message
+		// IVM clients cannot play. The message is delivered as it came,
+		// where its audio stays playable by ordinary mail readers.
+		ev.pl.actions = nil
+		ev.findings = append(ev.findings, finding(rulePCodec, p.Path,
+			"the voice message cannot be converted to audio/basic: the message is delivered unchanged, not as IVM voice mail"))
+		ev.pass = &Decision{Verdict: VerdictAccept, Condition: CondUnconvertible, Rule: rulePCodec}
+	}
 	return ev.finish()
 }
 
@@ -207,6 +221,9 @@ func (ev *eval) finish() *Report {
 	}
 	plan := &rep.Plan
 	plan.Actions = ev.order(ev.pl.actions)
+	if ev.pass != nil {
+		plan.Decision = *ev.pass
+	}
 	for _, a := range plan.Actions {
 		switch a.Kind {
 		case ActionHeader:

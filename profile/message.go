@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"mime/quotedprintable"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Limits bound the work of parsing one message. The zero value of a field
@@ -633,34 +635,47 @@ var b64class = func() (t [256]byte) {
 	return t
 }() // immutable lookup table
 
-// b64scan returns the OR of the classes of b's bytes with alphabet and
-// padding as 0 (b64ok): 0 means b is all base64 characters. Eight bytes a
-// round, as this loop runs over every byte of every base64 part.
-func b64scan(b []byte) byte {
+// b64scan returns the OR of the classes of b's bytes (b64tables): 0
+// means b is all base64 characters. It reads two bytes per table lookup,
+// as this loop runs over every byte of every base64 part.
+func b64scan(t *b64tables, b []byte) byte {
 	var acc byte
 	for len(b) >= 8 {
-		acc |= b64ok[b[0]] | b64ok[b[1]] | b64ok[b[2]] | b64ok[b[3]] | b64ok[b[4]] | b64ok[b[5]] | b64ok[b[6]] | b64ok[b[7]]
+		v := binary.LittleEndian.Uint64(b)
+		acc |= t.pair[uint16(v)] | t.pair[uint16(v>>16)] | t.pair[uint16(v>>32)] | t.pair[uint16(v>>48)]
 		b = b[8:]
 	}
 	for _, c := range b {
-		acc |= b64ok[c]
+		acc |= t.one[c]
 	}
 	return acc
 }
 
-// b64ok is 0 for the base64 alphabet and '=', 1 for white space, 2 for
-// anything else (immutable).
-var b64ok = func() (t [256]byte) {
-	for i := range t {
+// b64tables classify bytes for b64scan: 0 for the base64 alphabet and
+// '=', 1 for white space, 2 for anything else; pair holds the OR of the
+// classes of two bytes.
+type b64tables struct {
+	one  [256]byte
+	pair [1 << 16]byte
+}
+
+// b64pair builds the tables once per process when first needed (64 KiB,
+// read-only).
+var b64pair = sync.OnceValue(func() *b64tables {
+	t := new(b64tables)
+	for i := range t.one {
 		switch b64class[i] {
 		case 0:
-			t[i] = 2
+			t.one[i] = 2
 		case 3:
-			t[i] = 1
+			t.one[i] = 1
 		}
 	}
+	for i := range t.pair {
+		t.pair[i] = t.one[i&0xFF] | t.one[i>>8]
+	}
 	return t
-}()
+})
 
 // leaf reads the body of a non-container part up to a delimiter of
 // bounds, counting its size and keeping its first decoded bytes for
@@ -680,6 +695,10 @@ func (ps *parser) leaf(p *Part, bounds []string) (int, bool) {
 	)
 	isB64 := isBase64(p.Encoding)
 	isQP := p.Encoding == "quoted-printable"
+	var pairs *b64tables
+	if isB64 {
+		pairs = b64pair()
+	}
 	interpret := !ps.stop
 	hit, closing := -1, false
 	for s.next() {
@@ -703,7 +722,7 @@ func (ps *parser) leaf(p *Part, bounds []string) (int, bool) {
 		switch {
 		case isB64:
 			t := l[:len(l)-e]
-			switch b64scan(t) {
+			switch b64scan(pairs, t) {
 			case 0: // alphabet and padding only: the common case
 				b64n += int64(len(t))
 			default:

@@ -169,6 +169,7 @@ const (
 	CondRequiredPart     Condition = "required-part"           // critical content the target cannot carry
 	CondBridgeNoVoice    Condition = "bridge-no-voice"         // a message to a telephone number has no audio to play
 	CondUnrepairable     Condition = "unrepairable-voice-mail" // MUST-level defects the plan cannot repair (Options.Quarantine)
+	CondUnconvertible    Condition = "unconvertible-audio"     // the voice message cannot be converted; the message passes unchanged
 )
 
 // planner collects the steps of a plan. Every step the report lists is

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -305,12 +304,11 @@ func (rw *rewriter) entries(w *bufio.Writer, l *Layout) error {
 // transcode writes a transcoded part: its header with Content-Duration
 // from the samples, then the audio in base64.
 func (rw *rewriter) transcode(w *bufio.Writer, p *Part, n *node) error {
+	// Evaluate tried the codec on this part before it announced the
+	// transcode; should the conversion still fail (broken data past what
+	// the trial read), the rewrite fails: the milter tempfails the message
+	// rather than deliver what the report did not announce.
 	tmp, samples, err := rw.transcodeTo(p, n.transcode)
-	var be errBody
-	if err != nil && !errors.As(err, &be) && !p.synthetic {
-		// The codec failed: the part is written as it came.
-		return rw.raw(w, p.Start, p.End)
-	}
 	if err != nil {
 		return err
 	}
