@@ -161,10 +161,13 @@ func planMixed(ev *eval) (r result) {
 }
 
 // planReport adapts a DSN/MDN: only a spoken human-readable part is
-// transcoded (DIGEST §5 (c)).
+// transcoded, for every target (DIGEST §5 (c); RFC 3801 4.6: the
+// human-readable part "SHOULD be spoken", and voice is audio/32KADPCM;
+// RFC 4239 7: voice is audio/basic). The report is otherwise passed as it
+// is; its spoken part keeps its disposition and name.
 func planReport(ev *eval) (r result) {
 	root := ev.m.Root
-	if ev.target != TargetIVM || len(root.Children) == 0 || !ev.isAudio(root.Children[0]) {
+	if len(root.Children) == 0 || !ev.isAudio(root.Children[0]) {
 		return r
 	}
 	p := root.Children[0]
@@ -233,6 +236,11 @@ func (ev *eval) planAudio(r *result, p *Part, role string, report bool) {
 	}
 	h := append([]Field(nil), p.Header...)
 	name := fmt.Sprintf("msg%d.%s", ev.audioN, ext)
+	if fn := p.DispositionParams["filename"]; transcode && report && fn != "" {
+		// A report's spoken part keeps its name, with the extension of
+		// its new data (RFC 4239 7: ".au" for raw µ-law).
+		name = renameExt(fn, ext, ev.audioN)
+	}
 	if transcode && tf == "basic" {
 		// RFC 4239 7 (I-CODEC-TX): without knowledge of the recipient, raw
 		// G.711 µ-law labelled audio/basic, with a filename ending in ".au".
@@ -298,7 +306,7 @@ func (ev *eval) planAudio(r *result, p *Part, role string, report bool) {
 			h = setField(h, "Content-Disposition", disp)
 		}
 	}
-	if transcode && !ev.spec.dispositions {
+	if transcode && (report || !ev.spec.dispositions) {
 		// The disposition is the sender's; only a file name that would
 		// now lie about the data follows it.
 		if raw, ok := rawField(p.Header, "Content-Disposition"); ok && p.DispositionParams["filename"] != "" {
@@ -424,7 +432,11 @@ func auNamed(p *Part) bool {
 // auName returns a filename ending in ".au" for raw µ-law audio: fn with
 // its directory and extension removed, or msgN.au when nothing usable is
 // left.
-func auName(fn string, n int) string {
+func auName(fn string, n int) string { return renameExt(fn, "au", n) }
+
+// renameExt returns fn with its directory removed and its extension
+// replaced by ext, or msgN.ext when nothing usable is left.
+func renameExt(fn, ext string, n int) string {
 	if i := strings.LastIndexAny(fn, `/\`); i >= 0 {
 		fn = fn[i+1:]
 	}
@@ -433,9 +445,9 @@ func auName(fn string, n int) string {
 		fn = fn[:i]
 	}
 	if fn == "" || strings.ContainsFunc(fn, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '"' }) {
-		return fmt.Sprintf("msg%d.au", n)
+		return fmt.Sprintf("msg%d.%s", n, ext)
 	}
-	return fn + ".au"
+	return fn + "." + ext
 }
 
 // trialPrefix is how much decoded data a trial converts for formats

@@ -149,6 +149,13 @@ func (ev *eval) checkAudio(r *result, p *Part) {
 		ev.checkCTE(r, p)
 		return
 	}
+	if ev.report {
+		// DIGEST §5: a report passes as it is but for the encoding of its
+		// spoken part; it is not a voice message (no voice=, no
+		// criticality, RFC 4239 3).
+		ev.checkEncoding(r, p, f)
+		return
+	}
 	switch {
 	case p.Disposition == "":
 		r.find(ruleV2PartDisp, p.Path, "audio part without Content-Disposition")
@@ -170,11 +177,9 @@ func (ev *eval) checkAudio(r *result, p *Part) {
 			r.find(ev.ridT(ruleV2PartDur, ruleIVoiceParam), p.Path, "Content-Duration %d but the audio lasts %d s", p.Duration, secs)
 		}
 	}
+	ev.checkEncoding(r, p, f)
 	switch ev.target {
 	case TargetIVM:
-		if p.Type != "audio/basic" || f != "basic" {
-			r.find(ruleIAudio, p.Path, "audio is %s (%s), IVM mandates raw µ-law audio/basic", p.Type, orUnknown(f))
-		}
 		if h := strings.ToUpper(d["handling"]); h == "" && !strings.EqualFold(d["criticality"], "critical") {
 			r.find(ruleICrit, p.Path, "voice part not marked handling=REQUIRED")
 		}
@@ -191,6 +196,20 @@ func (ev *eval) checkAudio(r *result, p *Part) {
 				r.findAt(LevelShould, ruleICodecTx, p.Path, "audio/basic filename %q does not end in .au", fn)
 			default:
 				r.findAt(LevelShould, ruleICodecTx, p.Path, "audio/basic name=%q does not end in .au like its filename", name)
+			}
+		}
+	}
+}
+
+// checkEncoding checks the audio encoding and transfer encoding the target
+// mandates (RFC 4239 7, RFC 3801 4.4.3, 4.2.12).
+func (ev *eval) checkEncoding(r *result, p *Part, f string) {
+	switch ev.target {
+	case TargetIVM:
+		ta := ev.spec.audio(&ev.e.opts)
+		if p.Type != "audio/basic" || f != "basic" {
+			if !(ta.format == f && strings.EqualFold(ta.mediaType, p.Type)) {
+				r.find(ruleIAudio, p.Path, "audio is %s (%s), IVM mandates raw µ-law audio/basic", p.Type, orUnknown(f))
 			}
 		}
 	case TargetVPIM2:
