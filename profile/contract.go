@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 )
 
 // Target is the profile a recipient's copy of a message must conform to.
@@ -95,6 +96,9 @@ type Input struct {
 	Header   []Field
 	Body     io.ReadSeeker
 	BodySize int64
+	// Arrival is when the message arrived; a message without a Date gets
+	// it (RFC 3801 4.2.4). Zero means the time of the evaluation.
+	Arrival time.Time
 }
 
 // Finding is one deviation from a profile (or one observation).

@@ -133,7 +133,7 @@ func (ev *eval) run() *Report {
 	if ev.report {
 		ev.runChecks(planReport)
 	} else {
-		ev.runChecks(planMessageID, planHeader, planSensitivity, planParts)
+		ev.runChecks(planMessageID, planHeader, planFields, planSensitivity, planParts)
 	}
 	if p := ev.unconvertible; p != nil && ev.pl.refused() == nil {
 		// The voice message cannot become audio/basic: converting the rest

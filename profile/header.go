@@ -55,9 +55,12 @@ func checkHeader(ev *eval) (r result) {
 	} else {
 		ev.checkDate(&r, d)
 	}
-	if n := fieldCount(h, "To"); n > 1 {
-		// RFC 4239 3 (I-IMF): RFC 2822 3.6 allows one To field.
-		r.find(ev.ridIMF(ruleV2HdrTo, ruleD1HdrTo), "", "%d To fields (RFC 5322 allows one)", n)
+	for _, f := range singleFields {
+		if n := fieldCount(h, f); n > 1 && ev.uniqueField(f) {
+			// RFC 5322 3.6: at most one of each of these fields; RFC 4239
+			// 3 (I-IMF): an IVM message is an RFC 2822 message.
+			r.find(ev.fieldRule(f), "", "%d %s fields (RFC 5322 3.6 allows one)", n, f)
+		}
 	}
 	if _, ok := root.Get("MIME-Version"); !ok {
 		r.find(ev.rid(ruleV2HdrMIMEVer, ruleD1HdrMIMEVer), "", "MIME-Version missing")
@@ -119,9 +122,102 @@ func (ev *eval) checkDate(r *result, d string) {
 	if dt.yearDigits < 4 {
 		r.find(id, "", "Date %q has a %d-digit year", d, dt.yearDigits)
 	}
-	if dt.zone != "" && !dt.numericZone {
+	switch {
+	case dt.zone == "":
+		r.find(id, "", "Date %q has no zone", d)
+	case !dt.numericZone:
 		r.find(id, "", "Date %q has no numeric zone", d)
 	}
+}
+
+// singleFields are the fields RFC 5322 3.6 allows once at most.
+var singleFields = [...]string{"Date", "From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Message-ID", "In-Reply-To", "References", "Subject"}
+
+// addressFields are the single fields holding address lists, which are
+// merged when they occur more than once; of the others the first stays.
+var addressFields = [...]string{"To", "Cc", "Bcc", "Reply-To"}
+
+// uniqueField reports whether the target allows field f once only: every
+// target RFC 5322 3.6, but the VPIM profiles accept several To fields
+// (RFC 3801 4.2.2, RFC 1911 4.2).
+func (ev *eval) uniqueField(f string) bool {
+	return ev.spec.rewrite && (f != "To" || ev.spec.uniqueTo)
+}
+
+// fieldRule is the rule of a repeated field for the target.
+func (ev *eval) fieldRule(f string) Rule {
+	if ev.target == TargetIVM {
+		return ruleIIMF
+	}
+	switch f {
+	case "Date":
+		return ev.rid(ruleV2HdrDate, ruleD1HdrDate)
+	case "From":
+		return ev.rid(ruleV2HdrFrom, ruleD1HdrFrom)
+	case "Message-ID":
+		return ev.rid(ruleV2HdrMsgID, ruleD1HdrMsgID)
+	case "To":
+		return ev.rid(ruleV2HdrTo, ruleD1HdrTo)
+	}
+	return ruleIIMF
+}
+
+// planFields plans one of each RFC 5322 3.6 field (address lists merged
+// into the first, of the others the first kept) and a Date: RFC 3801
+// 4.2.4 "If the VPIM sender is relaying a message from a system that does
+// not provide a time stamp, the time of arrival at the gateway system
+// SHOULD be used as the date"; an obsolete form (two-digit year, zone name,
+// RFC 5322 4.3) is written in the current one, an unreadable one replaced
+// by the arrival time and kept in X-Original-Date.
+func planFields(ev *eval) (r result) {
+	h := ev.m.Root.Header
+	for _, f := range singleFields {
+		n := fieldCount(h, f)
+		if n < 2 || !ev.uniqueField(f) {
+			continue
+		}
+		rule := ev.fieldRule(f)
+		if contains(addressFields[:], f) {
+			var vals []string
+			for _, fl := range h {
+				if strings.EqualFold(fl.Name, f) {
+					vals = append(vals, strings.TrimSpace(fl.Value))
+				}
+			}
+			r.header(rule, HeaderEdit{Op: HeaderChange, Name: f, Index: 1, Value: strings.Join(vals, ", ")})
+		}
+		for i := n; i >= 2; i-- {
+			r.header(rule, HeaderEdit{Op: HeaderDelete, Name: f, Index: i})
+		}
+	}
+	rule := ev.ridIMF(ruleV2HdrDate, ruleD1HdrDate)
+	v, ok := ev.m.Root.Get("Date")
+	if !ok {
+		r.header(ev.rid(ruleV2HdrDate, ruleD1HdrDate), HeaderEdit{Op: HeaderAdd, Name: "Date", Value: formatDate(ev.arrival())})
+		return r
+	}
+	d, ok := parseDate(v)
+	switch {
+	case !ok:
+		ev.setHeader(&r, rule, "Date", formatDate(ev.arrival()))
+		r.header(rule, HeaderEdit{Op: HeaderAdd, Name: "X-Original-Date", Value: v})
+	case d.yearDigits < 4 || !d.numericZone:
+		ev.setHeader(&r, rule, "Date", formatDate(d.t))
+	}
+	return r
+}
+
+// arrival is when the message arrived (Input.Arrival, else now).
+func (ev *eval) arrival() time.Time {
+	if !ev.in.Arrival.IsZero() {
+		return ev.in.Arrival
+	}
+	return time.Now()
+}
+
+// formatDate writes t as an RFC 5322 3.3 date-time with a numeric zone.
+func formatDate(t time.Time) string {
+	return t.Format("Mon, 02 Jan 2006 15:04:05 -0700")
 }
 
 // date is a parsed Date field value.
@@ -329,19 +425,6 @@ func planHeader(ev *eval) (r result) {
 	}
 	if s.context != "" {
 		ev.setHeader(&r, ruleICtx, "Message-Context", s.context) // RFC 4239 3, RFC 3458
-	}
-	if n := fieldCount(h, "To"); n > 1 && s.uniqueTo {
-		// RFC 5322 3.6: one To field; merge (RFC 4239 3 requires RFC 2822).
-		var vals []string
-		for _, f := range h {
-			if strings.EqualFold(f.Name, "To") {
-				vals = append(vals, strings.TrimSpace(f.Value))
-			}
-		}
-		r.header(ruleIIMF, HeaderEdit{Op: HeaderChange, Name: "To", Index: 1, Value: strings.Join(vals, ", ")})
-		for i := n; i >= 2; i-- {
-			r.header(ruleIIMF, HeaderEdit{Op: HeaderDelete, Name: "To", Index: i})
-		}
 	}
 	if v, ok := root.Get("Importance"); ok {
 		if c := canonImportance(v); c != "" && c != v {

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/messages (*.eml and *.golden)")
@@ -351,6 +352,7 @@ func runMessage(t testing.TB, e *Engine, raw []byte) *corpusRun {
 	r := &corpusRun{in: inputFrom(t, raw)}
 	in := r.in
 	in.Envelope.From = "sender@example.org"
+	in.Arrival = time.Date(2026, 11, 23, 10, 30, 0, 0, time.UTC)
 	for _, a := range HeaderRecipients(in.Header) {
 		res := e.Recipient(in.Envelope.From, Rcpt{Addr: a}, in.Envelope.Rcpts)
 		if res.Reject != nil {

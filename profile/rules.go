@@ -90,7 +90,8 @@ type RuleInfo struct {
 var ruleTable = [...]RuleInfo{
 	// v1-draft (draft-umig-mime-voice-00) and VPIM v1 (RFC 1911), DIGEST §1.1
 	{ruleD1HdrFrom, LevelMust, "draft-umig-mime-voice-00 5.2", "a From field names the originator", ""},
-	{ruleD1HdrTo, LevelMust, "draft-umig-mime-voice-00 5.2", "To lists the recipients", ""},
+	{ruleD1HdrTo, LevelMust, "draft-umig-mime-voice-00 5.2", "To lists the recipients",
+		"nothing to check: the v1 profiles take one or more To fields, and whether they list every recipient is the sender's knowledge"},
 	{ruleD1HdrDate, LevelMust, "draft-umig-mime-voice-00 5.2", "Date carries the send time", ""},
 	{ruleD1HdrMsgID, LevelMust, "draft-umig-mime-voice-00 5.2", "every message carries a Message-ID (draft form fqdn-8DIGIT)", ""},
 	{ruleD1HdrMIMEVer, LevelMust, "RFC 1911 4.2", "MIME-Version: 1.0 with the (Voice 1.0) comment", ""},
@@ -108,7 +109,8 @@ var ruleTable = [...]RuleInfo{
 	// VPIM v2 (RFC 3801), DIGEST §1.2
 	{ruleV2AddrNMU, LevelMust, "RFC 3801 4.1.2", "mail to non-mail-user is refused with 5.1.1", ""},
 	{ruleV2HdrFrom, LevelMust, "RFC 3801 4.2.1", "From is present", ""},
-	{ruleV2HdrTo, LevelMay, "RFC 3801 4.2.2", "one or more To fields", ""},
+	{ruleV2HdrTo, LevelMay, "RFC 3801 4.2.2", "one or more To fields",
+		"nothing to check: VPIM v2 takes one or more To fields (for IVM they are merged into one, I-IMF)"},
 	{ruleV2HdrDate, LevelMust, "RFC 3801 4.2.4", "Date reports the send time with a numeric zone; a relay without one uses the arrival time", ""},
 	{ruleV2HdrMsgID, LevelMust, "RFC 3801 4.2.7", "a globally unique Message-ID <id@host>, kept for MDNs", ""},
 	{ruleV2HdrMIMEVer, LevelShould, "RFC 3801 4.2.10", "MIME-Version: 1.0 (Voice 2.0)", ""},
