@@ -253,8 +253,14 @@ func (ev *eval) planAudio(r *result, p *Part, role string, report bool) {
 		if p.Type == "audio/adpcm" && tf == "32kadpcm" {
 			h = setField(h, "Content-Type", "audio/32KADPCM") // DIGEST D1-CT-ADPCM
 		}
-		if p.Encoding == "base-64" {
+		switch {
+		case p.Encoding == "base-64":
 			h = setField(h, "Content-Transfer-Encoding", "base64") // DIGEST D1-ENC
+		case textEncoding(p) && p.Data > 0 && (ev.target == TargetVPIM2 || ev.target == TargetVPIM1):
+			// RFC 3801 4.2.12: audio MUST be base64 when binary transport
+			// is not available (a milter cannot know that it is).
+			h = setField(h, "Content-Transfer-Encoding", "base64")
+			r.act(Action{Kind: ActionReencode, Rule: ev.rid(ruleV2HdrCTE, ruleD1Enc), Part: p.Path, Message: p.embeddedIn != nil, From: p.Encoding, part: p})
 		}
 	}
 	if !report && ev.spec.dispositions {

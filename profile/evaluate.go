@@ -120,7 +120,7 @@ func (ev *eval) run() *Report {
 	}
 	ev.report = ev.m.Root.Type == "multipart/report"
 	if !limited {
-		ev.runChecks(checkStructure, checkHeader, checkParts)
+		ev.runChecks(checkStructure, checkLines, checkHeader, checkParts)
 	}
 	ev.runChecks(checkPrivacy)
 	if ev.pl.refused() != nil {
@@ -131,9 +131,9 @@ func (ev *eval) run() *Report {
 		return ev.finish()
 	}
 	if ev.report {
-		ev.runChecks(planReport)
+		ev.runChecks(planReport, planLines)
 	} else {
-		ev.runChecks(planMessageID, planHeader, planFields, planSensitivity, planParts)
+		ev.runChecks(planMessageID, planHeader, planFields, planSensitivity, planParts, planLines)
 	}
 	if p := ev.unconvertible; p != nil && ev.pl.refused() == nil {
 		// The voice message cannot become audio/basic: converting the rest

@@ -392,3 +392,25 @@ func (ev *eval) planForwarded(r *result, m *Part) {
 	}
 	walk(m)
 }
+
+// planLines re-wraps base64 parts whose lines are longer than 76
+// characters (RFC 2045 6.8), unless the plan rewrites their data anyway.
+func planLines(ev *eval) (r result) {
+	if !ev.spec.rewrite {
+		return r
+	}
+	touched := map[*Part]bool{}
+	for _, a := range ev.pl.actions {
+		switch a.Kind {
+		case ActionTranscode, ActionReencode, ActionDrop:
+			touched[a.part] = true
+		}
+	}
+	ev.m.Walk(func(p *Part, _ int) bool {
+		if p.IsLeaf() && isBase64(p.Encoding) && !p.BadBase64 && p.MaxLine > 76 && !touched[p] {
+			r.act(Action{Kind: ActionReencode, Rule: rulePB64, Part: p.Path, Message: p.embeddedIn != nil, From: p.Encoding, part: p})
+		}
+		return true
+	})
+	return r
+}

@@ -220,11 +220,36 @@ func (ev *eval) checkEncoding(r *result, p *Part, f string) {
 	ev.checkCTE(r, p)
 }
 
-// checkCTE checks the transfer encoding of audio (RFC 3801 4.2.12).
+// checkCTE checks the transfer encoding of audio for VPIM: RFC 3801
+// 4.2.12 "When binary transport is not available, implementations MUST
+// encode the audio and/or facsimile data as "Base64""; RFC 1911 4.3 alike.
+// IVM takes any MIME transfer encoding.
 func (ev *eval) checkCTE(r *result, p *Part) {
-	if p.Encoding == "quoted-printable" || p.Encoding == "7bit" || p.Encoding == "8bit" {
-		r.find(ruleV2HdrCTE, p.Path, "audio sent with %s, must be base64 or binary", p.Encoding)
+	if textEncoding(p) && (ev.target == TargetVPIM2 || ev.target == TargetVPIM1) {
+		r.find(ev.rid(ruleV2HdrCTE, ruleD1Enc), p.Path, "audio sent with %s, must be base64 or binary", p.Encoding)
 	}
+}
+
+// textEncoding reports whether a part uses a transfer encoding for text
+// (quoted-printable, 7bit, 8bit).
+func textEncoding(p *Part) bool {
+	return p.Encoding == "quoted-printable" || p.Encoding == "7bit" || p.Encoding == "8bit"
+}
+
+// checkLines reports base64 parts with lines longer than RFC 2045 6.8
+// allows ("The encoded output stream must be represented in lines of no
+// more than 76 characters each").
+func checkLines(ev *eval) (r result) {
+	if !ev.spec.rewrite {
+		return r
+	}
+	ev.m.Walk(func(p *Part, _ int) bool {
+		if p.IsLeaf() && isBase64(p.Encoding) && !p.BadBase64 && p.MaxLine > 76 {
+			r.find(rulePB64, p.Path, "base64 lines of up to %d characters (at most 76)", p.MaxLine)
+		}
+		return true
+	})
+	return r
 }
 
 func orUnknown(s string) string {
