@@ -66,15 +66,19 @@ func checkHeader(ev *eval) (r result) {
 		r.find(ev.rid(ruleV2HdrMIMEVer, ruleD1HdrMIMEVer), "", "MIME-Version missing")
 	}
 	ev.checkMessageID(&r)
-	if v, ok := root.Get("Sensitivity"); ok {
+	vals, most := sensitivities(h)
+	for _, v := range vals {
 		switch c := canonSensitivity(v); {
 		case c == "":
 			r.find(ev.rid(ruleV2HdrSens, ruleD1HdrSens), "", "Sensitivity %q is not a defined value", v)
 		case c != v:
 			r.find(ev.rid(ruleV2HdrSens, ruleD1HdrSens), "", "Sensitivity %q not in canonical form %q", v, c)
-		case !ev.isV1() && c != "Private":
+		case !ev.isV1() && c != "Private" && most != "Private":
 			r.find(ruleV2HdrSens, "", "Sensitivity %s has no VPIM semantics and should not be sent", c)
 		}
+	}
+	if len(vals) > 1 {
+		r.find(ev.rid(ruleV2HdrSens, ruleD1HdrSens), "", "%d Sensitivity fields (%s): the most restrictive, %s, counts", len(vals), strings.Join(vals, ", "), orNone(most))
 	}
 	if v, ok := root.Get("Importance"); ok {
 		if c := canonImportance(v); c == "" {

@@ -3,17 +3,19 @@ package profile
 // Privacy (DIGEST §3): Sensitivity: Private voice mail goes only where it
 // stays private; forwarded private content is not forwarded.
 
+import "strings"
+
 // checkPrivacy refuses the message when its privacy cannot be kept.
 func checkPrivacy(ev *eval) (r result) {
 	root := ev.m.Root
-	sens, has := root.Get("Sensitivity")
+	vals, most := sensitivities(root.Header)
 	rule := ev.rid(ruleV2HdrSens, ruleD1HdrSens)
-	private := has && (ev.isV1() || canonSensitivity(sens) == "Private")
+	private := len(vals) > 0 && (ev.isV1() || most == "Private")
 	forwarded := false
 	if !ev.report {
 		ev.m.Walk(func(p *Part, _ int) bool {
 			if p.Embedded != nil {
-				if v, ok := p.Embedded.Get("Sensitivity"); ok && canonSensitivity(v) == "Private" {
+				if _, most := sensitivities(p.Embedded.Header); most == "Private" {
 					forwarded = true
 					r.find(ruleV2Fwd, p.Path, "forwarded content is marked Sensitivity: Private")
 				}
@@ -86,18 +88,41 @@ func checkPrivacy(ev *eval) (r result) {
 // "Private", a conforming implementation MUST send only the "Private"
 // sensitivity level", and receivers MAY ignore Personal.
 func planSensitivity(ev *eval) (r result) {
-	v, ok := ev.m.Root.Get("Sensitivity")
-	if !ok {
+	h := ev.m.Root.Header
+	vals, want := sensitivities(h)
+	if len(vals) == 0 {
 		return r
 	}
-	want := canonSensitivity(v)
 	rule := ev.rid(ruleV2HdrSens, ruleD1HdrSens)
 	if ev.isV1() && ev.target != TargetVPIM1 && want != "Private" {
-		r.find(ruleV2HdrSens, "", "v1 Sensitivity %q forbids forwarding (RFC 1911 4.2); the %s message carries that as Private", v, ev.target)
+		r.find(ruleV2HdrSens, "", "v1 Sensitivity %q forbids forwarding (RFC 1911 4.2); the %s message carries that as Private", strings.Join(vals, ", "), ev.target)
 		want, rule = "Private", ruleV2HdrSens
 	}
-	if want != "" && want != v {
+	if want != "" && want != vals[0] {
 		ev.setHeader(&r, rule, "Sensitivity", want)
 	}
+	// One field, the most restrictive value: a receiver reading only the
+	// first must not see a weaker one.
+	for i := len(vals); i >= 2; i-- {
+		r.header(rule, HeaderEdit{Op: HeaderDelete, Name: "Sensitivity", Index: i})
+	}
 	return r
+}
+
+// sensitivities returns the values of the Sensitivity fields of h and the
+// most restrictive canonical value among them (Private, then
+// Company-Confidential, then Personal; "" when none is defined).
+func sensitivities(h []Field) (vals []string, most string) {
+	rank := map[string]int{"Personal": 1, "Company-Confidential": 2, "Private": 3}
+	for i := range h {
+		if !strings.EqualFold(h[i].Name, "Sensitivity") {
+			continue
+		}
+		v := unfold(h[i].Value)
+		vals = append(vals, v)
+		if c := canonSensitivity(v); rank[c] > rank[most] {
+			most = c
+		}
+	}
+	return vals, most
 }
