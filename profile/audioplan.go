@@ -265,12 +265,9 @@ func (ev *eval) planAudio(r *result, p *Part, role string, report bool) {
 	}
 	if !report && ev.spec.dispositions {
 		// RFC 3801 4.3.2 disposition; RFC 4239 3 / RFC 3459 handling.
-		disp := "inline"
-		if role != "" {
-			disp += "; voice=" + role
-		}
+		handling := ""
 		if ev.spec.handling {
-			handling := "REQUIRED"
+			handling = "REQUIRED"
 			if role == "Originator-Spoken-Name" || role == "Spoken-Subject" || role == "Recipient-Spoken-Name" {
 				handling = "OPTIONAL"
 			}
@@ -284,9 +281,6 @@ func (ev *eval) planAudio(r *result, p *Part, role string, report bool) {
 					handling = "OPTIONAL"
 				}
 			}
-			if handling != "" {
-				disp += "; handling=" + handling
-			}
 		}
 		fn := p.DispositionParams["filename"]
 		switch e := formatExt(f); {
@@ -297,19 +291,42 @@ func (ev *eval) planAudio(r *result, p *Part, role string, report bool) {
 			// filename ending in ".au"; a legacy Content-Type name= is
 			// kept in step.
 			fn = auName(fn, ev.audioN)
-			if _, ok := p.Params["name"]; ok && !p.TypeInvalid {
-				params := copyParams(p.Params)
-				params["name"] = fn
-				h = setField(h, "Content-Type", mime.FormatMediaType(p.Type, params))
+			if raw, ok := rawField(p.Header, "Content-Type"); ok && !p.TypeInvalid && p.Params["name"] != "" {
+				h = setFieldRaw(h, "Content-Type", editParams(raw, "", map[string]string{"name": fn}))
 			}
 		case fn == "" && e != "":
 			fn = fmt.Sprintf("msg%d.%s", ev.audioN, e)
 		}
-		if fn != "" {
-			disp += "; " + mime.FormatMediaType("x", map[string]string{"filename": fn})[len("x; "):]
-		}
-		if cur, ok := p.Get("Content-Disposition"); !ok || cur != disp {
+		raw, ok := rawField(p.Header, "Content-Disposition")
+		_, _, perr := mime.ParseMediaType(unfold(raw))
+		if !ok || perr != nil || p.Disposition != "inline" {
+			disp := "inline"
+			if role != "" {
+				disp += "; voice=" + role
+			}
+			if handling != "" {
+				disp += "; handling=" + handling
+			}
+			if fn != "" {
+				disp += "; " + formatParam("filename", fn)
+			}
 			h = setField(h, "Content-Disposition", disp)
+		} else {
+			// An inline disposition: only the parameters that are not
+			// what they must be change, the rest keeps its bytes.
+			set := map[string]string{}
+			if cur := p.DispositionParams["voice"]; role != "" && !strings.EqualFold(cur, role) {
+				set["voice"] = role
+			}
+			if cur := p.DispositionParams["handling"]; handling != "" && !strings.EqualFold(cur, handling) {
+				set["handling"] = handling
+			}
+			if fn != "" && p.DispositionParams["filename"] != fn {
+				set["filename"] = fn
+			}
+			if len(set) > 0 {
+				h = setFieldRaw(h, "Content-Disposition", editParams(raw, "", set))
+			}
 		}
 	}
 	if transcode && (report || !ev.spec.dispositions) {

@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"mime"
 	"strconv"
 	"strings"
 	"time"
@@ -71,7 +72,9 @@ func checkHeader(ev *eval) (r result) {
 		switch c := canonSensitivity(v); {
 		case c == "":
 			r.find(ev.rid(ruleV2HdrSens, ruleD1HdrSens), "", "Sensitivity %q is not a defined value", v)
-		case c != v:
+		case !strings.EqualFold(c, v):
+			// The values are case-insensitive (RFC 1911 4.2); only another
+			// spelling ("Company Confidential") is not the registered one.
 			r.find(ev.rid(ruleV2HdrSens, ruleD1HdrSens), "", "Sensitivity %q not in canonical form %q", v, c)
 		case !ev.isV1() && c != "Private" && most != "Private":
 			r.find(ruleV2HdrSens, "", "Sensitivity %s has no VPIM semantics and should not be sent", c)
@@ -81,10 +84,10 @@ func checkHeader(ev *eval) (r result) {
 		r.find(ev.rid(ruleV2HdrSens, ruleD1HdrSens), "", "%d Sensitivity fields (%s): the most restrictive, %s, counts", len(vals), strings.Join(vals, ", "), orNone(most))
 	}
 	if v, ok := root.Get("Importance"); ok {
+		// The values are case-insensitive (RFC 2156, RFC 3801 4.2.14):
+		// "HIGH" is high and stays as written.
 		if c := canonImportance(v); c == "" {
 			r.find(ev.rid(ruleV2HdrImp, ruleD1HdrImp), "", "Importance %q is not low, normal or high", v)
-		} else if c != v {
-			r.find(ev.rid(ruleV2HdrImp, ruleD1HdrImp), "", "Importance %q not in canonical form %q", v, c)
 		}
 	}
 	if _, ok := root.Get("Subject"); !ok && ev.target == TargetVPIM2 {
@@ -397,13 +400,43 @@ func canonImportance(v string) string {
 func (ev *eval) setHeader(r *result, rule Rule, name, value string) {
 	for _, f := range ev.m.Root.Header {
 		if strings.EqualFold(f.Name, name) {
-			if unfold(f.Value) != strings.TrimSpace(value) {
+			if !sameValue(name, f.Value, value) {
 				r.header(rule, HeaderEdit{Op: HeaderChange, Name: f.Name, Index: 1, Value: value})
 			}
 			return
 		}
 	}
 	r.header(rule, HeaderEdit{Op: HeaderAdd, Name: name, Value: value})
+}
+
+// sameValue reports whether two values of field name mean the same, so
+// that a field already right is not rewritten (issue 10: "Edit only what a
+// rule requires"): white space and folding never count; in the structured
+// fields (RFC 2045, RFC 3458) neither does case, nor for media types
+// parameter order, quoting or RFC 2231 encoding.
+func sameValue(name, a, b string) bool {
+	a, b = strings.Join(strings.Fields(unfold(a)), " "), strings.Join(strings.Fields(unfold(b)), " ")
+	if a == b {
+		return true
+	}
+	switch strings.ToLower(name) {
+	case "content-type", "content-disposition":
+		ta, pa, ea := mime.ParseMediaType(a)
+		tb, pb, eb := mime.ParseMediaType(b)
+		if ea != nil || eb != nil || ta != tb || len(pa) != len(pb) {
+			return false
+		}
+		for k, v := range pa {
+			w, ok := pb[k]
+			if !ok || !(v == w || k == "version" && mvmVersion2(v) == mvmVersion2(w) && strings.TrimSpace(v) == strings.TrimSpace(w)) {
+				return false
+			}
+		}
+		return true
+	case "mime-version", "message-context", "content-transfer-encoding", "importance", "sensitivity":
+		return strings.EqualFold(a, b)
+	}
+	return false
 }
 
 // deleteAll plans deleting every field called name (highest index first so
@@ -429,11 +462,6 @@ func planHeader(ev *eval) (r result) {
 	}
 	if s.context != "" {
 		ev.setHeader(&r, ruleICtx, "Message-Context", s.context) // RFC 4239 3, RFC 3458
-	}
-	if v, ok := root.Get("Importance"); ok {
-		if c := canonImportance(v); c != "" && c != v {
-			ev.setHeader(&r, ev.rid(ruleV2HdrImp, ruleD1HdrImp), "Importance", c)
-		}
 	}
 	// DIGEST D1-HDR-XTRA: undefined v1-draft fields; a receipt request
 	// becomes Disposition-Notification-To (RFC 3798).

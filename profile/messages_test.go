@@ -184,6 +184,16 @@ Content-Type: text/plain`, "Just between us.\r\n")
 	m["missing-message-id"] = msg(strings.Replace(h(hdrIVM, "x"), "Message-ID: <ivm-x@mail.example.org>\n", "", 1), multipart("MB", ivmAudio(ulawRaw(1), 1)))
 	m["importance-case"] = msg(h(hdrIVM, "imp")+"\nImportance: HIGH", multipart("MB", ivmAudio(ulawRaw(1), 1)))
 	m["importance-invalid"] = msg(h(hdrIVM, "imp2")+"\nImportance: urgent", multipart("MB", ivmAudio(ulawRaw(1), 1)))
+	m["v1-importance-invalid"] = msg(`From: 2175552345@vm1.example.com
+To: 2145551212@v1.example.net
+Date: Mon, 23 Nov 2026 10:20:20 -0600
+Message-ID: <imp@vm1.example.com>
+MIME-Version: 1.0 (Voice 1.0)
+Importance: urgent
+Content-Type: multipart/voice-message; boundary="B1"`,
+		multipart("B1", part("Content-Type: audio/32KADPCM\r\nContent-Transfer-Encoding: base64", ""),
+			part("Content-Type: audio/32KADPCM\r\nContent-Transfer-Encoding: base64", ""),
+			part("Content-Type: audio/32KADPCM\r\nContent-Transfer-Encoding: base64", b64(adpcmRaw(1)))))
 	m["mvm-no-version-to-vpim2"] = msg(strings.Replace(h(hdrV2, "nv"), `version=2.0; `, "", 1), multipart("VB", v2Audio("Voice-Message", adpcmRaw(3), 3)))
 	m["ivm-to-vpim2"] = msg(strings.Replace(h(hdrIVM, "tov2"), "To: carol@mail.example.org", "To: 3135551234@vm2.example.net", 1), multipart("MB", textPart, ivmAudio(ulawRaw(2), 2)))
 	m["ivm-required-text-to-vpim2"] = msg(strings.Replace(h(hdrIVM, "req"), "To: carol@mail.example.org", "To: 3135551234@vm2.example.net", 1),

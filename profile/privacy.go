@@ -98,7 +98,7 @@ func planSensitivity(ev *eval) (r result) {
 		r.find(ruleV2HdrSens, "", "v1 Sensitivity %q forbids forwarding (RFC 1911 4.2); the %s message carries that as Private", strings.Join(vals, ", "), ev.target)
 		want, rule = "Private", ruleV2HdrSens
 	}
-	if want != "" && want != vals[0] {
+	if want != "" && !strings.EqualFold(want, vals[0]) {
 		ev.setHeader(&r, rule, "Sensitivity", want)
 	}
 	// One field, the most restrictive value: a receiver reading only the
