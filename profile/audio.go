@@ -44,6 +44,17 @@ type audioInfo struct {
 // audio reports whether the part's bytes or label make it audio.
 func (a audioInfo) audio() bool { return a.format != "" }
 
+// telephone reports telephone-band audio: a telephony codec (G.711, G.726,
+// GSM 06.10) or mono audio at 16 kHz or less. Voice mail is recorded so
+// (DIGEST §6: 8 kHz mono WAV, GSM, MP3 at 8 kHz); music is 44.1 kHz stereo.
+func (a audioInfo) telephone() bool {
+	switch a.format {
+	case "basic", "32kadpcm", "gsm", "wav-ulaw", "wav-alaw", "wav-gsm", "wav-g726":
+		return a.channels <= 1 && a.rate <= 16000
+	}
+	return a.channels == 1 && a.rate > 0 && a.rate <= 16000
+}
+
 // otherMagic recognises formats the codec has no decoder for, so that a
 // lying label and undecodable audio can be named (RFC 3533 Ogg, RFC 4867
 // AMR, and common attachments).

@@ -103,6 +103,14 @@ func (ev *eval) detectAt(root *Part) string {
 			return "vpim1" // RFC 1911 4.2: the (Voice 1.0) comment marks VPIM v1
 		case hasVoiceDisp(mvm):
 			return "vpim2" // DIGEST §7.1: version-less MVM with voice= is "v2-sloppy"
+		case containsFold(mv, "(voice 2") || containsFold(mv, "version 2"):
+			return "vpim2" // a version 2 comment, "(Voice 2.0)" or "(Voice Version 2.0)"
+		}
+		if v, _ := root.Get("Message-Context"); strings.EqualFold(v, "voice-message") {
+			// RFC 3458 / RFC 4239 3: visual-voicemail servers send a
+			// version-less multipart/voice-message with Message-Context;
+			// RFC 1911 has no Message-Context: not VPIM v1 (DIGEST §6).
+			return "vpim2"
 		}
 		return "vpim1"
 	}
@@ -145,6 +153,9 @@ func (ev *eval) detectAt(root *Part) string {
 			return "vpim2"
 		}
 	}
+	if audio && ev.telephoneMail(root) {
+		return "vendor"
+	}
 	return "none"
 }
 
@@ -183,4 +194,33 @@ func (ev *eval) vendor(root *Part) bool {
 		}
 	})
 	return found
+}
+
+// telephoneMail recognises voice mail by its content (DIGEST §6: "detect
+// by content sniffing, not by label"): a short message of text and
+// telephone-band audio, as a FRITZ!Box, Asterisk without caller ID or
+// FreeSWITCH send it. Every audio part must be telephone-band (8 kHz mono
+// or a telephony codec: music at 44.1 kHz stereo is not voice mail), at
+// most three of them, beside nothing but text (a fax, a video, a
+// document make it ordinary mail).
+func (ev *eval) telephoneMail(root *Part) bool {
+	audio, leaves := 0, 0
+	ok := true
+	walkSameMessage(root, func(p *Part) {
+		if !p.IsLeaf() || !ok {
+			return
+		}
+		leaves++
+		switch {
+		case ev.isAudio(p):
+			audio++
+			if !ev.info[p].telephone() {
+				ok = false
+			}
+		case strings.HasPrefix(p.Type, "text/"):
+		default:
+			ok = false
+		}
+	})
+	return ok && audio > 0 && audio <= 3 && leaves <= 6
 }
