@@ -201,7 +201,9 @@ func (f *Filter) finish(ctx context.Context, tx *transaction, mod modifier, lead
 		})
 		if err != nil {
 			if reply, ok := rejectReply(err); ok {
-				res := Result{Report: rep, Verdict: profile.VerdictReject, Reply: reply, Err: err}
+				// A refusal by policy, not an internal error: logged with
+				// its reply at INFO, like the engine's own refusals.
+				res := Result{Report: rep, Verdict: profile.VerdictReject, Reply: reply}
 				if reply.Code < 500 {
 					res.Verdict = profile.VerdictTempfail
 				}

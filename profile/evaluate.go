@@ -115,18 +115,22 @@ func (ev *eval) run() *Report {
 		ev.profile = detect(ev)
 		ev.assignRoles()
 	}
-	if ev.profile == "none" && !limited {
-		return ev.finish()
-	}
 	ev.report = ev.m.Root.Type == "multipart/report"
-	if !limited {
-		ev.runChecks(checkStructure, checkLines, checkHeader, checkParts)
+	if ev.profile != "none" || limited {
+		// The profiles' rules apply only to a target that gets the
+		// message converted; passthrough and bridge take it as it is.
+		if !limited && ev.spec.rewrite {
+			ev.runChecks(checkStructure, checkLines, checkHeader, checkParts)
+		}
+		ev.runChecks(checkPrivacy)
 	}
-	ev.runChecks(checkPrivacy)
+	if ev.pl.refused() == nil {
+		ev.runChecks(checkBridge)
+	}
 	if ev.pl.refused() != nil {
 		return ev.finish()
 	}
-	if limited || !ev.spec.rewrite {
+	if ev.profile == "none" || limited || !ev.spec.rewrite {
 		ev.unfixed = nil // passed through unchanged by definition
 		return ev.finish()
 	}
@@ -205,8 +209,12 @@ func (ev *eval) finish() *Report {
 			}
 		}
 	}
-	for _, b := range ev.bridge {
-		ev.pl.add(Action{Kind: ActionBridge, Rcpt: b})
+	if ev.pl.refused() == nil {
+		for _, b := range ev.bridge {
+			ev.pl.add(Action{Kind: ActionBridge, Rcpt: b})
+		}
+	} else {
+		ev.bridge = nil // a refused message is handed to nobody
 	}
 	if ev.e.opts.Quarantine && len(ev.unfixed) > 0 && ev.pl.refused() == nil {
 		ev.pl.refuse(Decision{Verdict: VerdictQuarantine, Reason: "non-conforming voice mail: " + strings.Join(ev.unfixed, "; "),
@@ -287,4 +295,38 @@ func (ev *eval) order(actions []Action) []Action {
 		return ra - rb
 	})
 	return out
+}
+
+// checkBridge refuses a message to a telephone number that has no audio the
+// bridge can play, as the bridge would (554 5.6.1, media not supported):
+// the evaluation chose no voice part, or the codec cannot decode it.
+func checkBridge(ev *eval) (r result) {
+	if len(ev.bridge) == 0 {
+		return r
+	}
+	why, part := "", ""
+	switch v := ev.voice; {
+	case ev.m.Limited():
+		why = "message to a telephone number is beyond the parse limits: its audio cannot be found"
+	case v == nil:
+		why = "message to a telephone number has no audio to play"
+	case ev.e.opts.Codec != nil && !v.BadBase64:
+		part = v.Path
+		if err := ev.trial(v, ev.info[v].format); err != nil {
+			if ev.ioErr != nil {
+				return r
+			}
+			why = "audio of this message cannot be played"
+			r.find(rulePBridge, part, "the codec cannot decode the voice part (%v)", err)
+		}
+	case v.BadBase64:
+		part, why = v.Path, "audio of this message cannot be played"
+	}
+	if why == "" {
+		return r
+	}
+	r.find(rulePBridge, part, "%s: refused for the telephony bridge", why)
+	r.act(Action{Kind: ActionRefuse, Rule: rulePBridge, Decision: Decision{Verdict: VerdictReject, Condition: CondBridgeNoVoice, Rule: rulePBridge,
+		Reply: Reply{Code: 554, Enhanced: "5.6.1", Text: why}}})
+	return r
 }

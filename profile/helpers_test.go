@@ -154,6 +154,9 @@ func formatReport(rep *Report) string {
 	}
 	if len(rep.Bridge) > 0 {
 		fmt.Fprintf(&b, "bridge: %s\n", strings.Join(rep.Bridge, ", "))
+		if v := rep.Voice; v != nil {
+			fmt.Fprintf(&b, "voice: part %s %s (%s)\n", orZero(v.Path), v.MediaType, v.Format())
+		}
 	}
 	return b.String()
 }
@@ -165,4 +168,11 @@ func actionStrings(rep *Report) []string {
 		out = append(out, a.String())
 	}
 	return out
+}
+
+func orZero(path string) string {
+	if path == "" {
+		return "0"
+	}
+	return path
 }

@@ -73,6 +73,7 @@ const (
 	rulePAudioLabel   Rule = "P-AUDIO-LABEL"
 	rulePAudioEmpty   Rule = "P-AUDIO-EMPTY"
 	rulePCodec        Rule = "P-CODEC"
+	rulePBridge       Rule = "P-BRIDGE"
 )
 
 // RuleInfo describes one rule of the table.
@@ -157,6 +158,7 @@ var ruleTable = [...]RuleInfo{
 	{rulePAudioLabel, LevelMust, "RFC 2046 4.3", "an audio label agrees with the bytes", ""},
 	{rulePAudioEmpty, LevelShould, "RFC 3803 3", "an audio part has data", ""},
 	{rulePCodec, LevelMust, "RFC 4239 7", "audio the target needs converted can be converted", ""},
+	{rulePBridge, LevelMust, "RFC 3463 3.7", "a message to a telephone number carries audio the bridge can play (else 554 5.6.1, media not supported)", ""},
 }
 
 // Rules returns the rule table in order.
