@@ -401,7 +401,7 @@ Content-Type: multipart/mixed; boundary="BT"`, multipart("BT", textPart))
 	m["d15-bridge-private"] = msg(strings.Replace(ivmHeader("d15b", "VOICE=+15145551234@voice.example.com, kim@mail.example.org"), "MIME-Version: 1.0", "Sensitivity: Private\nMIME-Version: 1.0", 1),
 		multipart("MB", basicPart("Voice-Message", "REQUIRED", 2)))
 
-	// 16. RFC 1911 loopback@ (enabled for this message, see goldenPolicy).
+	// 16. RFC 1911 loopback@: not supported, refused at RCPT.
 	m["d16-loopback"] = msg(`From: 2175552345@vm1.example.com
 To: loopback@vm.example.com
 Date: Mon, 23 Nov 2026 10:20:20 -0600
@@ -496,7 +496,7 @@ Content-Type: multipart/voice-message; boundary="B1"`, multipart("B1",
 // fixedDefects lists the defects of issue 10 whose fix has landed; the
 // cases of the others are skipped (their golden reports show today's
 // behaviour).
-var fixedDefects = map[int]bool{1: true, 2: true, 3: true, 4: true, 5: true, 6: true, 7: true, 8: true, 9: true, 10: true, 11: true, 12: true, 13: true, 14: true, 15: true}
+var fixedDefects = map[int]bool{1: true, 2: true, 3: true, 4: true, 5: true, 6: true, 7: true, 8: true, 9: true, 10: true, 11: true, 12: true, 13: true, 14: true, 15: true, 16: true}
 
 // defectCase is one issue 10 case: a corpus message, the RFC text that
 // decides it and what the delivered message (or the refusal) must show.
@@ -772,6 +772,13 @@ func defectCases() []defectCase {
 				wantVerdict(t, r, "reject 554 5.6.1")
 				if len(r.rep.Bridge) != 0 {
 					t.Errorf("bridge %v in a refused message", r.rep.Bridge)
+				}
+			}},
+		{16, "d16-loopback",
+			`RFC 1911 4.1: "A special mailbox name named "loopback" SHOULD be designated for loopback testing. If supported, all messages sent to this mailbox MUST be returned back to the address listed in the From: address as a new message." It is not supported (a reflector to a forgeable address): refused at RCPT, no report line promising a reflection.`,
+			func(t *testing.T, r *corpusRun) {
+				if r.rep != nil || len(r.refused) != 1 || !strings.Contains(r.refused[0], "550 5.1.1 loopback mailbox is not supported") {
+					t.Errorf("RCPT refusals %v, report %v", r.refused, r.rep != nil)
 				}
 			}},
 		{15, "d15-bridge-private",

@@ -11,7 +11,7 @@
 // # Flow
 //
 // [Engine.Recipient] decides at RCPT time (non-mail-user@ → 550 5.1.1,
-// loopback@ → 550 5.1.1 unless enabled, VOICE=/VPIM=/AMIS= on a gateway
+// loopback@ → 550 5.1.1 (not supported), VOICE=/VPIM=/AMIS= on a gateway
 // domain → the bridge, one body target per transaction → 452 4.5.3).
 // [Engine.NeedsBody] is the allocation-free end-of-headers fast path.
 // [Engine.Evaluate] parses the body ([Parse]: one lenient MIME tree that

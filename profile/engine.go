@@ -58,10 +58,10 @@ func (e *Engine) route(from string, rcpt Rcpt) RcptResult {
 			// RFC 3801 4.1.2: mail addressed to non-mail-user MUST be rejected with 5.1.1.
 			return RcptResult{Reject: &Reply{Code: 550, Enhanced: "5.1.1", Text: "non-mail-user cannot receive mail (RFC 3801 4.1.2)"}, Rule: ruleV2AddrNMU}
 		case a.Special == addr.SpecialLoopback || strings.EqualFold(a.Local, addr.SpecialLoopback):
-			// RFC 1911 4.1 / DIGEST D1-ADDR-LOOP: disabled outside tests.
-			if !e.opts.Loopback {
-				return RcptResult{Reject: &Reply{Code: 550, Enhanced: "5.1.1", Text: "loopback mailbox is disabled"}, Rule: ruleD1AddrLoop}
-			}
+			// RFC 1911 4.1 / DIGEST D1-ADDR-LOOP: the loopback mailbox is
+			// not supported (a reflector to a forgeable From address); it
+			// is refused rather than delivered as an ordinary mailbox.
+			return RcptResult{Reject: &Reply{Code: 550, Enhanced: "5.1.1", Text: "loopback mailbox is not supported"}, Rule: ruleD1AddrLoop}
 		}
 	}
 	if gatewayRecipient(e.opts.GatewayDomains, a, domain) {

@@ -200,15 +200,6 @@ func checkLimits(ev *eval) (r result) {
 
 // finish assembles the plan and the report.
 func (ev *eval) finish() *Report {
-	if ev.e.opts.Loopback {
-		for _, r := range ev.in.Envelope.Rcpts {
-			a, domain := parseRecipient(r.Addr)
-			if strings.EqualFold(a.Local, "loopback") && inList(ev.e.opts.VoiceDomains, domain) {
-				// RFC 1911 4.1: returned as a new message whose originator is postmaster.
-				ev.pl.add(Action{Kind: ActionLoopback, Rule: ruleD1AddrLoop, Rcpt: ev.in.Envelope.From, Value: "postmaster@" + domain})
-			}
-		}
-	}
 	if ev.pl.refused() == nil {
 		for _, b := range ev.bridge {
 			ev.pl.add(Action{Kind: ActionBridge, Rcpt: b})
@@ -271,8 +262,6 @@ func (ev *eval) order(actions []Action) []Action {
 				return 4, 0
 			}
 			return -1, 0
-		case ActionLoopback:
-			return 2, 0
 		case ActionBridge:
 			return 3, 0
 		}

@@ -327,9 +327,7 @@ Content-Type: multipart/voice-message; boundary="B1"`,
 
 // goldenPolicy adjusts the test policy for the messages that need another
 // one (by name).
-var goldenPolicy = map[string]func(*Options){
-	"d16-loopback": func(o *Options) { o.Loopback = true },
-}
+var goldenPolicy = map[string]func(*Options){}
 
 // goldenEngine is the engine of one golden message.
 func goldenEngine(t testing.TB, name string) *Engine {

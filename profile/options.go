@@ -38,10 +38,6 @@ type Options struct {
 	// Hostname is the right-hand side of generated Message-IDs
 	// (default "localhost").
 	Hostname string
-	// Loopback enables the RFC 1911 loopback@ mailbox on VoiceDomains: the
-	// message is reflected to its sender with postmaster as originator
-	// (recorded as a plan action). Off: loopback@ is refused with 550 5.1.1.
-	Loopback bool
 	// Quarantine quarantines voice mail with MUST-level defects the plan
 	// cannot repair instead of passing it on.
 	Quarantine bool

@@ -86,7 +86,6 @@ func TestOptions(t *testing.T) {
 		{"quarantine undecodable", func(o *Options) { o.Quarantine = true }, "ivm-unknown-audio", "x@mail.example.org", VerdictQuarantine, "quarantine: non-conforming voice mail"},
 		{"no quarantine by default", nil, "ivm-unknown-audio", "x@mail.example.org", VerdictAccept, ""},
 		{"critical undecodable refused", func(o *Options) { o.Quarantine = true }, "lying-label-pdf-as-wav", "x@mail.example.org", VerdictReject, "reject 550 5.6.1"},
-		{"loopback reflect", func(o *Options) { o.Loopback = true }, "ivm-conforming", "loopback@vm.example.com", VerdictAccept, "reflect to sender s@example.org from postmaster@vm.example.com"},
 		{"ivm audio au", func(o *Options) { o.IVMAudio = "au" }, "vpim2-to-ivm", "x@mail.example.org", VerdictModify, "transcode part 2 32kadpcm→au"},
 		{"ivm audio wav", func(o *Options) { o.IVMAudio = "wav" }, "vpim2-to-ivm", "x@mail.example.org", VerdictModify, "set part 2 Content-Type: audio/wav; name=msg2.wav"},
 		{"message-id keep", func(o *Options) { o.MessageIDPolicy = "keep" }, "bare-message-id", "x@mail.example.org", VerdictModify, "add header Message-Context"},

@@ -18,7 +18,6 @@ const (
 	ActionLayout                          // arrange the parts of a multipart (or the single-part body) anew
 	ActionBridge                          // hand the message to the telephony bridge for Rcpt
 	ActionRefuse                          // refuse or quarantine the message (Decision)
-	ActionLoopback                        // reflect the message to Rcpt from Value (RFC 1911 loopback)
 )
 
 // Action is one typed step of a plan. The report prints them (String),
@@ -87,8 +86,6 @@ func (a Action) String() string {
 		return fmt.Sprintf("arrange part %s as %s", label, a.Layout)
 	case ActionBridge:
 		return "hand to bridge " + a.Rcpt
-	case ActionLoopback:
-		return fmt.Sprintf("reflect to sender %s from %s (RFC 1911 loopback)", a.Rcpt, a.Value)
 	case ActionRefuse:
 		if a.Decision.Verdict == VerdictQuarantine {
 			return "quarantine: " + a.Decision.Reason

@@ -105,7 +105,7 @@ var ruleTable = [...]RuleInfo{
 	{ruleD1CtSig, LevelShould, "draft-umig-mime-voice-00 5.3", "Text/Signature carries directory information", ""},
 	{ruleD1CtNotif, LevelMust, "RFC 1911 4.3", "notifications are Multipart/Report with Message/Notification", ""},
 	{ruleD1MVM, LevelMust, "RFC 1911 14", "Multipart/Voice-Message holds three positional parts: spoken name, spoken subject, message", ""},
-	{ruleD1AddrLoop, LevelShould, "RFC 1911 4.1", "loopback@ returns every message to its From address from postmaster", ""},
+	{ruleD1AddrLoop, LevelShould, "RFC 1911 4.1", "loopback@ is a test mailbox; it is not supported and refused (550 5.1.1)", ""},
 
 	// VPIM v2 (RFC 3801), DIGEST §1.2
 	{ruleV2AddrNMU, LevelMust, "RFC 3801 4.1.2", "mail to non-mail-user is refused with 5.1.1", ""},

@@ -53,9 +53,7 @@ func TestRuleTable(t *testing.T) {
 		}
 		msgs[filepath.Base(f)] = b
 	}
-	o := testOptions()
-	o.Loopback = true
-	e, err := New(o)
+	e, err := New(testOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,11 +67,6 @@ func TestRuleTable(t *testing.T) {
 			}
 			note(rep)
 		}
-		rep, err := e.Evaluate(context.Background(), inputFrom(t, raw, "loopback@vm.example.com"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		note(rep)
 	}
 	strict, _ := New(testOptions())
 	for _, a := range []string{"non-mail-user@vm.example.com", "loopback@vm.example.com"} {

@@ -78,7 +78,6 @@ type ProfileConfig struct {
 	SensitivityCode string `toml:"sensitivity_code"`
 	MessageID       string `toml:"message_id"` // fix | keep (DIGEST 2.1)
 	Hostname        string `toml:"hostname"`   // right-hand side of generated Message-IDs
-	Loopback        bool   `toml:"loopback"`   // RFC 1911 loopback@ reflection (off: 550 5.1.1)
 	Quarantine      bool   `toml:"quarantine"` // quarantine voice mail with unrepairable MUST defects
 }
 
@@ -262,7 +261,7 @@ func configFrom(o options) Config {
 		Log: LogConfig{Format: "text", Level: "info"},
 		Profile: ProfileConfig{DefaultTarget: string(p.DefaultTarget), Targets: targets, PrivacyCapable: p.PrivacyCapable,
 			VoiceDomains: p.VoiceDomains, IVMAudio: p.IVMAudio, SensitivityCode: p.SensitivityCode, MessageID: p.MessageIDPolicy,
-			Hostname: p.Hostname, Loopback: p.Loopback, Quarantine: p.Quarantine},
+			Hostname: p.Hostname, Quarantine: p.Quarantine},
 		Codec: CodecConfig{MaxDuration: duration(o.codec.MaxDuration)},
 		Telephony: TelephonyConfig{GatewayDomains: p.GatewayDomains, Backend: t.Backend, SpoolDir: t.SpoolDir,
 			OutdialAllow: t.OutdialAllow, OutdialDeny: t.OutdialDeny, AllowedSenders: t.AllowedSenders, HomeCountry: t.HomeCountry,
@@ -320,7 +319,7 @@ func (c *Config) options() (options, error) {
 			IdleTimeout: time.Duration(m.IdleTimeout), AllowUnauthenticatedListener: m.AllowUnauthenticatedListener},
 		profile: profile.Options{DefaultTarget: profile.Target(p.DefaultTarget), Targets: targets, PrivacyCapable: p.PrivacyCapable,
 			VoiceDomains: p.VoiceDomains, GatewayDomains: t.GatewayDomains, SensitivityCode: p.SensitivityCode,
-			MessageIDPolicy: p.MessageID, Hostname: p.Hostname, Loopback: p.Loopback, Quarantine: p.Quarantine,
+			MessageIDPolicy: p.MessageID, Hostname: p.Hostname, Quarantine: p.Quarantine,
 			IVMAudio: p.IVMAudio, TempDir: m.TempDir, Limits: def.profile.Limits},
 		codec: codec.Options{MaxDuration: time.Duration(c.Codec.MaxDuration)},
 		telephony: telephony.Options{SpoolDir: t.SpoolDir, Backend: t.Backend,

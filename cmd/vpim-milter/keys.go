@@ -57,7 +57,6 @@ func optionKeys() []optionKey {
 		{"profile.SensitivityCode", "profile.sensitivity_code"},
 		{"profile.MessageIDPolicy", "profile.message_id"},
 		{"profile.Hostname", "profile.hostname"},
-		{"profile.Loopback", "profile.loopback"},
 		{"profile.Quarantine", "profile.quarantine"},
 		{"profile.IVMAudio", "profile.ivm_audio"},
 		{"profile.Codec", ""}, // the codec.Transcoder built from [codec]
