@@ -186,7 +186,8 @@ func checkLimits(ev *eval) (r result) {
 		why = append(why, fmt.Sprintf("header block of %d bytes exceeds %d", m.HeaderSize, lim.MaxHeaderBytes))
 	}
 	if m.HeaderLimit != "" {
-		why = append(why, fmt.Sprintf("the header of part %s exceeds %d lines or %d bytes", m.HeaderLimit, lim.MaxPartHeaderLines, lim.MaxPartHeaderBytes))
+		why = append(why, fmt.Sprintf("the header of part %s exceeds %d lines or %d bytes (or the part headers together %d times as much)",
+			m.HeaderLimit, lim.MaxPartHeaderLines, lim.MaxPartHeaderBytes, partHeaderTotal))
 	}
 	if m.DepthLimit {
 		why = append(why, fmt.Sprintf("MIME nesting deeper than %d", lim.MaxDepth))

@@ -23,10 +23,17 @@ type Limits struct {
 	MaxHeaderBytes int64 // size of the top-level header block (default 1 MiB)
 	// MaxPartHeaderLines and MaxPartHeaderBytes bound the header of each
 	// MIME part and of each embedded message (default 1000 lines,
-	// 64 KiB; folded lines count one each).
+	// 64 KiB; folded lines count one each). All part headers of a message
+	// together may hold partHeaderTotal times as much.
 	MaxPartHeaderLines int
 	MaxPartHeaderBytes int64
 }
+
+// partHeaderTotal is how many times the per-part header caps all part
+// headers of one message may hold together: what the parser keeps of
+// part headers stays within 16 × 64 KiB (and 16,000 lines) by default,
+// however the lines are spread over parts.
+const partHeaderTotal = 16
 
 // The defaults of Limits.
 const (
@@ -37,20 +44,22 @@ const (
 	DefaultMaxPartHeaderBytes = 64 << 10
 )
 
+// withDefaults fills in the defaults of zero fields (Options.WithDefaults
+// calls it; Parse too, for callers without Options).
 func (l Limits) withDefaults() Limits {
-	if l.MaxDepth <= 0 {
+	if l.MaxDepth == 0 {
 		l.MaxDepth = DefaultMaxDepth
 	}
-	if l.MaxParts <= 0 {
+	if l.MaxParts == 0 {
 		l.MaxParts = DefaultMaxParts
 	}
-	if l.MaxHeaderBytes <= 0 {
+	if l.MaxHeaderBytes == 0 {
 		l.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
-	if l.MaxPartHeaderLines <= 0 {
+	if l.MaxPartHeaderLines == 0 {
 		l.MaxPartHeaderLines = DefaultMaxPartHeaderLines
 	}
-	if l.MaxPartHeaderBytes <= 0 {
+	if l.MaxPartHeaderBytes == 0 {
 		l.MaxPartHeaderBytes = DefaultMaxPartHeaderBytes
 	}
 	return l
@@ -375,6 +384,9 @@ type parser struct {
 	msg  *Message
 	s    *scanner
 	stop bool // a limit was hit: read to the end without interpreting
+
+	headerLines int   // part header lines kept so far
+	headerBytes int64 // part header bytes kept so far
 }
 
 // Parse reads the MIME tree of a message from its header fields and body.
@@ -575,8 +587,11 @@ func (ps *parser) header(p *Part, bounds []string) {
 		if !s.atStart {
 			// The rest of an overlong line.
 			size += int64(len(l))
-			if !ps.stop && size > ps.lim.MaxPartHeaderBytes {
-				ps.headerLimit(p)
+			if !ps.stop {
+				ps.headerBytes += int64(len(l))
+				if size > ps.lim.MaxPartHeaderBytes || ps.headerBytes > partHeaderTotal*ps.lim.MaxPartHeaderBytes {
+					ps.headerLimit(p)
+				}
 			}
 			if !ps.stop && len(p.Header) > 0 {
 				f := &p.Header[len(p.Header)-1]
@@ -589,8 +604,13 @@ func (ps *parser) header(p *Part, bounds []string) {
 		}
 		lines++
 		size += int64(len(l))
-		if !ps.stop && (lines > ps.lim.MaxPartHeaderLines || size > ps.lim.MaxPartHeaderBytes) {
-			ps.headerLimit(p)
+		if !ps.stop {
+			ps.headerLines++
+			ps.headerBytes += int64(len(l))
+			if lines > ps.lim.MaxPartHeaderLines || size > ps.lim.MaxPartHeaderBytes ||
+				ps.headerLines > partHeaderTotal*ps.lim.MaxPartHeaderLines || ps.headerBytes > partHeaderTotal*ps.lim.MaxPartHeaderBytes {
+				ps.headerLimit(p)
+			}
 		}
 		if ps.stop {
 			continue

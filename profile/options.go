@@ -50,7 +50,9 @@ type Options struct {
 	Codec AudioCodec
 	// TempDir is where transcoded audio is spooled ("" = os.TempDir()).
 	TempDir string
-	// Limits bound the parser (depth 50, 1000 parts, 1 MiB header).
+	// Limits bound the parser (depth 50, 1000 parts, 1 MiB top-level
+	// header, 1000 lines and 64 KiB per part header); beyond them a
+	// message passes unchanged, not interpreted (P-LIMIT).
 	Limits Limits
 }
 
@@ -132,6 +134,19 @@ func (o Options) Validate() error {
 		errs.Add("Hostname", "%q is not a host name", o.Hostname)
 	}
 	optfield.OneOf(&errs, "IVMAudio", o.IVMAudio, IVMAudioForms())
+	for _, l := range []struct {
+		field string
+		n     int64
+	}{{"Limits.MaxDepth", int64(o.Limits.MaxDepth)}, {"Limits.MaxParts", int64(o.Limits.MaxParts)},
+		{"Limits.MaxHeaderBytes", o.Limits.MaxHeaderBytes}, {"Limits.MaxPartHeaderLines", int64(o.Limits.MaxPartHeaderLines)},
+		{"Limits.MaxPartHeaderBytes", o.Limits.MaxPartHeaderBytes}} {
+		if l.n <= 0 {
+			errs.Add(l.field, "%d: want a positive number", l.n)
+		}
+	}
+	if o.Limits.MaxPartHeaderBytes > 0 && o.Limits.MaxPartHeaderBytes < 1024 {
+		errs.Add("Limits.MaxPartHeaderBytes", "%d: want at least 1024 bytes (a MIME part header is rarely under 100)", o.Limits.MaxPartHeaderBytes)
+	}
 	return errs.Err()
 }
 

@@ -31,6 +31,8 @@ func TestValidate(t *testing.T) {
 		{"message-id policy", Options{MessageIDPolicy: "drop"}, []string{`MessageIDPolicy: "drop": want fix or keep`}},
 		{"hostname", Options{Hostname: "host_name"}, []string{`Hostname: "host_name" is not a host name`}},
 		{"ivm audio", Options{IVMAudio: "ogg"}, []string{`IVMAudio: "ogg": want raw, au or wav`}},
+		{"part header caps", Options{Limits: Limits{MaxPartHeaderLines: -1, MaxPartHeaderBytes: 100}},
+			[]string{`Limits.MaxPartHeaderLines: -1: want a positive number`, `Limits.MaxPartHeaderBytes: 100: want at least 1024 bytes (a MIME part header is rarely under 100)`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -79,6 +79,11 @@ type ProfileConfig struct {
 	MessageID       string `toml:"message_id"` // fix | keep (DIGEST 2.1)
 	Hostname        string `toml:"hostname"`   // right-hand side of generated Message-IDs
 	Quarantine      bool   `toml:"quarantine"` // quarantine voice mail with unrepairable MUST defects
+	// MaxPartHeaderLines and MaxPartHeaderBytes bound the header of each
+	// MIME part and embedded message; beyond them the message passes
+	// unchanged, not interpreted (P-LIMIT).
+	MaxPartHeaderLines int      `toml:"max_part_header_lines"`
+	MaxPartHeaderBytes byteSize `toml:"max_part_header_bytes"`
 }
 
 // CodecConfig is the [codec] section.
@@ -261,7 +266,8 @@ func configFrom(o options) Config {
 		Log: LogConfig{Format: "text", Level: "info"},
 		Profile: ProfileConfig{DefaultTarget: string(p.DefaultTarget), Targets: targets, PrivacyCapable: p.PrivacyCapable,
 			VoiceDomains: p.VoiceDomains, IVMAudio: p.IVMAudio, SensitivityCode: p.SensitivityCode, MessageID: p.MessageIDPolicy,
-			Hostname: p.Hostname, Quarantine: p.Quarantine},
+			Hostname: p.Hostname, Quarantine: p.Quarantine,
+			MaxPartHeaderLines: p.Limits.MaxPartHeaderLines, MaxPartHeaderBytes: byteSize(p.Limits.MaxPartHeaderBytes)},
 		Codec: CodecConfig{MaxDuration: duration(o.codec.MaxDuration)},
 		Telephony: TelephonyConfig{GatewayDomains: p.GatewayDomains, Backend: t.Backend, SpoolDir: t.SpoolDir,
 			OutdialAllow: t.OutdialAllow, OutdialDeny: t.OutdialDeny, AllowedSenders: t.AllowedSenders, HomeCountry: t.HomeCountry,
@@ -320,7 +326,7 @@ func (c *Config) options() (options, error) {
 		profile: profile.Options{DefaultTarget: profile.Target(p.DefaultTarget), Targets: targets, PrivacyCapable: p.PrivacyCapable,
 			VoiceDomains: p.VoiceDomains, GatewayDomains: t.GatewayDomains, SensitivityCode: p.SensitivityCode,
 			MessageIDPolicy: p.MessageID, Hostname: p.Hostname, Quarantine: p.Quarantine,
-			IVMAudio: p.IVMAudio, TempDir: m.TempDir, Limits: def.profile.Limits},
+			IVMAudio: p.IVMAudio, TempDir: m.TempDir, Limits: partLimits(def.profile.Limits, p.MaxPartHeaderLines, int64(p.MaxPartHeaderBytes))},
 		codec: codec.Options{MaxDuration: time.Duration(c.Codec.MaxDuration)},
 		telephony: telephony.Options{SpoolDir: t.SpoolDir, Backend: t.Backend,
 			SIP: telephony.SIPOptions{Trunk: t.SIP.Trunk, Listen: t.SIP.Listen, Codecs: t.SIP.Codecs, CallerID: t.SIP.CallerID,
@@ -526,6 +532,12 @@ func (d *duration) UnmarshalText(b []byte) error {
 }
 
 func (d duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// partLimits is l with the per-part header caps of the configuration.
+func partLimits(l profile.Limits, lines int, bytes int64) profile.Limits {
+	l.MaxPartHeaderLines, l.MaxPartHeaderBytes = lines, bytes
+	return l
+}
 
 // byteSize is a size in bytes, written as an integer or as "64MiB", "512KiB", "10MB".
 type byteSize int64

@@ -61,7 +61,11 @@ func optionKeys() []optionKey {
 		{"profile.IVMAudio", "profile.ivm_audio"},
 		{"profile.Codec", ""}, // the codec.Transcoder built from [codec]
 		{"profile.TempDir", "milter.temp_dir"},
-		{"profile.Limits", ""}, // built in (profile.Limits)
+		{"profile.Limits.MaxDepth", ""},       // built in (50)
+		{"profile.Limits.MaxParts", ""},       // built in (1000)
+		{"profile.Limits.MaxHeaderBytes", ""}, // milter.max_header_bytes caps the header the milter keeps
+		{"profile.Limits.MaxPartHeaderLines", "profile.max_part_header_lines"},
+		{"profile.Limits.MaxPartHeaderBytes", "profile.max_part_header_bytes"},
 
 		{"codec.MaxDuration", "codec.max_duration"},
 

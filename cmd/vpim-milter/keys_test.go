@@ -27,7 +27,7 @@ func optionFields(pkg string, t reflect.Type) []string {
 			if !f.IsExported() {
 				continue
 			}
-			if f.Type.Kind() == reflect.Struct && strings.HasSuffix(f.Type.Name(), "Options") {
+			if f.Type.Kind() == reflect.Struct && (strings.HasSuffix(f.Type.Name(), "Options") || f.Type == reflect.TypeFor[profile.Limits]()) {
 				walk(prefix+f.Name+".", f.Type)
 				continue
 			}
@@ -114,7 +114,7 @@ func leafValues(o options) map[string]any {
 			if !f.IsExported() {
 				continue
 			}
-			if f.Type.Kind() == reflect.Struct && strings.HasSuffix(f.Type.Name(), "Options") {
+			if f.Type.Kind() == reflect.Struct && (strings.HasSuffix(f.Type.Name(), "Options") || f.Type == reflect.TypeFor[profile.Limits]()) {
 				walk(prefix+f.Name+".", v.Field(i))
 				continue
 			}
