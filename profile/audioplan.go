@@ -51,6 +51,29 @@ func (ev *eval) assignRoles() {
 func (ev *eval) assignRolesIn(root *Part) *Part {
 	audio := ev.audioParts(root, nil)
 	r := ev.roles
+	if mvm := findMVM(root); mvm != nil && ev.isV1() && len(mvm.Children) == 3 && ev.isAudio(mvm.Children[0]) &&
+		ev.isAudio(mvm.Children[1]) && (ev.isAudio(mvm.Children[2]) || mvm.Children[2].IsMultipart()) {
+		// RFC 1911 14: the parts of a VPIM v1 voice message are known by
+		// their position, whatever their dispositions say; the third may
+		// be a multipart/mixed with the message first.
+		r[mvm.Children[0]], r[mvm.Children[1]] = "Originator-Spoken-Name", "Spoken-Subject"
+		if third := mvm.Children[2]; ev.isAudio(third) {
+			r[third] = "Voice-Message"
+			return third
+		}
+		if inner := ev.audioParts(mvm.Children[2], nil); len(inner) > 0 {
+			for _, p := range inner {
+				if v, ok := p.DispositionParams["voice"]; ok && canonVoice(v) != "" {
+					r[p] = canonVoice(v)
+				}
+			}
+			if _, ok := r[inner[0]]; !ok {
+				r[inner[0]] = "Voice-Message"
+			}
+			return inner[0]
+		}
+		return nil
+	}
 	missing := 0
 	for _, p := range audio {
 		if v, ok := p.DispositionParams["voice"]; ok {
@@ -191,7 +214,9 @@ func (ev *eval) planAudio(r *result, p *Part, role string, report bool) {
 	tf, tmedia, ext := ta.format, ta.mediaType, ta.ext
 	a := ev.info[p]
 	f := a.format
+	h := append([]Field(nil), p.Header...)
 	transcode := false
+	relabel := false     // empty audio that takes the target's type
 	undecodable := false // passed unchanged because it cannot be converted
 	// cannot handles audio that cannot be converted: refused, dropped,
 	// or passed unchanged with a finding.
@@ -200,7 +225,7 @@ func (ev *eval) planAudio(r *result, p *Part, role string, report bool) {
 			return true
 		}
 		r.find(rulePCodec, p.Path, "%s: passed unchanged", why)
-		r.unfix("undecodable audio in part " + pathLabel(p))
+		r.unfix(rulePCodec, "undecodable audio in part "+pathLabel(p))
 		if ev.target == TargetIVM && !report && (p == ev.voice || p.synthetic && ev.voice == ev.m.Root) {
 			ev.unconvertible = p
 		}
@@ -209,15 +234,20 @@ func (ev *eval) planAudio(r *result, p *Part, role string, report bool) {
 	}
 	if f != tf {
 		switch {
+		case p.Data == 0 && (tf == "basic" || tf == "32kadpcm"):
+			// Empty audio is empty in any headerless format: it only
+			// takes the target's type (and a name to match).
+			h = setField(h, "Content-Type", tmedia)
+			relabel = true
 		case p.Data == 0:
-			r.unfix("empty audio part " + p.Path)
+			r.unfix(rulePAudioEmpty, "empty audio part "+p.Path)
 		case p.BadBase64:
 			if cannot(fmt.Sprintf("audio cannot be decoded (%s, invalid base64)", orUnknown(f))) {
 				return
 			}
 		case opts.Codec == nil:
 			r.find(rulePCodec, p.Path, "no audio codec configured: %s passed unchanged", orUnknown(f))
-			r.unfix("audio not transcoded in part " + p.Path)
+			r.unfix(rulePCodec, "audio not transcoded in part "+p.Path)
 		default:
 			// The codec says what it can convert: a trial decode before the
 			// plan announces the transcode, so that what the report lists
@@ -234,7 +264,6 @@ func (ev *eval) planAudio(r *result, p *Part, role string, report bool) {
 			}
 		}
 	}
-	h := append([]Field(nil), p.Header...)
 	name := fmt.Sprintf("msg%d.%s", ev.audioN, ext)
 	if fn := p.DispositionParams["filename"]; transcode && report && fn != "" {
 		// A report's spoken part keeps its name, with the extension of
@@ -284,15 +313,22 @@ func (ev *eval) planAudio(r *result, p *Part, role string, report bool) {
 		}
 		fn := p.DispositionParams["filename"]
 		switch e := formatExt(f); {
-		case transcode:
+		case transcode || relabel:
 			fn = name
 		case ev.keepsBasic(p, f) && !auNamed(p):
 			// RFC 4239 7 (I-CODEC-TX): raw µ-law audio/basic SHOULD use a
 			// filename ending in ".au"; a legacy Content-Type name= is
 			// kept in step.
 			fn = auName(fn, ev.audioN)
-			if raw, ok := rawField(p.Header, "Content-Type"); ok && !p.TypeInvalid && p.Params["name"] != "" {
-				h = setFieldRaw(h, "Content-Type", editParams(raw, "", map[string]string{"name": fn}))
+			if raw, ok := rawField(p.Header, "Content-Type"); ok && p.Params["name"] != "" {
+				if p.TypeInvalid {
+					// RFC 2045 5.1 (P-CT-SYNTAX): written anew.
+					params := copyParams(p.Params)
+					params["name"] = fn
+					h = setField(h, "Content-Type", mime.FormatMediaType(p.Type, params))
+				} else {
+					h = setFieldRaw(h, "Content-Type", editParams(raw, "", map[string]string{"name": fn}))
+				}
 			}
 		case fn == "" && e != "":
 			fn = fmt.Sprintf("msg%d.%s", ev.audioN, e)
@@ -342,6 +378,9 @@ func (ev *eval) planAudio(r *result, p *Part, role string, report bool) {
 		}
 	}
 	rule := ev.audioRule()
+	if report && ev.target == TargetVPIM2 {
+		rule = ruleV2DSN // RFC 3801 4.6: the spoken part of a report
+	}
 	if transcode {
 		r.act(Action{Kind: ActionTranscode, Rule: rule, Part: p.Path, Message: p.embeddedIn != nil, From: f, To: tf, part: p})
 	}
@@ -449,7 +488,7 @@ func auNamed(p *Part) bool {
 		return false
 	}
 	n, ok := p.Params["name"]
-	return !ok || p.TypeInvalid || hasSuffixFold(n, ".au")
+	return !ok || hasSuffixFold(n, ".au")
 }
 
 // auName returns a filename ending in ".au" for raw µ-law audio: fn with

@@ -24,7 +24,7 @@ type eval struct {
 
 	findings []Finding
 	pl       planner
-	unfixed  []string // MUST-level defects that stay in the delivered message
+	unfixed  []defect // MUST-level defects that stay in the delivered message
 	bridge   []string // recipients for the telephony bridge
 	voice    *Part    // the voice message the bridge plays
 	audioN   int      // audio parts named so far (msgN.ext)
@@ -39,7 +39,13 @@ type eval struct {
 type result struct {
 	findings []Finding
 	actions  []Action
-	unfixed  []string
+	unfixed  []defect
+}
+
+// defect is a MUST-level defect the plan cannot repair.
+type defect struct {
+	rule Rule
+	why  string
 }
 
 // find records a finding of rule id on part path.
@@ -57,7 +63,7 @@ func (r *result) findAt(lvl Level, id Rule, part, format string, args ...any) {
 }
 
 // unfix records that a MUST-level defect stays in the delivered message.
-func (r *result) unfix(why string) { r.unfixed = append(r.unfixed, why) }
+func (r *result) unfix(rule Rule, why string) { r.unfixed = append(r.unfixed, defect{rule, why}) }
 
 // act records a plan step.
 func (r *result) act(a Action) { r.actions = append(r.actions, a) }
@@ -135,9 +141,9 @@ func (ev *eval) run() *Report {
 		return ev.finish()
 	}
 	if ev.report {
-		ev.runChecks(planReport, planLines)
+		ev.runChecks(planReport, planLines, planRepair)
 	} else {
-		ev.runChecks(planMessageID, planHeader, planFields, planSensitivity, planParts, planLines)
+		ev.runChecks(planMessageID, planHeader, planFields, planSensitivity, planParts, planLines, planRepair)
 	}
 	if p := ev.unconvertible; p != nil && ev.pl.refused() == nil {
 		// The voice message cannot become audio/basic: converting the rest
@@ -208,9 +214,22 @@ func (ev *eval) finish() *Report {
 	} else {
 		ev.bridge = nil // a refused message is handed to nobody
 	}
-	if ev.e.opts.Quarantine && len(ev.unfixed) > 0 && ev.pl.refused() == nil {
-		ev.pl.refuse(Decision{Verdict: VerdictQuarantine, Reason: "non-conforming voice mail: " + strings.Join(ev.unfixed, "; "),
-			Condition: CondUnrepairable})
+	if len(ev.unfixed) > 0 && ev.pl.refused() == nil && (ev.pass == nil || ev.e.opts.Quarantine) {
+		var why []string
+		for _, d := range ev.unfixed {
+			why = append(why, d.why)
+		}
+		d := Decision{Condition: CondUnrepairable, Rule: ev.unfixed[0].rule}
+		if ev.e.opts.Quarantine {
+			d.Verdict, d.Reason = VerdictQuarantine, "non-conforming voice mail: "+strings.Join(why, "; ")
+			ev.pl.refuse(d)
+			ev.pass = nil
+		} else {
+			// Delivered with the defects the rewrite cannot repair: the
+			// decision names them (a per-condition policy may refuse them).
+			d.Reason = "delivered with defects the rewrite cannot repair: " + strings.Join(why, "; ")
+			ev.pass = &d
+		}
 	}
 	rep := &Report{Profile: ev.profile, Target: ev.target, Findings: ev.findings, Bridge: ev.bridge}
 	if rep.Findings == nil {

@@ -42,14 +42,10 @@ func checkHeader(ev *eval) (r result) {
 	root := ev.m.Root
 	h := root.Header
 	if ev.report {
-		if ev.profile == "vpim2" {
-			r.find(ruleV2DSN, "", "delivery/disposition report: passed through, only a spoken part is adapted")
-		}
-		return r
+		return r // DIGEST §5: a report passes as it is but for its spoken part
 	}
 	if _, ok := root.Get("From"); !ok {
 		r.find(ev.rid(ruleV2HdrFrom, ruleD1HdrFrom), "", "From field missing")
-		r.unfix("From missing")
 	}
 	if d, ok := root.Get("Date"); !ok {
 		r.find(ev.rid(ruleV2HdrDate, ruleD1HdrDate), "", "Date field missing")
@@ -77,7 +73,9 @@ func checkHeader(ev *eval) (r result) {
 			// spelling ("Company Confidential") is not the registered one.
 			r.find(ev.rid(ruleV2HdrSens, ruleD1HdrSens), "", "Sensitivity %q not in canonical form %q", v, c)
 		case !ev.isV1() && c != "Private" && most != "Private":
-			r.find(ruleV2HdrSens, "", "Sensitivity %s has no VPIM semantics and should not be sent", c)
+			// RFC 3801 4.2.13: "A conforming implementation SHOULD NOT send
+			// the values "Personal" or "Company-Confidential"".
+			r.findAt(LevelShould, ruleV2HdrSens, "", "Sensitivity %s has no VPIM semantics and should not be sent", c)
 		}
 	}
 	if len(vals) > 1 {
@@ -196,6 +194,16 @@ func planFields(ev *eval) (r result) {
 		for i := n; i >= 2; i-- {
 			r.header(rule, HeaderEdit{Op: HeaderDelete, Name: f, Index: i})
 		}
+	}
+	if _, ok := ev.m.Root.Get("From"); !ok {
+		// RFC 3801 4.2.1 (From MUST be present, and SHOULD be the MAIL
+		// FROM address); 4.1.2: a message with no reply path comes from
+		// non-mail-user.
+		from := ev.in.Envelope.From
+		if from == "" {
+			from = "non-mail-user@" + ev.e.opts.Hostname
+		}
+		r.header(ev.rid(ruleV2HdrFrom, ruleD1HdrFrom), HeaderEdit{Op: HeaderAdd, Name: "From", Value: "<" + from + ">"})
 	}
 	rule := ev.ridIMF(ruleV2HdrDate, ruleD1HdrDate)
 	v, ok := ev.m.Root.Get("Date")

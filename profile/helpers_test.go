@@ -144,6 +144,9 @@ func realCodec() *codec.Transcoder {
 func formatReport(rep *Report) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "profile: %s\ntarget: %s\nverdict: %s\nreply: %s\n", rep.Profile, rep.Target, rep.Plan.Verdict(), rep.Plan.Decision.Reply.String())
+	if d := rep.Plan.Decision; d.Condition != "" {
+		fmt.Fprintf(&b, "decision: %s (%s) %s\n", d.Condition, d.Rule, d.Reason)
+	}
 	b.WriteString("findings:\n")
 	for _, f := range rep.Findings {
 		fmt.Fprintf(&b, "  %s %s [%s] (%s) %s\n", f.Rule, f.Level, f.Part, f.Spec, f.Message)

@@ -19,6 +19,15 @@ import (
 // including a multipart/mixed collections of body parts").
 func planPositional(ev *eval) (r result) {
 	root := ev.m.Root
+	if c := root.Children; root.Type == "multipart/voice-message" && len(root.Params) == 1 && len(c) == 3 &&
+		c[0].IsLeaf() && ev.isAudio(c[0]) && c[1].IsLeaf() && ev.isAudio(c[1]) {
+		// Already the three positional parts: only their content is
+		// converted, the third part's included.
+		ev.planAudio(&r, c[0], "Originator-Spoken-Name", false)
+		ev.planAudio(&r, c[1], "Spoken-Subject", false)
+		ev.v1Content(&r, c[2])
+		return r
+	}
 	var leaves []*Part
 	broken := false
 	var collect func(p *Part)
@@ -38,9 +47,6 @@ func planPositional(ev *eval) (r result) {
 			leaves = append(leaves, p)
 		}
 	}
-	if broken {
-		return r
-	}
 	var body *Part // the wrapped single-part body
 	if root.IsLeaf() {
 		if !ev.isAudio(root) {
@@ -50,6 +56,9 @@ func planPositional(ev *eval) (r result) {
 		leaves = []*Part{body}
 	} else {
 		collect(root)
+	}
+	if broken {
+		return r
 	}
 	var name, subj, msg *Part
 	var rest []*Part
@@ -136,9 +145,37 @@ func planPositional(ev *eval) (r result) {
 	if root.IsLeaf() || root.Type != "multipart/voice-message" || len(root.Params) != 1 {
 		ev.setHeader(&r, ruleD1MVM, "Content-Type", ct)
 	}
+	if l.Entries[2].Group == nil && msg.IsMultipart() {
+		l.Entries[2] = LayoutEntry{Role: "voice message", Group: &Layout{Type: "multipart/mixed", Boundary: ev.boundary("m"),
+			Entries: []LayoutEntry{{Part: pathLabel(msg), part: msg}}}}
+	}
 	r.find(ruleD1MVM, "", "a VPIM v1 message is a multipart/voice-message of the spoken name, the spoken subject and the message; arranged as %s", l)
 	r.act(Action{Kind: ActionLayout, Rule: ruleD1MVM, part: root, Layout: l})
 	return r
+}
+
+// v1Content converts the content of the third part of a VPIM v1 message:
+// audio to Audio/32KADPCM (also inside forwarded messages); text and other
+// content a voice mailbox cannot take is not sent (RFC 1911 4.3).
+func (ev *eval) v1Content(r *result, p *Part) {
+	switch {
+	case p.Embedded != nil:
+		ev.planForwarded(r, p.Embedded)
+	case p.IsMultipart():
+		if !p.NoParts && p.Params["boundary"] != "" {
+			for _, c := range p.Children {
+				ev.v1Content(r, c)
+			}
+		}
+	case ev.isAudio(p):
+		ev.planAudio(r, p, ev.roles[p], false)
+	case strings.HasPrefix(p.Type, "text/"):
+		r.find(ruleD1CtText, p.Path, "%s is not sent to a VPIM v1 destination", p.Type)
+		r.act(Action{Kind: ActionDrop, Rule: ruleD1CtText, Part: p.Path, part: p})
+	default:
+		r.find(ruleD1MVM, p.Path, "%s has no place in a VPIM v1 message", p.Type)
+		r.act(Action{Kind: ActionDrop, Rule: ruleD1MVM, Part: p.Path, part: p})
+	}
 }
 
 // pathOrBody is the label of a layout entry's part.
@@ -246,6 +283,7 @@ func (ev *eval) v2Inside(r *result, mvm *Part) {
 		case ev.isAudio(c):
 			ev.planAudio(r, c, ev.roles[c], false)
 		case c.Type == "image/tiff":
+			ev.v2Fax(r, c)
 		case c.Type == "text/plain":
 			// RFC 3801 4.5.4 (V2-TEXT): not sent inside the voice message.
 			ev.v2Drop(r, c, ruleV2Text)
@@ -320,6 +358,8 @@ func (ev *eval) v2Build(r *result, root *Part) {
 			ev.planForwarded(r, c.Embedded)
 		case ev.isAudio(c):
 			ev.planAudio(r, c, ev.roles[c], false)
+		case c.Type == "image/tiff":
+			ev.v2Fax(r, c)
 		}
 	}
 	params := copyParams(root.Params)
@@ -409,6 +449,56 @@ func planLines(ev *eval) (r result) {
 	ev.m.Walk(func(p *Part, _ int) bool {
 		if p.IsLeaf() && isBase64(p.Encoding) && !p.BadBase64 && p.MaxLine > 76 && !touched[p] {
 			r.act(Action{Kind: ActionReencode, Rule: rulePB64, Part: p.Path, Message: p.embeddedIn != nil, From: p.Encoding, part: p})
+		}
+		return true
+	})
+	return r
+}
+
+// v2Fax gives a fax part the parameter VPIM v2 requires: RFC 3801 4.4.4,
+// image/tiff; application=faxbw ("the param MUST be present").
+func (ev *eval) v2Fax(r *result, p *Part) {
+	if strings.EqualFold(p.Params["application"], "faxbw") || p.TypeInvalid {
+		return
+	}
+	raw, _ := rawField(p.Header, "Content-Type")
+	ev.setField(r, ruleV2Fax, p, "Content-Type", strings.TrimLeft(editParams(raw, "", map[string]string{"application": "faxbw"}), " \t"))
+}
+
+// planRepair plans the repairs of MIME structure a converted message
+// needs: the close delimiter of a multipart that lacks it (RFC 2046
+// 5.1.1), a Content-Type that does not parse written anew from what could
+// be read of it (RFC 2045 5.1), and for VPIM v2 the MIME-Version and
+// Content-Type a forwarded message must have (RFC 3801 4.8: "the embedded
+// message MUST have MIME-Version and Content-Type"; an absent
+// Content-Type means text/plain, RFC 2045 5.2).
+func planRepair(ev *eval) (r result) {
+	typed := map[*Part]bool{}
+	for _, a := range ev.pl.actions {
+		if a.Kind == ActionPartField && strings.EqualFold(a.Name, "Content-Type") {
+			typed[a.part] = true
+		}
+		if a.Kind == ActionHeader && strings.EqualFold(a.Header.Name, "Content-Type") {
+			typed[ev.m.Root] = true
+		}
+		if a.Kind == ActionTranscode || a.Kind == ActionDrop {
+			typed[a.part] = true
+		}
+	}
+	ev.m.Walk(func(p *Part, _ int) bool {
+		if p.IsMultipart() && p.Unclosed && !p.NoParts && p.Params["boundary"] != "" {
+			r.act(Action{Kind: ActionClose, Rule: rulePMIMEClose, Part: p.Path, Message: p.embeddedIn != nil, part: p})
+		}
+		if p.TypeInvalid && strings.Contains(p.Type, "/") && !typed[p] {
+			ev.setField(&r, rulePCTSyntax, p, "Content-Type", mime.FormatMediaType(p.Type, p.Params))
+		}
+		if in := p.Embedded; in != nil && ev.target == TargetVPIM2 && !ev.report {
+			if _, ok := in.Get("MIME-Version"); !ok {
+				ev.setField(&r, ruleV2Fwd, in, "MIME-Version", "1.0")
+			}
+			if _, ok := in.Get("Content-Type"); !ok {
+				ev.setField(&r, ruleV2Fwd, in, "Content-Type", "text/plain; charset=us-ascii")
+			}
 		}
 		return true
 	})

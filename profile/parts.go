@@ -18,10 +18,10 @@ func checkStructure(ev *eval) (r result) {
 			switch {
 			case p.Params["boundary"] == "":
 				r.find(rulePMIMEBoundary, p.Path, "multipart without boundary parameter")
-				r.unfix("multipart without boundary")
+				r.unfix(rulePMIMEBoundary, "multipart without boundary")
 			case p.NoParts:
 				r.find(rulePMIMEBoundary, p.Path, "no delimiter line for boundary %q", p.Params["boundary"])
-				r.unfix("multipart without parts")
+				r.unfix(rulePMIMEBoundary, "multipart without parts")
 			case p.Unclosed:
 				r.find(rulePMIMEClose, p.Path, "missing or malformed close delimiter --%s--", p.Params["boundary"])
 			}
@@ -31,6 +31,7 @@ func checkStructure(ev *eval) (r result) {
 		}
 		if p.BadBase64 {
 			r.find(rulePB64, p.Path, "invalid or truncated base64 data")
+			r.unfix(rulePB64, "invalid base64 in part "+pathLabel(p))
 		}
 		if p.IsLeaf() {
 			ev.checkLabel(&r, p)
@@ -111,9 +112,15 @@ func checkParts(ev *eval) (r result) {
 		case "text/signature":
 			r.find(ruleD1CtSig, p.Path, "Text/Signature: SpokenName is not extracted") // todo DIGEST D1-CT-SIG
 		case "message/notification", "multipart/notification":
-			r.find(ruleD1CtNotif, p.Path, "pre-standard %s", p.Type)
+			// RFC 1911 4.3 uses these; the other profiles know them as
+			// message/delivery-status and multipart/report (RFC 3464),
+			// whose fields differ: not converted.
+			if ev.target != TargetVPIM1 {
+				r.find(ruleD1CtNotif, p.Path, "pre-standard %s", p.Type)
+				r.unfix(ruleD1CtNotif, "pre-standard "+p.Type+" in part "+p.Path)
+			}
 		case "image/tiff":
-			if !strings.EqualFold(p.Params["application"], "faxbw") {
+			if ev.target == TargetVPIM2 && !strings.EqualFold(p.Params["application"], "faxbw") {
 				r.find(ruleV2Fax, p.Path, "image/tiff without application=faxbw")
 			}
 		}
@@ -268,8 +275,8 @@ func absDiff(a, b int64) int64 {
 
 // checkForward checks an embedded message (RFC 3801 4.8).
 func (ev *eval) checkForward(r *result, p *Part) {
-	if ev.report {
-		return // the returned original in a DSN/MDN is not a forward
+	if ev.report || ev.target != TargetVPIM2 {
+		return // the returned original in a DSN/MDN is not a forward; the rule is VPIM v2's
 	}
 	in := p.Embedded
 	_, from := in.Get("From")
@@ -277,6 +284,7 @@ func (ev *eval) checkForward(r *result, p *Part) {
 	_, date := in.Get("Date")
 	if !from && !subj && !date {
 		r.find(ruleV2Fwd, p.Path, "forwarded message has none of From, Subject, Date")
+		r.unfix(ruleV2Fwd, "forwarded message in part "+p.Path+" without From, Subject or Date")
 	}
 	if _, ok := in.Get("MIME-Version"); !ok {
 		r.find(ruleV2Fwd, p.Path, "forwarded message lacks MIME-Version")

@@ -18,6 +18,7 @@ const (
 	ActionLayout                          // arrange the parts of a multipart (or the single-part body) anew
 	ActionBridge                          // hand the message to the telephony bridge for Rcpt
 	ActionRefuse                          // refuse or quarantine the message (Decision)
+	ActionClose                           // write the missing close delimiter of a multipart (RFC 2046 5.1.1)
 )
 
 // Action is one typed step of a plan. The report prints them (String),
@@ -86,6 +87,8 @@ func (a Action) String() string {
 		return fmt.Sprintf("arrange part %s as %s", label, a.Layout)
 	case ActionBridge:
 		return "hand to bridge " + a.Rcpt
+	case ActionClose:
+		return fmt.Sprintf("close part %s with its delimiter", label)
 	case ActionRefuse:
 		if a.Decision.Verdict == VerdictQuarantine {
 			return "quarantine: " + a.Decision.Reason
@@ -203,7 +206,7 @@ func (pl *planner) bodyChanges() bool {
 			if a.part.Path != "" || a.part.embeddedIn != nil || a.part.synthetic {
 				return true
 			}
-		case ActionTranscode, ActionReencode, ActionDrop, ActionLayout:
+		case ActionTranscode, ActionReencode, ActionDrop, ActionLayout, ActionClose:
 			return true
 		}
 	}

@@ -16,7 +16,7 @@ func checkPrivacy(ev *eval) (r result) {
 		ev.m.Walk(func(p *Part, _ int) bool {
 			if p.Embedded != nil {
 				if _, most := sensitivities(p.Embedded.Header); most == "Private" {
-					forwarded = true
+					forwarded, rule = true, ruleV2Fwd
 					r.find(ruleV2Fwd, p.Path, "forwarded content is marked Sensitivity: Private")
 				}
 			}
@@ -63,8 +63,7 @@ func checkPrivacy(ev *eval) (r result) {
 		}
 	}
 	if why == "" {
-		r.find(rule, "", "Private message to privacy-capable destinations")
-		return r
+		return r // every destination keeps it private
 	}
 	code := ev.e.opts.SensitivityCode
 	if code == "" {
@@ -94,6 +93,16 @@ func planSensitivity(ev *eval) (r result) {
 		return r
 	}
 	rule := ev.rid(ruleV2HdrSens, ruleD1HdrSens)
+	if !ev.isV1() && ev.target == TargetVPIM1 && want != "Private" {
+		// RFC 3801 4.2.13: no VPIM v2 semantics for Personal or
+		// Company-Confidential; RFC 1911 4.2: any value asks a v1 system
+		// for privacy the sender did not ask for.
+		r.find(ruleD1HdrSens, "", "Sensitivity %q has no meaning in VPIM v2 but would mean private to VPIM v1: removed", strings.Join(vals, ", "))
+		for i := len(vals); i >= 1; i-- {
+			r.header(ruleD1HdrSens, HeaderEdit{Op: HeaderDelete, Name: "Sensitivity", Index: i})
+		}
+		return r
+	}
 	if ev.isV1() && ev.target != TargetVPIM1 && want != "Private" {
 		r.find(ruleV2HdrSens, "", "v1 Sensitivity %q forbids forwarding (RFC 1911 4.2); the %s message carries that as Private", strings.Join(vals, ", "), ev.target)
 		want, rule = "Private", ruleV2HdrSens

@@ -55,6 +55,8 @@ func newRewriter(e *Engine, in *Input, m *Message, actions []Action) *rewriter {
 			rw.node(p).reencode = a
 		case ActionLayout:
 			rw.node(p).layout = a.Layout
+		case ActionClose:
+			rw.node(p) // the multipart is written: children() adds the delimiter
 		default:
 			continue
 		}

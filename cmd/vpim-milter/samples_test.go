@@ -66,7 +66,9 @@ func TestSamplesCLI(t *testing.T) {
 			if rc != wantRC {
 				t.Errorf("check exit status %d, want %d", rc, wantRC)
 			}
-			if tc.profile != "none" && len(rep.Findings) == 0 {
+			// A delivery report without a spoken part passes as it is
+			// (DIGEST §5): nothing to find.
+			if tc.profile != "none" && len(rep.Findings) == 0 && tc.file != "mobeon-lmcchli-vvs-ntf-voice_failed-dsn.eml" {
 				t.Errorf("no findings for a %s sample", tc.profile)
 			}
 			for _, f := range rep.Findings {
