@@ -85,7 +85,7 @@ func vpim2Message(t *testing.T, id, to, sensitivity string, secs int) string {
 const voiceConfig = `
 [profile]
 default_target = "ivm"
-targets = { "vm.example.net" = "vpim2" }
+targets = { "vm.example.net" = "vpim2", "vm3.example.net" = "vpim2" }
 privacy_capable = ["vm.example.net"]
 voice_domains = ["vm.example.com"]
 `
@@ -165,6 +165,41 @@ func TestVoiceThroughPostfix(t *testing.T) {
 		}
 		if !found {
 			t.Error("private message to the privacy-capable peer not delivered")
+		}
+	})
+	t.Run("privacy-capable and not: split at RCPT", func(t *testing.T) {
+		// Issue 10 defect 2: the recipient whose destination does not keep
+		// Sensitivity: Private is deferred to a transaction of its own.
+		msg := vpim2Message(t, "split1", "2722@vm.example.net, 2723@vm3.example.net", "Private", 1)
+		code, text := m.Submit(t, "12145551212@vm.example.com", []string{"2722@vm.example.net", "2723@vm3.example.net"}, msg)
+		if code != 452 || !strings.HasPrefix(text, "4.5.3 ") {
+			t.Errorf("second RCPT: %d %q, want 452 4.5.3", code, text)
+		}
+	})
+	t.Run("conformant message passes byte-identical", func(t *testing.T) {
+		// Issue 10 defect 13: a VPIM v2 message as a VPIM v2 peer wants it
+		// (a quoted filename, folded nothing else) arrives as it was sent,
+		// after the Received field Postfix adds.
+		before := len(m.Delivered(t))
+		msg := vpim2Message(t, "same1", "2722@vm.example.net", "", 2)
+		if code, text := m.Submit(t, "12145551212@vm.example.com", []string{"2722@vm.example.net"}, msg); code != 250 {
+			t.Fatalf("send: %d %s", code, text)
+		}
+		msgs := m.WaitDelivered(t, before+1, 30*time.Second)
+		sent := strings.ReplaceAll(msg, "\n", "\r\n")
+		found := false
+		for _, x := range msgs {
+			if !strings.Contains(x.Raw, "same1@vm.example.com") {
+				continue
+			}
+			found = true
+			raw := strings.ReplaceAll(strings.ReplaceAll(x.Raw, "\r\n", "\n"), "\n", "\r\n")
+			if !strings.HasSuffix(strings.TrimRight(raw, "\r\n"), strings.TrimRight(sent, "\r\n")) {
+				t.Errorf("the delivered message is not the sent one after the trace fields:\n%s", raw)
+			}
+		}
+		if !found {
+			t.Error("not delivered")
 		}
 	})
 	t.Run("non-mail-user refused at RCPT", func(t *testing.T) {

@@ -1,7 +1,9 @@
 package milter_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -244,4 +246,55 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestBridgeVoiceByContent: an Asterisk WAV sent as
+// application/octet-stream reaches the bridge, because the hand-off plays
+// the voice part the evaluation chose, recognised by its bytes (issue 10:
+// one part model).
+func TestBridgeVoiceByContent(t *testing.T) {
+	const voice = "VOICE=+3940226338@voice.example.com"
+	var wav bytes.Buffer
+	w, err := codec.NewWriter(&wav, codec.WAVULaw, 800)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(make([]byte, 1600))
+	w.Close()
+	body := "--B\r\nContent-Type: text/plain\r\n\r\nYou have a message.\r\n" +
+		"--B\r\nContent-Type: application/octet-stream; name=\"msg0000.wav\"\r\nContent-Transfer-Encoding: base64\r\n" +
+		"Content-Disposition: attachment; filename=\"msg0000.wav\"\r\n\r\n" + base64.StdEncoding.EncodeToString(wav.Bytes()) + "\r\n--B--\r\n"
+	b := &fakeBridge{}
+	_, _, addr := serveFilter(t, "inet:0@127.0.0.1", milter.Options{TempDir: t.TempDir(), Bridge: b}, nil)
+	c := gomilter.NewClient("tcp", addr, gomilter.WithActions(gomilter.AllClientSupportedActionMasks))
+	s, err := c.Session(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Conn("client.example", gomilter.FamilyInet, 25, "127.0.0.1")
+	s.Helo("client.example")
+	if a, err := s.Mail("<pbx@example.org>", ""); err != nil || a.StopProcessing() {
+		t.Fatalf("mail: %v %v", a, err)
+	}
+	if a, err := s.Rcpt("<"+voice+">", ""); err != nil || a.StopProcessing() {
+		t.Fatalf("rcpt: %v %v", a, err)
+	}
+	var h textproto.Header
+	h.Add("Content-Type", "multipart/mixed; boundary=B")
+	h.Add("MIME-Version", "1.0")
+	h.Add("To", voice)
+	h.Add("From", "pbx@example.org")
+	if a, err := s.Header(h); err != nil || a.StopProcessing() {
+		t.Fatalf("header: %v %v", a, err)
+	}
+	if _, a, err := s.BodyReadFrom(strings.NewReader(body)); err != nil || a.String() != normalizeAct("accept") {
+		t.Fatalf("end of message: %v %v", a, err)
+	}
+	if b.got == nil || b.got.Voice == nil {
+		t.Fatalf("no voice handed off: %+v", b.got)
+	}
+	if v := b.got.Voice; v.Part != "2" || v.Format != codec.WAVULaw || b.audio != wav.String() {
+		t.Errorf("voice part %q format %q, %d bytes; want part 2, wav-ulaw, the WAV (%d bytes)", v.Part, v.Format, len(b.audio), wav.Len())
+	}
 }
