@@ -709,6 +709,8 @@ func (ps *parser) leaf(p *Part, bounds []string) (int, bool) {
 		tail    [2]byte
 		ntail   int
 		bad     bool
+		padSeen bool // base64 padding seen: only white space may follow
+		pads    int  // padding characters
 		qpData  int64
 		qpHard  bool // the last QP line ended with a hard line break
 		line    int  // length of the current line so far
@@ -755,6 +757,19 @@ func (ps *parser) leaf(p *Part, bounds []string) (int, bool) {
 					}
 				}
 				t = bytes.TrimRight(t, " \t\r")
+			}
+			// RFC 2045 6.8: "=" only pads the end of the data, at most
+			// twice; the decoder refuses it elsewhere.
+			if padSeen && len(bytes.Trim(t, " \t\r=")) > 0 {
+				bad = true
+			}
+			if i := bytes.IndexByte(t, '='); i >= 0 {
+				rest := bytes.Trim(t[i:], " \t\r")
+				pads += bytes.Count(rest, []byte("="))
+				if len(bytes.TrimLeft(rest, "=")) > 0 || pads > 2 {
+					bad = true
+				}
+				padSeen = true
 			}
 			if len(t) >= 2 {
 				tail[0], tail[1], ntail = t[len(t)-2], t[len(t)-1], 2

@@ -183,3 +183,30 @@ func TestPartHeaderCaps(t *testing.T) {
 		})
 	}
 }
+
+// TestBase64Padding: "=" pads only the end (RFC 2045 6.8); anywhere else
+// the data is invalid (the decoder would refuse it while the rewrite
+// writes the body, found by FuzzEvaluate).
+func TestBase64Padding(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		bad  bool
+	}{
+		{"QUJD\r\nREVG\r\n", false},
+		{"QUI=\r\n", false},
+		{"QQ==\r\n", false},
+		{"QQ=\r\n=\r\n", false},
+		{"QQ==\r\nQUJD\r\n", true},
+		{"QU=D\r\n", true},
+		{"QQ===\r\n", true},
+		{"QUJD\r\nQ=\r\n=A==\r\n", true},
+	} {
+		m, err := Parse([]Field{{"Content-Type", " audio/basic"}, {"Content-Transfer-Encoding", " base64"}}, strings.NewReader(tc.body), Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Root.BadBase64 != tc.bad {
+			t.Errorf("%q: bad %v, want %v", tc.body, m.Root.BadBase64, tc.bad)
+		}
+	}
+}
