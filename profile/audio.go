@@ -216,7 +216,7 @@ func mp3Params(b []byte) (rate, channels int) {
 // second, at least 1 for non-empty audio (RFC 3803 3, DIGEST §2.4); ok is
 // false when the format's timing is unknown.
 func (a audioInfo) seconds(p *Part) (int64, bool) {
-	if a.bytesPerSec <= 0 || p.BadBase64 || p.Truncated {
+	if a.bytesPerSec <= 0 || p.damaged() || p.Truncated {
 		return 0, false
 	}
 	avail := p.Data - a.dataOff

@@ -241,8 +241,8 @@ func (ev *eval) planAudio(r *result, p *Part, role string, report bool) {
 			relabel = true
 		case p.Data == 0:
 			r.unfix(rulePAudioEmpty, "empty audio part "+p.Path)
-		case p.BadBase64:
-			if cannot(fmt.Sprintf("audio cannot be decoded (%s, invalid base64)", orUnknown(f))) {
+		case p.damaged():
+			if cannot(fmt.Sprintf("audio cannot be decoded (%s, invalid %s)", orUnknown(f), p.Encoding)) {
 				return
 			}
 		case opts.Codec == nil:
@@ -285,7 +285,7 @@ func (ev *eval) planAudio(r *result, p *Part, role string, report bool) {
 		switch {
 		case p.Encoding == "base-64":
 			h = setField(h, "Content-Transfer-Encoding", "base64") // DIGEST D1-ENC
-		case textEncoding(p) && p.Data > 0 && (ev.target == TargetVPIM2 || ev.target == TargetVPIM1):
+		case textEncoding(p) && p.Data > 0 && !p.damaged() && (ev.target == TargetVPIM2 || ev.target == TargetVPIM1):
 			// RFC 3801 4.2.12: audio MUST be base64 when binary transport
 			// is not available (a milter cannot know that it is).
 			h = setField(h, "Content-Transfer-Encoding", "base64")

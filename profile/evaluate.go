@@ -319,7 +319,7 @@ func checkBridge(ev *eval) (r result) {
 		why = "message to a telephone number is beyond the parse limits: its audio cannot be found"
 	case v == nil:
 		why = "message to a telephone number has no audio to play"
-	case ev.e.opts.Codec != nil && !v.BadBase64:
+	case ev.e.opts.Codec != nil && !v.damaged():
 		part = v.Path
 		if err := ev.trial(v, ev.info[v].format); err != nil {
 			if ev.ioErr != nil {
@@ -328,7 +328,7 @@ func checkBridge(ev *eval) (r result) {
 			why = "audio of this message cannot be played"
 			r.find(rulePBridge, part, "the codec cannot decode the voice part (%v)", err)
 		}
-	case v.BadBase64:
+	case v.damaged():
 		part, why = v.Path, "audio of this message cannot be played"
 	}
 	if why == "" {

@@ -109,7 +109,8 @@ type Part struct {
 	Data      int64  // decoded body size in bytes
 	Head      []byte // first decoded bytes (up to 512)
 	MaxLine   int    // longest line of the body, line end excluded
-	BadBase64 bool   // base64 body with invalid characters or a length not a multiple of 4
+	BadBase64 bool   // base64 body with invalid characters, misplaced padding or a length not a multiple of 4
+	BadQP     bool   // quoted-printable body with bytes no decoder takes (controls other than TAB, CR, LF)
 	Truncated bool   // the body ended before its multipart delimiter
 	Unclosed  bool   // multipart without a (valid) close delimiter
 	NoParts   bool   // multipart whose first delimiter was never found
@@ -792,6 +793,11 @@ func (ps *parser) leaf(p *Part, bounds []string) (int, bool) {
 				n, hard := qpDecodedLen(l, e)
 				qpData += n
 				qpHard = hard
+				for _, c := range l {
+					if c < ' ' && c != '\t' && c != '\r' && c != '\n' || c == 0x7f {
+						p.BadQP = true // RFC 2045 6.7 (1), (3): no bare controls
+					}
+				}
 			}
 		}
 	}
@@ -850,13 +856,28 @@ func qpDecodedLen(l []byte, eol int) (int64, bool) {
 	if soft {
 		body = body[:len(body)-1]
 	}
-	n := int64(len(body) - 2*bytes.Count(body, []byte("=")))
+	n := int64(len(body))
+	for i := bytes.IndexByte(body, '='); i >= 0 && i+2 < len(body); {
+		if isHex(body[i+1]) && isHex(body[i+2]) {
+			n -= 2 // "=XX" is one byte; any other "=" stays as it is
+		}
+		j := bytes.IndexByte(body[i+1:], '=')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
 	hard := !soft && eol > 0
 	if hard {
 		n += 2
 	}
 	return max(n, 0), hard
 }
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'A' && c <= 'F' || c >= 'a' && c <= 'f' }
+
+// damaged reports whether the part's data cannot be decoded.
+func (p *Part) damaged() bool { return p.BadBase64 || p.BadQP }
 
 // errNoPart is returned when a part cannot be found again in the body.
 var errNoPart = errors.New("profile: part not found in the body")

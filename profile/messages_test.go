@@ -228,6 +228,7 @@ Content-Type: multipart/report; report-type=disposition-notification; boundary="
 	m["vpim2-to-vpim1"] = msg(strings.Replace(h(hdrV2, "v1"), "To: 3135551234@vm2.example.net", "To: 2145551234@v1.example.net", 1), multipart("VB", v2Audio("Voice-Message", adpcmRaw(2), 2)))
 	m["fax-without-faxbw"] = msg(h(hdrV2, "fax"), multipart("VB", v2Audio("Voice-Message", adpcmRaw(1), 1), part("Content-Type: image/tiff\r\nContent-Transfer-Encoding: base64", b64([]byte("II*\x00 fax page")))))
 	m["qp-audio"] = msg(h(hdrIVM, "qp"), multipart("MB", part("Content-Type: audio/basic\r\nContent-Transfer-Encoding: quoted-printable\r\nContent-Disposition: inline; voice=Voice-Message; handling=REQUIRED\r\nContent-Duration: 1", strings.Repeat("=FF=7F", 100))))
+	m["qp-audio-control-bytes"] = msg(h(hdrV2, "qpbad"), multipart("VB", part("Content-Type: audio/32KADPCM\r\nContent-Transfer-Encoding: quoted-printable\r\nContent-Disposition: inline; voice=Voice-Message; filename=msg.726", "ab\x01cd=20ef\x00gh")))
 	m["wrong-duration"] = msg(h(hdrIVM, "dur"), multipart("MB", ivmAudio(ulawRaw(4), 30)))
 	m["single-part-wav-to-ivm"] = msg(`From: "Ted" <ted@pbx.example.com>
 To: uma@mail.example.org

@@ -33,6 +33,10 @@ func checkStructure(ev *eval) (r result) {
 			r.find(rulePB64, p.Path, "invalid or truncated base64 data")
 			r.unfix(rulePB64, "invalid base64 in part "+pathLabel(p))
 		}
+		if p.BadQP {
+			r.find(rulePQP, p.Path, "quoted-printable data with bare control characters")
+			r.unfix(rulePQP, "invalid quoted-printable in part "+pathLabel(p))
+		}
 		if p.IsLeaf() {
 			ev.checkLabel(&r, p)
 		}

@@ -69,6 +69,7 @@ const (
 	rulePMIMEBoundary Rule = "P-MIME-BOUNDARY"
 	rulePCTSyntax     Rule = "P-CT-SYNTAX"
 	rulePB64          Rule = "P-B64"
+	rulePQP           Rule = "P-QP"
 	rulePLimit        Rule = "P-LIMIT"
 	rulePAudioLabel   Rule = "P-AUDIO-LABEL"
 	rulePAudioEmpty   Rule = "P-AUDIO-EMPTY"
@@ -154,6 +155,7 @@ var ruleTable = [...]RuleInfo{
 	{rulePMIMEBoundary, LevelMust, "RFC 2046 5.1.1", "a multipart has a boundary parameter and uses it", ""},
 	{rulePCTSyntax, LevelMust, "RFC 2045 5.1", "Content-Type parses", ""},
 	{rulePB64, LevelMust, "RFC 2045 6.8", "base64 data is valid, in lines of at most 76 characters", ""},
+	{rulePQP, LevelMust, "RFC 2045 6.7", "quoted-printable data holds no bare control characters", ""},
 	{rulePLimit, LevelMust, "RFC 2046 5.1", "the message is within the parse limits (else it passes unchanged, not interpreted)", ""},
 	{rulePAudioLabel, LevelMust, "RFC 2046 4.3", "an audio label agrees with the bytes", ""},
 	{rulePAudioEmpty, LevelShould, "RFC 3803 3", "an audio part has data", ""},
