@@ -672,9 +672,12 @@ func b64scan(t *b64tables, b []byte) byte {
 	return acc
 }
 
-// b64tables classify bytes for b64scan: 0 for the base64 alphabet and
-// '=', 1 for white space, 2 for anything else; pair holds the OR of the
-// classes of two bytes.
+// b64Pad is the class b64tables give '='.
+const b64Pad = 4
+
+// b64tables classify bytes for b64scan: 0 for the base64 alphabet, b64Pad
+// for '=', 1 for white space, 2 for anything else; pair holds the OR of
+// the classes of two bytes.
 type b64tables struct {
 	one  [256]byte
 	pair [1 << 16]byte
@@ -688,6 +691,8 @@ var b64pair = sync.OnceValue(func() *b64tables {
 		switch b64class[i] {
 		case 0:
 			t.one[i] = 2
+		case 2:
+			t.one[i] = b64Pad
 		case 3:
 			t.one[i] = 1
 		}
@@ -745,10 +750,10 @@ func (ps *parser) leaf(p *Part, bounds []string) (int, bool) {
 		switch {
 		case isB64:
 			t := l[:len(l)-e]
-			switch b64scan(pairs, t) {
-			case 0: // alphabet and padding only: the common case
+			acc := b64scan(pairs, t)
+			if acc&^b64Pad == 0 { // alphabet (and padding) only: the common case
 				b64n += int64(len(t))
-			default:
+			} else {
 				for _, c := range t {
 					switch b64class[c] {
 					case 1, 2:
@@ -764,7 +769,8 @@ func (ps *parser) leaf(p *Part, bounds []string) (int, bool) {
 			if padSeen && len(bytes.Trim(t, " \t\r=")) > 0 {
 				bad = true
 			}
-			if i := bytes.IndexByte(t, '='); i >= 0 {
+			if acc&b64Pad != 0 {
+				i := bytes.IndexByte(t, '=')
 				rest := bytes.Trim(t[i:], " \t\r")
 				pads += bytes.Count(rest, []byte("="))
 				if len(bytes.TrimLeft(rest, "=")) > 0 || pads > 2 {
