@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vpim-milter/vpim-milter/codec"
 )
 
 // The audio plan: which parts are voice and in what role, what becomes of
@@ -541,11 +543,18 @@ type durationLimiter interface{ MaxDuration() time.Duration }
 // take any PCM), and µ-law is the cheapest encoder. A failure to read the
 // body (or the end of ctx) is kept in ev.ioErr, for Evaluate to return;
 // any other error is the codec's.
-func (ev *eval) trial(p *Part, f string) error {
-	if !trialAll(f) {
+func (ev *eval) trial(p *Part, f string) error { return ev.tryCodec(p, f, !trialAll(f)) }
+
+// trialPrefix is trial on the first trialPrefix bytes only, whatever the
+// format: enough to learn that the codec decodes it.
+func (ev *eval) trialPrefix(p *Part, f string) error { return ev.tryCodec(p, f, true) }
+
+// tryCodec converts the data of p, all of it or the prefix.
+func (ev *eval) tryCodec(p *Part, f string, prefix bool) error {
+	if prefix {
 		if lim, ok := ev.e.opts.Codec.(durationLimiter); ok {
 			if secs, ok := ev.info[p].seconds(p); ok && time.Duration(secs)*time.Second > lim.MaxDuration() {
-				return fmt.Errorf("audio of %d s is longer than the codec's limit of %s", secs, lim.MaxDuration())
+				return fmt.Errorf("%w: %d s, the codec's limit is %s", codec.ErrTooLong, secs, lim.MaxDuration())
 			}
 		}
 	}
@@ -556,7 +565,7 @@ func (ev *eval) trial(p *Part, f string) error {
 	}
 	var data io.Reader = transferDecoder(p, ctxReader{ctx: ev.ctx, r: &bodyErr{r: src}})
 	lr := &io.LimitedReader{R: data, N: trialPrefix}
-	if !trialAll(f) {
+	if prefix {
 		data = lr
 	}
 	samples, err := ev.e.opts.Codec.Transcode(io.Discard, "basic", data, f)
@@ -570,7 +579,7 @@ func (ev *eval) trial(p *Part, f string) error {
 	if ev.ioErr != nil {
 		return ev.ioErr
 	}
-	if err != nil && !trialAll(f) && lr.N == 0 && samples > 0 {
+	if err != nil && prefix && lr.N == 0 && samples > 0 {
 		return nil // cut short by the trial, after samples decoded
 	}
 	return err

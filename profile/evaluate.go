@@ -2,9 +2,12 @@ package profile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/vpim-milter/vpim-milter/codec"
 )
 
 // eval is the state of one evaluation. The checks read it and return
@@ -320,8 +323,11 @@ func checkBridge(ev *eval) (r result) {
 	case v == nil:
 		why = "message to a telephone number has no audio to play"
 	case ev.e.opts.Codec != nil && !v.damaged():
+		// The bridge decodes the audio itself and bounds its length
+		// (telephony.max_audio): the trial only shows that the codec
+		// decodes this format, from its first 8 KiB.
 		part = v.Path
-		if err := ev.trial(v, ev.info[v].format); err != nil {
+		if err := ev.trialPrefix(v, ev.info[v].format); err != nil && !errors.Is(err, codec.ErrTooLong) {
 			if ev.ioErr != nil {
 				return r
 			}

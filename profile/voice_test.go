@@ -6,6 +6,9 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/vpim-milter/vpim-milter/codec"
 )
 
 // TestVoice checks the voice part the evaluation chooses for the bridge
@@ -78,6 +81,40 @@ func TestVoiceFormat(t *testing.T) {
 	for format, want := range map[string]string{"basic": "basic", "32kadpcm": "32kadpcm", "wav-ulaw": "wav-ulaw", "ogg": "", "": ""} {
 		if got := (Voice{format: format}).Format(); got != want {
 			t.Errorf("%s: format %q, want %q", format, got, want)
+		}
+	}
+}
+
+// TestBridgeLengthIsTheBridges: audio longer than the codec's limit is not
+// refused for the bridge by the evaluation (telephony.max_audio bounds
+// what the bridge plays, with its own reply); converted for IVM it cannot
+// be, so that message passes unchanged.
+func TestBridgeLengthIsTheBridges(t *testing.T) {
+	c, err := codec.NewTranscoder(codec.Options{MaxDuration: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := testOptions()
+	o.Codec = c
+	e, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := corpus()["d14-fritzbox-alaw"] // 3 s of A-law WAV
+	for _, tc := range []struct {
+		rcpt, verdict string
+		actions       int
+	}{
+		{"VOICE=+15145551234@voice.example.com", "accept", 1}, // hand to bridge
+		{"anna@mail.example.org", "accept", 0},                // delivered unchanged
+	} {
+		in := inputFrom(t, raw, tc.rcpt)
+		rep, err := e.Evaluate(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(rep.Plan.Verdict()) != tc.verdict || len(rep.Plan.Actions) != tc.actions {
+			t.Errorf("%s: %s %v, want %s with %d action(s)", tc.rcpt, rep.Plan.Verdict(), actionStrings(rep), tc.verdict, tc.actions)
 		}
 	}
 }
