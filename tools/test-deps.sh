@@ -7,6 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 pkgs=(
   miltertest            # OpenDKIM's libmilter-based test client (Lua)
+  opendkim opendkim-tools # DKIM verifier and signer around vpim-milter (TestDKIMChain); opendkim-genkey
   sox libsox-fmt-all    # audio reference and speech processing
   espeak-ng             # the project's own test speech
   libspandsp-dev        # G.726 reference (bit-exact comparison)

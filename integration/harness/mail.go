@@ -115,6 +115,29 @@ type Delivered struct {
 	Body   string               // the message body
 }
 
+// Message is the message as the sink received it: Raw without smtp-sink's own lines (its
+// X-* records and the three-line Received field that ends them, smtp-sink(1) DUMP FILE
+// FORMAT) and without the empty line the sink appends.
+func (d Delivered) Message() string {
+	raw := strings.TrimSuffix(d.Raw, "\n")
+	seen := false // inside the sink's Received field
+	for i := 0; i < len(raw); {
+		end := strings.IndexByte(raw[i:], '\n')
+		if end < 0 {
+			return ""
+		}
+		line := raw[i : i+end]
+		switch {
+		case strings.HasPrefix(line, "Received:"):
+			seen = true
+		case seen && line != "" && line[0] != ' ' && line[0] != '\t':
+			return raw[i:]
+		}
+		i += end + 1
+	}
+	return ""
+}
+
 // ReadSink parses the smtp-sink dump files in dir: the sink's own X-* trace lines
 // (X-Rcpt-Args carries each recipient), then the message. A file whose header is not
 // complete yet (still being written) is left out.

@@ -29,6 +29,10 @@ type Harness struct {
 	// PortEnv names the environment variables that each get a reserved loopback port for
 	// up: "PF_SMTP_PORT", ...
 	PortEnv []string
+	// Main are extra Postfix main.cf settings ("key = value"), applied after
+	// contrib/postfix/main.cf.snippet (harness.sh PF_MAIN): a test's own milter chain or
+	// transport. Only the Postfix harness reads them.
+	Main []string
 	// milterForm writes a milter TCP port in the MTA's own address form.
 	milterForm string
 	// Env is added to the environment of harness.sh up, e.g. "SASL_USERS=alice:secret"
@@ -127,7 +131,7 @@ func (h *Harness) Up(t testing.TB, milter string) *Instance {
 	const tries = 3
 	for try := 1; ; try++ {
 		ports := testport.Reserve(t, len(h.PortEnv))
-		in.Env = append(append(os.Environ(), h.Env...), "MILTER="+milter)
+		in.Env = append(append(os.Environ(), h.Env...), "MILTER="+milter, "PF_MAIN="+strings.Join(h.Main, "\n"))
 		for i, env := range h.PortEnv {
 			in.Env = append(in.Env, fmt.Sprintf("%s=%d", env, ports.Port(i)))
 		}

@@ -36,6 +36,9 @@
 #                      unset or empty: no SMTP AUTH. Files under DIR/sasl (dovecot.conf, users,
 #                      the auth socket, dovecot.log); Dovecot's master PID is in
 #                      DIR/sasl/run/master.pid and down stops it.
+#   PF_MAIN            extra main.cf settings, one "key = value" per line, applied with
+#                      postconf -e after main.cf.snippet (a test's own milter chain, say
+#                      smtpd_milters = inet:127.0.0.1:P1, $vpim_milter, inet:127.0.0.1:P2)
 #
 # Output of `up` (stdout, one per line): SMTP_PORT SINK_PORT REINJECT_PORT SINK_DIR QUEUE_DIR
 # CONF_DIR LOG MILTER MASTER_PID SINK_PID, and SASL_PID with SASL_USERS. Progress and errors go
@@ -184,6 +187,16 @@ apply_main_snippet() { # CONF MILTER_PF
   postconf -c "$conf" -e "${settings[@]}"
 }
 
+# Applies $PF_MAIN: one "key = value" per line, empty lines skipped.
+apply_main_extra() { # CONF
+  local line
+  local -a settings=()
+  while IFS= read -r line; do
+    [ -n "${line//[[:space:]]/}" ] && settings+=("$line")
+  done <<<"${PF_MAIN:-}"
+  [ ${#settings[@]} -eq 0 ] || postconf -c "$1" -e "${settings[@]}"
+}
+
 # Installs master.cf.snippet's services, moved to the harness ports.
 apply_master_snippet() { # CONF
   awk -v smtp="127.0.0.1:$PF_SMTP_PORT" -v reinject="127.0.0.1:$PF_REINJECT_PORT" '
@@ -255,6 +268,7 @@ EOF
   postconf -c "$conf" -F '*/*/chroot = n'
   apply_main_snippet "$conf" "$(milter_form)"
   sasl_config "$dir"
+  apply_main_extra "$conf"
 }
 
 stop_dir() { # DIR
