@@ -52,7 +52,10 @@ func New(opts Options, engine Engine, log *slog.Logger, metrics *Metrics) (*Filt
 	f := &Filter{log: log, metrics: metrics}
 	f.cfg.Store(&config{opts: opts, engine: engine})
 	f.mem = &memBudget{limit: func() int64 { return f.options().BodyMemoryTotal }}
-	f.server = gomilter.NewServer(
+	// The macros the filter reads (Macros): who may dial is decided at RCPT
+	// from the SMTP AUTH login and the client address read at MAIL
+	// (telephony.Policy.CheckCaller); the queue ID names every log line.
+	f.server = gomilter.NewServer(append(macroRequests(),
 		gomilter.WithDynamicMilter(func(version uint32, action gomilter.OptAction, protocol gomilter.OptProtocol, maxData gomilter.DataSize) gomilter.Milter {
 			return &session{f: f, leadSpace: protocol&gomilter.OptHeaderLeadingSpace != 0}
 		}),
@@ -63,17 +66,9 @@ func New(opts Options, engine Engine, log *slog.Logger, metrics *Metrics) (*Filt
 		gomilter.WithProtocols(gomilter.OptHeaderLeadingSpace|gomilter.OptNoConnect|gomilter.OptNoHelo|
 			gomilter.OptNoUnknown|gomilter.OptNoData|gomilter.OptNoMailReply|gomilter.OptNoHeaderReply|gomilter.OptNoBodyReply),
 		gomilter.WithNegotiationCallback(negotiate),
-		gomilter.WithMacroRequest(gomilter.StageEOM, []gomilter.MacroName{gomilter.MacroQueueId, "{daemon_name}", "{auth_authen}", "{auth_type}"}),
-		// Who may dial is decided at RCPT from the SMTP AUTH login and the
-		// client address (telephony.Policy.CheckCaller): ask for them at
-		// MAIL and again at RCPT. Postfix and Sendmail evaluate these names
-		// at any stage; the contrib snippets list them too, for MTAs that
-		// ignore a milter's macro request.
-		gomilter.WithMacroRequest(gomilter.StageMail, []gomilter.MacroName{gomilter.MacroQueueId, gomilter.MacroAuthAuthen, gomilter.MacroAuthType, gomilter.MacroClientAddr}),
-		gomilter.WithMacroRequest(gomilter.StageRcpt, []gomilter.MacroName{gomilter.MacroQueueId, gomilter.MacroAuthAuthen, gomilter.MacroClientAddr}),
 		gomilter.WithReadTimeout(opts.ReadTimeout),
 		gomilter.WithWriteTimeout(opts.WriteTimeout),
-	)
+	)...)
 	return f, nil
 }
 

@@ -49,11 +49,11 @@ func (s *session) MailFrom(from string, esmtpArgs string, m gomilter.Modifier) (
 	defer s.guard(&resp, &err)
 	s.tx.close()
 	s.tx = s.f.newTransaction(angle(from), esmtpArgs)
-	s.tx.env.QueueID = m.Get(gomilter.MacroQueueId)
+	s.tx.env.QueueID = m.Get(macroQueueID)
 	// Who asks for calls: the SMTP AUTH login and the client address, as
 	// the MTA reports them (requested for this stage in New).
-	s.tx.adm.Login = m.Get(gomilter.MacroAuthAuthen)
-	s.tx.adm.Client = m.Get(gomilter.MacroClientAddr)
+	s.tx.adm.Login = m.Get(macroAuthAuthen)
+	s.tx.adm.Client = m.Get(macroClientAddr)
 	return gomilter.RespContinue, nil
 }
 
@@ -63,7 +63,7 @@ func (s *session) RcptTo(rcptTo string, esmtpArgs string, m gomilter.Modifier) (
 		return gomilter.RespContinue, nil
 	}
 	if s.tx.env.QueueID == "" {
-		s.tx.env.QueueID = m.Get(gomilter.MacroQueueId)
+		s.tx.env.QueueID = m.Get(macroQueueID)
 	}
 	if r := s.f.rcpt(s.tx, angle(rcptTo), esmtpArgs); r != nil {
 		s.f.logRefusal(s.tx, rcptTo, *r, s.tx.refused[len(s.tx.refused)-1].Err)
@@ -90,7 +90,7 @@ func (s *session) Headers(m gomilter.Modifier) (resp *gomilter.Response, err err
 		return gomilter.RespContinue, nil
 	}
 	if s.tx.env.QueueID == "" {
-		s.tx.env.QueueID = m.Get(gomilter.MacroQueueId)
+		s.tx.env.QueueID = m.Get(macroQueueID)
 	}
 	if s.f.endOfHeaders(s.tx) {
 		s.done(Result{Verdict: profile.VerdictAccept, FastPath: true})
@@ -121,7 +121,7 @@ func (s *session) EndOfMessage(m gomilter.Modifier) (resp *gomilter.Response, er
 	if s.tx == nil {
 		return gomilter.RespContinue, nil
 	}
-	if qid := m.Get(gomilter.MacroQueueId); qid != "" {
+	if qid := m.Get(macroQueueID); qid != "" {
 		s.tx.env.QueueID = qid
 	}
 	progress := m.Progress
