@@ -1,9 +1,14 @@
 package milter
 
 import (
+	"cmp"
 	"io"
+	"maps"
 	"net/http"
 	"runtime"
+	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,6 +33,18 @@ type Metrics struct {
 	errors       atomic.Uint64
 	// duration[path]
 	duration [2]histogram
+	// decisions counts evaluated messages (and recipients the profile refused) by
+	// mode, the verdict of enforce mode and the condition behind it: in report mode
+	// what enforce would have done.
+	mu        sync.Mutex
+	decisions map[decisionKey]uint64
+}
+
+// decisionKey is one series of vpim_milter_decisions_total.
+type decisionKey struct {
+	mode      Mode
+	verdict   profile.Verdict
+	condition string
 }
 
 // metricVerdicts are the verdict label values, in exposition order.
@@ -81,6 +98,34 @@ func (m *Metrics) observe(res Result, d time.Duration) {
 	if res.Err != nil {
 		m.errors.Add(1)
 	}
+	if res.Mode != "" && res.Would != "" {
+		m.decide(decisionKey{res.Mode, res.Would, string(res.Condition)})
+	}
+}
+
+// observeRcpt counts a recipient the profile refused (a 5xx with its rule), carried out
+// or, in report mode, not: condition is the rule in lower case ("v2-addr-nmu").
+func (m *Metrics) observeRcpt(ref RcptRefusal) {
+	if ref.Rule == "" || ref.Reply.Code < 500 {
+		return
+	}
+	mode := ModeEnforce
+	if ref.Report {
+		mode = ModeReport
+	}
+	m.decide(decisionKey{mode, profile.VerdictReject, strings.ToLower(string(ref.Rule))})
+}
+
+func (m *Metrics) decide(k decisionKey) {
+	if k.condition == "" {
+		k.condition = "none"
+	}
+	m.mu.Lock()
+	if m.decisions == nil {
+		m.decisions = map[decisionKey]uint64{}
+	}
+	m.decisions[k]++
+	m.mu.Unlock()
 }
 
 // ServeHTTP writes the metrics for a Prometheus scrape.
@@ -119,6 +164,20 @@ func (m *Metrics) Collect(e *promtext.Exposition) {
 			counts[i] = h.counts[i].Load()
 		}
 		e.Histogram(durationBuckets[:], counts[:], float64(h.sumNS.Load())/1e9, promtext.L("path", path))
+	}
+
+	e.Family("vpim_milter_decisions_total", promtext.Counter, "Evaluated messages, and recipients the profile refused, by mode (enforce, report), the verdict of enforce mode (in report mode what it would have been) and the condition behind it (none when nothing decided).")
+	m.mu.Lock()
+	keys := slices.SortedFunc(maps.Keys(m.decisions), func(a, b decisionKey) int {
+		return cmp.Or(cmp.Compare(a.condition, b.condition), cmp.Compare(a.mode, b.mode), cmp.Compare(a.verdict, b.verdict))
+	})
+	counts := make([]uint64, len(keys))
+	for i, k := range keys {
+		counts[i] = m.decisions[k]
+	}
+	m.mu.Unlock()
+	for i, k := range keys {
+		e.Uint(counts[i], promtext.L("condition", k.condition), promtext.L("mode", string(k.mode)), promtext.L("verdict", string(k.verdict)))
 	}
 
 	e.Family("vpim_milter_transactions_total", promtext.Counter, "Transactions by verdict (accept, modify, reject, tempfail, quarantine) and path (fast, full).")

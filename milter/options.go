@@ -2,10 +2,14 @@ package milter
 
 import (
 	"fmt"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/vpim-milter/vpim-milter/internal/optfield"
+	"github.com/vpim-milter/vpim-milter/profile"
 )
 
 // Action is what happens to a message the filter cannot evaluate.
@@ -77,6 +81,22 @@ type Options struct {
 	// Bridge receives voice-bound recipients; nil: none configured (they
 	// are refused with 550 5.7.1).
 	Bridge Bridge
+	// Mode is whether decisions are carried out (enforce) or only logged,
+	// stamped and counted (report); "": enforce. README "Report-only mode".
+	Mode Mode
+	// TargetModes overrides Mode for the messages of one target profile
+	// (vpim2, vpim1, ivm, passthrough, bridge); the bridge's entry says
+	// whether voice-bound recipients are handed off.
+	TargetModes map[profile.Target]Mode
+	// NoStamp leaves out the VPIM-Check result stamp (StampField) on voice
+	// messages; forged copies claiming AuthservID are removed all the same.
+	NoStamp bool
+	// AuthservID names this filter in its stamps (the authserv-id of RFC
+	// 8601 2.2); "": the host name (os.Hostname).
+	AuthservID string
+	// On says what happens to a message on each condition of the profile
+	// that refuses it; README "Per-condition actions".
+	On OnOptions
 }
 
 // SocketOptions sets the owner and mode of a unix socket.
@@ -130,6 +150,16 @@ func (o Options) WithDefaults() Options {
 	if o.OversizeAction == "" {
 		o.OversizeAction = ActionReject
 	}
+	if o.Mode == "" {
+		o.Mode = ModeEnforce
+	}
+	if o.AuthservID == "" {
+		o.AuthservID = "localhost"
+		if h, err := os.Hostname(); err == nil && profile.ValidDomain(h) {
+			o.AuthservID = strings.ToLower(h)
+		}
+	}
+	o.On = o.On.withDefaults()
 	return o
 }
 
@@ -164,6 +194,18 @@ func (o Options) Validate() error {
 	optfield.Positive(&errs, "BodyMemoryTotal", o.BodyMemoryTotal, `"32MiB"`)
 	optfield.OneOf(&errs, "ErrorAction", o.ErrorAction, ErrorActions())
 	optfield.OneOf(&errs, "OversizeAction", o.OversizeAction, OversizeActions())
+	optfield.OneOf(&errs, "Mode", o.Mode, Modes())
+	for _, t := range slices.Sorted(maps.Keys(o.TargetModes)) {
+		if !slices.Contains(ModeTargets(), t) {
+			errs.Add("TargetModes", "%q is not a target (want one of %s)", t, ModeTargets())
+			continue
+		}
+		optfield.OneOf(&errs, "TargetModes."+string(t), o.TargetModes[t], Modes())
+	}
+	if !profile.ValidDomain(o.AuthservID) {
+		errs.Add("AuthservID", "%q is not a host name (hint: the name of this host, \"mx.example.com\")", o.AuthservID)
+	}
+	o.On.validate(&errs, o.NoStamp)
 	if o.TempDir != "" {
 		if st, err := os.Stat(o.TempDir); err != nil || !st.IsDir() {
 			errs.Add("TempDir", "%q is not a directory", o.TempDir)

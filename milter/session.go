@@ -66,7 +66,7 @@ func (s *session) RcptTo(rcptTo string, esmtpArgs string, m gomilter.Modifier) (
 		s.tx.env.QueueID = m.Get(macroQueueID)
 	}
 	if r := s.f.rcpt(s.tx, angle(rcptTo), esmtpArgs); r != nil {
-		s.f.logRefusal(s.tx, rcptTo, *r, s.tx.refused[len(s.tx.refused)-1].Err)
+		s.f.logRefusal(s.tx, rcptTo, s.tx.refused[len(s.tx.refused)-1])
 		return response(*r)
 	}
 	return gomilter.RespContinue, nil
@@ -104,9 +104,20 @@ func (s *session) BodyChunk(chunk []byte, m gomilter.Modifier) (resp *gomilter.R
 	if s.tx == nil {
 		return gomilter.RespContinue, nil
 	}
+	if s.tx.stripOnly {
+		// Only forged stamps to remove at the end of message: the body is
+		// not needed.
+		if m.Version() >= 6 {
+			return gomilter.RespSkip, nil
+		}
+		return gomilter.RespContinue, nil
+	}
 	if _, err := s.tx.body.Write(chunk); err != nil {
-		res := s.f.failure(err)
+		res := inMode(s.f.failure(err), s.f.mode(s.tx))
 		s.done(res)
+		if res.Verdict.Delivered() {
+			return gomilter.RespAccept, nil
+		}
 		return response(res.Reply)
 	}
 	if s.tx.body.TooLarge() && m.Version() >= 6 {
@@ -176,6 +187,7 @@ func (s *session) guard(resp **gomilter.Response, err *error) {
 	}
 	res := s.f.failure(fmt.Errorf("milter: panic: %v\n%s", p, debug.Stack()))
 	if s.tx != nil {
+		res = inMode(res, s.f.mode(s.tx))
 		s.done(res)
 	} else {
 		s.f.log.Error("panic in milter callback", "error", res.Err)
@@ -193,8 +205,16 @@ func (s *session) guard(resp **gomilter.Response, err *error) {
 // number and the rule; refusals that may be an attack on the gateway (an
 // unauthorised caller, a limit reached) are WARN, other policy refusals
 // INFO. Never ERROR: nothing is broken.
-func (f *Filter) logRefusal(tx *transaction, rcpt string, r profile.Reply, err error) {
+func (f *Filter) logRefusal(tx *transaction, rcpt string, ref RcptRefusal) {
+	msg, r, err := "recipient refused", ref.Reply, ref.Err
 	attrs := []any{"queue_id", tx.env.QueueID, "from", tx.env.From, "rcpt", rcpt, "reply", r.String()}
+	if ref.Rule != "" {
+		attrs = append(attrs, "rule", string(ref.Rule))
+	}
+	if ref.Report {
+		msg = "recipient would be refused"
+		attrs = append(attrs, "mode", string(ModeReport))
+	}
 	level := slog.LevelInfo
 	var rej *telephony.RejectError
 	if errors.As(err, &rej) {
@@ -206,7 +226,7 @@ func (f *Filter) logRefusal(tx *transaction, rcpt string, r profile.Reply, err e
 	} else if err != nil {
 		attrs = append(attrs, "login", tx.adm.Login, "client", tx.adm.Client, "error", err.Error())
 	}
-	f.log.Log(context.Background(), level, "recipient refused", attrs...)
+	f.log.Log(context.Background(), level, msg, attrs...)
 }
 
 // logResult writes the one line per transaction and updates the metrics.
@@ -229,6 +249,25 @@ func (f *Filter) logResult(tx *transaction, res Result) {
 	}
 	if res.Reply.Code != 0 {
 		attrs = append(attrs, "reply", res.Reply.String())
+	}
+	if res.Mode == ModeReport {
+		// What enforce would have done instead.
+		attrs = append(attrs, "mode", string(res.Mode), "would", string(res.Would))
+		if res.WouldReply.Code != 0 {
+			attrs = append(attrs, "would_reply", res.WouldReply.String())
+		}
+	}
+	if res.Condition != "" {
+		attrs = append(attrs, "condition", string(res.Condition))
+		if res.Rule != "" {
+			attrs = append(attrs, "rule", string(res.Rule))
+		}
+		if res.Action != "" {
+			attrs = append(attrs, "action", string(res.Action))
+		}
+	}
+	if res.Unstamped > 0 {
+		attrs = append(attrs, "stamps_removed", res.Unstamped)
 	}
 	level := slog.LevelInfo
 	if res.Err != nil {

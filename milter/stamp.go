@@ -170,3 +170,6 @@ func forgedStamp(name, value, authservID string) bool {
 	id := claimedID(value)
 	return id == "" || id == strings.ToLower(authservID)
 }
+
+// isStampField reports whether a received header field name is StampField.
+func isStampField(name string) bool { return strings.EqualFold(strings.TrimSpace(name), StampField) }

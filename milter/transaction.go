@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,18 +38,41 @@ type modifier interface {
 type RcptRefusal struct {
 	Rcpt  string
 	Reply profile.Reply
-	Err   error // the telephony bridge's refusal (a *telephony.RejectError), for the log; nil for the profile's
+	Err   error        // the telephony bridge's refusal (a *telephony.RejectError), for the log; nil for the profile's
+	Rule  profile.Rule // the profile's rule behind it; "" for the bridge's and for deferrals
+	// Report: not applied, report mode; the recipient was accepted and is left to the
+	// MTA (not part of the evaluation).
+	Report bool
 }
 
 // Result is what happened to one transaction.
 type Result struct {
-	Verdict  profile.Verdict
+	Verdict  profile.Verdict // what the MTA was told: accept, modify, reject, tempfail, quarantine
 	Reply    profile.Reply   // for reject and tempfail
 	Report   *profile.Report // nil when the fast path accepted or evaluation failed
 	Target   profile.Target  // body target of the transaction (first accepted recipient's)
-	FastPath bool            // accepted at end of headers without reading the body
-	Refused  []RcptRefusal   // recipients refused at RCPT time
+	FastPath bool            // accepted without reading the body
+	Refused  []RcptRefusal   // recipients refused at RCPT time (in report mode: that would have been)
 	Err      error           // internal error behind a tempfail (or an accept under error_action = accept)
+
+	// Mode is the mode the message was handled in (Options.ModeFor its target); ""
+	// on the fast path.
+	Mode Mode
+	// Would and WouldReply are what enforce mode does with the message: Verdict and
+	// Reply in enforce mode; in report mode what would have been done instead of the
+	// accept.
+	Would      profile.Verdict
+	WouldReply profile.Reply
+	// Condition and Rule are what decided Would (the profile's decision, or
+	// internal-error, oversize); "" when nothing did. Action is the [milter.on] action
+	// taken on Condition (OnOptions), "" when it has none.
+	Condition profile.Condition
+	Rule      profile.Rule
+	Action    OnAction
+	// Stamp is the VPIM-Check value added to the message, "" none; Unstamped counts
+	// the received VPIM-Check fields removed (forged: they claimed our authserv-id).
+	Stamp     string
+	Unstamped int
 }
 
 // transaction is the state of one SMTP transaction, from MAIL to end of message.
@@ -69,6 +93,11 @@ type transaction struct {
 	// decided: committed when the message is accepted (commit), discarded
 	// by close otherwise.
 	staged *telephony.Staged
+	// stamps has one entry per VPIM-Check field received, in order: whether it is
+	// removed (forgedStamp). stripOnly: the message needs no evaluation, only those
+	// removals, at end of message (the body is not kept).
+	stamps    []bool
+	stripOnly bool
 }
 
 func (f *Filter) newTransaction(from, args string) *transaction {
@@ -105,7 +134,21 @@ func (f *Filter) rcpt(tx *transaction, addr, args string) *profile.Reply {
 		res.Reject, err = admit(f.options().Bridge, tx.adm, addr)
 	}
 	if res.Reject != nil {
-		tx.refused = append(tx.refused, RcptRefusal{Rcpt: addr, Reply: *res.Reject, Err: err})
+		ref := RcptRefusal{Rcpt: addr, Reply: *res.Reject, Err: err, Rule: res.Rule}
+		// Report mode leaves the profile's refusals (5xx: non-mail-user, loopback)
+		// undone; its deferrals (452 4.5.3: one target and one privacy class per
+		// transaction) lose nothing and keep each evaluation to one target, and the
+		// gateway's refusals (who may dial what) guard the telephone network: those
+		// apply in both modes. The recipient has no target yet: [milter] mode decides.
+		ref.Report = err == nil && res.Reject.Code >= 500 && f.options().Mode == ModeReport
+		tx.refused = append(tx.refused, ref)
+		if f.metrics != nil {
+			f.metrics.observeRcpt(ref)
+		}
+		if ref.Report {
+			f.logRefusal(tx, addr, ref)
+			return nil
+		}
 		return res.Reject
 	}
 	if tx.first == "" && res.Target != profile.TargetBridge {
@@ -115,12 +158,17 @@ func (f *Filter) rcpt(tx *transaction, addr, args string) *profile.Reply {
 	return nil
 }
 
-// addHeader records one header field, within the configured caps.
+// addHeader records one header field, within the configured caps. VPIM-Check fields are
+// noted apart (up to MaxHeaders of them), so forged ones are removed even from a header
+// too large to keep.
 func (f *Filter) addHeader(tx *transaction, name, value string) {
+	o := f.options()
+	if isStampField(name) && len(tx.stamps) < o.MaxHeaders {
+		tx.stamps = append(tx.stamps, forgedStamp(name, value, o.AuthservID))
+	}
 	if tx.overflow != "" {
 		return
 	}
-	o := f.options()
 	tx.headerBytes += int64(len(name) + len(value) + 3)
 	switch {
 	case o.MaxHeaders > 0 && len(tx.header) >= o.MaxHeaders:
@@ -136,33 +184,80 @@ func (f *Filter) addHeader(tx *transaction, name, value string) {
 }
 
 // endOfHeaders decides whether the body is needed. It returns true for the
-// fast path: accept without reading the body.
+// fast path: accept without reading the body. A message that needs no body
+// but carries forged stamps waits for the end of message, when header fields
+// can be removed, without keeping its body (stripOnly).
 func (f *Filter) endOfHeaders(tx *transaction) bool {
 	if tx.overflow != "" {
 		return false
 	}
-	tx.fastPath = !f.engine().NeedsBody(&tx.env, tx.header)
-	return tx.fastPath
+	if f.engine().NeedsBody(&tx.env, tx.header) {
+		return false
+	}
+	if slices.Contains(tx.stamps, true) {
+		tx.stripOnly = true
+		return false
+	}
+	tx.fastPath = true
+	return true
 }
 
-// finish evaluates the message and applies the plan through mod. It never
-// panics; internal failures become the configured error action.
+// mode is the mode of the transaction before its evaluation names the target: that of
+// the first accepted recipient's target (the bridge's for a message only to telephone
+// numbers).
+func (f *Filter) mode(tx *transaction) Mode {
+	o := f.options()
+	switch {
+	case tx.first != "":
+		return o.ModeFor(tx.first)
+	case len(tx.env.Rcpts) > 0:
+		return o.ModeFor(profile.TargetBridge)
+	}
+	return o.Mode
+}
+
+// finish evaluates the message and applies what its mode makes of the plan
+// through mod. It never panics; internal failures become the configured error
+// action (in report mode: an accept).
+//
+// Enforce mode carries out the outcome of [Options.decide]: refuse, or apply
+// the plan's edits (none when the outcome keeps the message as it came),
+// quarantine, hand voice-bound recipients to the bridge. Report mode applies
+// nothing of it, and hands off only when the bridge's own mode is enforce.
+// Both then remove forged stamps and stamp a voice message with what was done
+// (enforce) or would have been done (report).
 func (f *Filter) finish(ctx context.Context, tx *transaction, mod modifier, leadSpace bool, progress func() error) (res Result) {
 	o := f.options()
+	mode := f.mode(tx)
+	applied := false // the MTA may have been sent edits: a failure after that sends no more
 	defer func() {
 		if p := recover(); p != nil {
-			res = f.failure(fmt.Errorf("milter: panic: %v\n%s", p, debug.Stack()))
+			res = inMode(f.failure(fmt.Errorf("milter: panic: %v\n%s", p, debug.Stack())), mode)
 		}
 	}()
-	if tx.overflow != "" {
-		return f.oversize(tx.overflow)
+	// done finishes a message that is not evaluated (failure, oversize,
+	// stripOnly): when it is delivered, forged stamps still go.
+	done := func(res Result) Result {
+		if res.Verdict.Delivered() && !applied {
+			edits, n := f.stampEdits(tx, "")
+			if err := apply(&profile.Plan{Headers: edits}, mod, leadSpace); err != nil {
+				return inMode(f.failure(err), mode)
+			}
+			res.Unstamped = n
+		}
+		return res
 	}
-	if tx.body.TooLarge() {
-		return f.oversize(fmt.Sprintf("body larger than %d bytes", o.BodyMaxSize))
+	switch {
+	case tx.stripOnly:
+		return done(Result{Verdict: profile.VerdictAccept, FastPath: true})
+	case tx.overflow != "":
+		return done(inMode(f.oversize(tx.overflow), mode))
+	case tx.body.TooLarge():
+		return done(inMode(f.oversize(fmt.Sprintf("body larger than %d bytes", o.BodyMaxSize)), mode))
 	}
 	rd, err := tx.body.Reader()
 	if err != nil {
-		return f.failure(err)
+		return done(inMode(f.failure(err), mode))
 	}
 	if o.EvalTimeout > 0 {
 		var cancel context.CancelFunc
@@ -179,21 +274,34 @@ func (f *Filter) finish(ctx context.Context, tx *transaction, mod modifier, lead
 		return err
 	})
 	if err != nil {
-		return f.failure(fmt.Errorf("milter: evaluate: %w", err))
+		return done(inMode(f.failure(fmt.Errorf("milter: evaluate: %w", err)), mode))
 	}
-	res = Result{Report: rep}
-	plan := &rep.Plan
-	switch plan.Decision.Verdict {
-	case profile.VerdictReject, profile.VerdictTempfail:
-		res.Verdict, res.Reply = plan.Decision.Verdict, plan.Decision.Reply
+	mode = o.ModeFor(rep.Target)
+	out := o.decide(&rep.Plan)
+	res = Result{Report: rep, Mode: mode, Would: out.verdict, WouldReply: out.reply,
+		Condition: out.condition, Rule: out.rule, Action: out.action}
+	enforce := mode == ModeEnforce
+	if enforce && (out.verdict == profile.VerdictReject || out.verdict == profile.VerdictTempfail) {
+		res.Verdict, res.Reply = out.verdict, out.reply
 		return res
 	}
-	if len(rep.Bridge) > 0 {
+	// eff is what is done to the message: the plan in enforce mode (unless
+	// the outcome keeps the message as it came), nothing in report mode.
+	var eff profile.Plan
+	switch {
+	case enforce && !out.asIs:
+		eff = rep.Plan
+		eff.Headers = slices.Clone(eff.Headers)
+		eff.DelRcpts = slices.Clone(eff.DelRcpts)
+	case enforce && out.verdict == profile.VerdictQuarantine:
+		eff.Decision = profile.Decision{Verdict: profile.VerdictQuarantine, Reason: out.reason}
+	}
+	if len(rep.Bridge) > 0 && o.ModeFor(profile.TargetBridge) == ModeEnforce {
 		if o.Bridge == nil {
-			return f.failure(errors.New("milter: message has bridge recipients but no bridge is configured"))
+			return done(inMode(f.failure(errors.New("milter: message has bridge recipients but no bridge is configured")), mode))
 		}
 		if _, err := in.Body.Seek(0, io.SeekStart); err != nil {
-			return f.failure(fmt.Errorf("milter: rewind body: %w", err))
+			return done(inMode(f.failure(fmt.Errorf("milter: rewind body: %w", err)), mode))
 		}
 		err := f.withProgress(ctx, progress, func(ctx context.Context) (err error) {
 			tx.staged, err = handOff(ctx, o.Bridge, in, rep, tx.adm)
@@ -202,30 +310,67 @@ func (f *Filter) finish(ctx context.Context, tx *transaction, mod modifier, lead
 		if err != nil {
 			if reply, ok := rejectReply(err); ok {
 				// A refusal by policy, not an internal error: logged with
-				// its reply at INFO, like the engine's own refusals.
-				res := Result{Report: rep, Verdict: profile.VerdictReject, Reply: reply}
+				// its reply at INFO, like the engine's own refusals. The
+				// bridge's mode is enforce, so it refuses in report mode too.
+				res.Verdict, res.Reply, res.Would, res.WouldReply = profile.VerdictReject, reply, profile.VerdictReject, reply
 				if reply.Code < 500 {
-					res.Verdict = profile.VerdictTempfail
+					res.Verdict, res.Would = profile.VerdictTempfail, profile.VerdictTempfail
 				}
 				return res
 			}
-			return f.failure(fmt.Errorf("milter: bridge hand-off: %w", err))
+			return done(inMode(f.failure(fmt.Errorf("milter: bridge hand-off: %w", err)), mode))
 		}
 		// The jobs are durable (staged; committed with the accept, see
 		// commit): the MTA no longer delivers to these recipients. When
 		// they were all of them, Postfix and Sendmail drop the message
 		// without a bounce (tested in integration/); deleting them is also
 		// much faster than SMFIR_DISCARD on Postfix.
-		plan.DelRcpts = append(plan.DelRcpts, rep.Bridge...)
+		eff.DelRcpts = append(eff.DelRcpts, rep.Bridge...)
 	}
+	res.Verdict = eff.Verdict()
+	if rep.Profile != "" && rep.Profile != "none" && !o.NoStamp {
+		res.Stamp = Stamp{AuthservID: o.AuthservID, Mode: mode, Profile: rep.Profile, Target: rep.Target,
+			Verdict: out.verdict, Condition: string(out.condition), Action: string(out.action),
+			Code: out.reply.Enhanced, Rules: findingRules(rep.Findings)}.String()
+	}
+	edits, n := f.stampEdits(tx, res.Stamp)
+	eff.Headers = append(eff.Headers, edits...)
+	res.Unstamped = n
 	if _, err := in.Body.Seek(0, io.SeekStart); err != nil {
-		return f.failure(fmt.Errorf("milter: rewind body: %w", err))
+		return done(inMode(f.failure(fmt.Errorf("milter: rewind body: %w", err)), mode))
 	}
-	if err := apply(plan, mod, leadSpace); err != nil {
-		return f.failure(err)
+	applied = true
+	if err := apply(&eff, mod, leadSpace); err != nil {
+		return inMode(f.failure(err), mode)
 	}
-	res.Verdict = plan.Verdict()
 	return res
+}
+
+// stampEdits are the header edits for the stamps: the removal of the forged VPIM-Check
+// fields received (the last first, so the indices of the others hold), then stamp
+// inserted at the top, where trace fields and Authentication-Results go (RFC 8601 5);
+// none for an empty stamp. It returns the edits and the number of removals.
+func (f *Filter) stampEdits(tx *transaction, stamp string) ([]profile.HeaderEdit, int) {
+	var edits []profile.HeaderEdit
+	for i := len(tx.stamps); i >= 1; i-- {
+		if tx.stamps[i-1] {
+			edits = append(edits, profile.HeaderEdit{Op: profile.HeaderDelete, Name: StampField, Index: i})
+		}
+	}
+	n := len(edits)
+	if stamp != "" {
+		edits = append(edits, profile.HeaderEdit{Op: profile.HeaderInsert, Name: StampField, Index: 0, Value: stamp})
+	}
+	return edits, n
+}
+
+// findingRules are the rule IDs of the findings, in order.
+func findingRules(fs []profile.Finding) []string {
+	out := make([]string, 0, len(fs))
+	for _, fd := range fs {
+		out = append(out, string(fd.Rule))
+	}
+	return out
 }
 
 // withProgress runs fn in a goroutine of its own and, while it works,
@@ -336,26 +481,6 @@ func (f *Filter) commit(tx *transaction, res Result, probe func() error) Result 
 		return tempfail(fmt.Errorf("milter: bridge hand-off: %w", err))
 	}
 	return res
-}
-
-// failure maps an internal error to the configured error action.
-func (f *Filter) failure(err error) Result {
-	if f.options().ErrorAction == ActionAccept {
-		return Result{Verdict: profile.VerdictAccept, Err: err}
-	}
-	return Result{Verdict: profile.VerdictTempfail, Reply: profile.Reply{Code: 451, Enhanced: "4.3.0", Text: "temporary failure in the voice-mail filter, try again later"}, Err: err}
-}
-
-// oversize maps a message beyond the caps to the configured oversize action.
-func (f *Filter) oversize(why string) Result {
-	err := fmt.Errorf("milter: message too large to evaluate: %s", why)
-	switch f.options().OversizeAction {
-	case ActionAccept:
-		return Result{Verdict: profile.VerdictAccept, Err: err}
-	case ActionTempfail:
-		return Result{Verdict: profile.VerdictTempfail, Reply: profile.Reply{Code: 452, Enhanced: "4.3.4", Text: "message too large for the voice-mail filter, try again later"}, Err: err}
-	}
-	return Result{Verdict: profile.VerdictReject, Reply: profile.Reply{Code: 552, Enhanced: "5.3.4", Text: "message too large for the voice-mail filter"}, Err: err}
 }
 
 // apply carries out the plan: header edits, recipient changes, quarantine,
