@@ -23,6 +23,12 @@ type checkReport struct {
 	Findings []profile.Finding `json:"findings"`
 	Actions  []string          `json:"actions"`
 	Bridge   []string          `json:"bridge"`
+	// Mode is [milter] mode for the message's target; Would is the verdict of enforce
+	// mode (in report mode what it would have been); Stamp is the VPIM-Check value
+	// added. Left out when empty (the fast path, a refused recipient; no stamp).
+	Mode  string `json:"mode,omitempty"`
+	Would string `json:"would,omitempty"`
+	Stamp string `json:"stamp,omitempty"`
 }
 
 type multiFlag []string
@@ -144,10 +150,29 @@ func makeReport(res milter.Result) checkReport {
 			rep.Target = string(r.Target)
 		}
 		rep.Findings = append(rep.Findings, r.Findings...)
+		// actions are what is done: the plan's steps in enforce mode, marked as not
+		// done in report mode or when [milter.on] keeps the message as it came.
+		skip := ""
+		switch {
+		case res.Mode == milter.ModeReport:
+			skip = "not done (report mode): "
+		case res.Action == milter.OnQuarantine || res.Action == milter.OnTag:
+			skip = fmt.Sprintf("not done (on %s: %s): ", res.Condition, res.Action)
+		}
 		for _, a := range r.Plan.Actions {
-			rep.Actions = append(rep.Actions, a.String())
+			rep.Actions = append(rep.Actions, skip+a.String())
+		}
+		if skip != "" && res.Action == milter.OnQuarantine && res.Mode != milter.ModeReport {
+			rep.Actions = append(rep.Actions, "quarantine as it came")
 		}
 		rep.Bridge = append(rep.Bridge, r.Bridge...)
+	}
+	rep.Mode, rep.Would, rep.Stamp = string(res.Mode), string(res.Would), res.Stamp
+	if res.Unstamped > 0 {
+		rep.Actions = append(rep.Actions, fmt.Sprintf("remove %d %s field(s) that claim this host's authserv-id", res.Unstamped, milter.StampField))
+	}
+	if res.Stamp != "" {
+		rep.Actions = append(rep.Actions, fmt.Sprintf("insert header @0 %s: %s", milter.StampField, res.Stamp))
 	}
 	for _, rf := range res.Refused {
 		rep.Actions = append(rep.Actions, fmt.Sprintf("refuse recipient %s: %s", rf.Rcpt, rf.Reply))
@@ -160,6 +185,9 @@ func makeReport(res milter.Result) checkReport {
 
 func printReport(w io.Writer, rep checkReport) {
 	fmt.Fprintf(w, "profile: %s\ntarget: %s\nverdict: %s\n", rep.Profile, rep.Target, rep.Verdict)
+	if rep.Mode == string(milter.ModeReport) {
+		fmt.Fprintf(w, "mode: report (enforce would: %s)\n", rep.Would)
+	}
 	if rep.Reply != "" {
 		fmt.Fprintf(w, "reply: %s\n", rep.Reply)
 	}

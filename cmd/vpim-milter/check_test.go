@@ -40,15 +40,24 @@ func TestCheckJSONContract(t *testing.T) {
 		{"recipient refused", []string{"-c", "@CFG@", "--rcpt", "non-mail-user@vm.example.com"}, private, 1,
 			"{\n  \"profile\": \"none\",\n  \"target\": \"\",\n  \"verdict\": \"reject\",\n  \"reply\": \"550 5.1.1 non-mail-user cannot receive mail (RFC 3801 4.1.2)\",\n  \"findings\": [],\n  \"actions\": [\n    \"refuse recipient non-mail-user@vm.example.com: 550 5.1.1",
 			nil},
+		{"report mode", []string{"-c", "@REPORT@", "--rcpt", "b@ivm.example.net"}, private, 0,
+			"{\n  \"profile\": \"vpim2\",\n  \"target\": \"ivm\",\n  \"verdict\": \"accept\",\n  \"reply\": \"\",\n  \"findings\": [",
+			[]string{`"actions": [` + "\n" + `    "not done (report mode): reject 550 5.6.0 `, `"mode": "report",` + "\n" + `  "would": "reject",` + "\n" +
+				`  "stamp": "mx.check.example; mode=report; profile=vpim2; target=ivm; verdict=reject; condition=private-not-capable; action=reject; code=5.6.0; rules=`,
+				`"insert header @0 VPIM-Check: mx.check.example; mode=report;`}},
 	}
 	cfg := writeConfig(t, "[profile]\nvoice_domains = [\"vm.example.com\"]\n")
+	report := writeConfig(t, "[milter]\nmode = \"report\"\nauthserv_id = \"mx.check.example\"\n")
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
 			args := append([]string{"check", "--json"}, tc.args...)
 			for i, a := range args {
-				if a == "@CFG@" {
+				switch a {
+				case "@CFG@":
 					args[i] = cfg
+				case "@REPORT@":
+					args[i] = report
 				}
 			}
 			rc := run(append(args, "-"), strings.NewReader(tc.msg), &out, &errb)

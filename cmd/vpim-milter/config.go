@@ -58,6 +58,21 @@ type MilterConfig struct {
 	BodyMemoryTotal              byteSize `toml:"body_memory_total"`              // body bytes in memory, all sessions together
 	IdleTimeout                  duration `toml:"idle_timeout"`                   // silence outside a transaction
 	AllowUnauthenticatedListener bool     `toml:"allow_unauthenticated_listener"` // TCP or a world-writable socket with a calling back-end
+	// Rollout and audit (issue 13): README "Report-only mode", "Result stamp",
+	// "Per-condition actions".
+	Mode        string            `toml:"mode"`         // one of milter.Modes
+	TargetModes map[string]string `toml:"target_modes"` // target (or "bridge") → mode
+	Stamp       bool              `toml:"stamp"`        // VPIM-Check on every voice message
+	AuthservID  string            `toml:"authserv_id"`  // the stamps' authserv-id; "" = the host name
+	On          OnConfig          `toml:"on"`
+}
+
+// OnConfig is [milter.on]: what happens when the profile refuses a message on each
+// condition (milter.OnOptions), one of milter.OnActions.
+type OnConfig struct {
+	PrivateToNonCapable string `toml:"private_to_non_capable"`
+	PrivateForwarded    string `toml:"private_forwarded"`
+	UnconvertibleAudio  string `toml:"unconvertible_audio"`
 }
 
 // LogConfig is the [log] section; --log-format and --log-level override it.
@@ -255,6 +270,10 @@ func configFrom(o options) Config {
 	for i, d := range t.Retry {
 		retry[i] = duration(d)
 	}
+	targetModes := make(map[string]string, len(m.TargetModes))
+	for tg, md := range m.TargetModes {
+		targetModes[string(tg)] = string(md)
+	}
 	return Config{
 		Milter: MilterConfig{Listen: m.Listen.Spec(), SocketMode: fmt.Sprintf("%04o", uint32(m.Socket.Mode)), SocketGroup: m.Socket.Group,
 			ReadTimeout: duration(m.ReadTimeout), WriteTimeout: duration(m.WriteTimeout), EvalTimeout: duration(m.EvalTimeout),
@@ -262,7 +281,10 @@ func configFrom(o options) Config {
 			MaxHeaders: m.MaxHeaders, MaxHeaderBytes: byteSize(m.MaxHeaderBytes), TempDir: m.TempDir,
 			ErrorAction: string(m.ErrorAction), OversizeAction: string(m.OversizeAction),
 			ProgressInterval: duration(m.ProgressInterval), MaxSessions: m.MaxSessions, BodyMemoryTotal: byteSize(m.BodyMemoryTotal),
-			IdleTimeout: duration(m.IdleTimeout), AllowUnauthenticatedListener: m.AllowUnauthenticatedListener},
+			IdleTimeout: duration(m.IdleTimeout), AllowUnauthenticatedListener: m.AllowUnauthenticatedListener,
+			Mode: string(m.Mode), TargetModes: targetModes, Stamp: !m.NoStamp, AuthservID: m.AuthservID,
+			On: OnConfig{PrivateToNonCapable: string(m.On.PrivateToNonCapable), PrivateForwarded: string(m.On.PrivateForwarded),
+				UnconvertibleAudio: string(m.On.UnconvertibleAudio)}},
 		Log: LogConfig{Format: "text", Level: "info"},
 		Profile: ProfileConfig{DefaultTarget: string(p.DefaultTarget), Targets: targets, PrivacyCapable: p.PrivacyCapable,
 			VoiceDomains: p.VoiceDomains, IVMAudio: p.IVMAudio, SensitivityCode: p.SensitivityCode, MessageID: p.MessageIDPolicy,
@@ -315,6 +337,17 @@ func (c *Config) options() (options, error) {
 	for i, d := range t.Retry {
 		retry[i] = time.Duration(d)
 	}
+	authserv := m.AuthservID
+	if authserv == "" {
+		authserv = def.milter.AuthservID // "" documents the host name
+	}
+	var targetModes map[profile.Target]milter.Mode
+	if len(m.TargetModes) > 0 {
+		targetModes = make(map[profile.Target]milter.Mode, len(m.TargetModes))
+		for tg, md := range m.TargetModes {
+			targetModes[profile.Target(tg)] = milter.Mode(md)
+		}
+	}
 	return options{
 		milter: milter.Options{Listen: listen, Socket: milter.SocketOptions{Mode: os.FileMode(mode), Group: m.SocketGroup},
 			ReadTimeout: time.Duration(m.ReadTimeout), WriteTimeout: time.Duration(m.WriteTimeout), EvalTimeout: time.Duration(m.EvalTimeout),
@@ -322,7 +355,10 @@ func (c *Config) options() (options, error) {
 			MaxHeaders: m.MaxHeaders, MaxHeaderBytes: int64(m.MaxHeaderBytes), TempDir: m.TempDir,
 			ErrorAction: milter.Action(m.ErrorAction), OversizeAction: milter.Action(m.OversizeAction),
 			ProgressInterval: time.Duration(m.ProgressInterval), MaxSessions: m.MaxSessions, BodyMemoryTotal: int64(m.BodyMemoryTotal),
-			IdleTimeout: time.Duration(m.IdleTimeout), AllowUnauthenticatedListener: m.AllowUnauthenticatedListener},
+			IdleTimeout: time.Duration(m.IdleTimeout), AllowUnauthenticatedListener: m.AllowUnauthenticatedListener,
+			Mode: milter.Mode(m.Mode), TargetModes: targetModes, NoStamp: !m.Stamp, AuthservID: authserv,
+			On: milter.OnOptions{PrivateToNonCapable: milter.OnAction(m.On.PrivateToNonCapable),
+				PrivateForwarded: milter.OnAction(m.On.PrivateForwarded), UnconvertibleAudio: milter.OnAction(m.On.UnconvertibleAudio)}},
 		profile: profile.Options{DefaultTarget: profile.Target(p.DefaultTarget), Targets: targets, PrivacyCapable: p.PrivacyCapable,
 			VoiceDomains: p.VoiceDomains, GatewayDomains: t.GatewayDomains, SensitivityCode: p.SensitivityCode,
 			MessageIDPolicy: p.MessageID, Hostname: p.Hostname, Quarantine: p.Quarantine,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -109,7 +110,7 @@ func TestConfigCommand(t *testing.T) {
 	if err != nil {
 		t.Fatalf("printed config does not load: %v", err)
 	}
-	if again.Milter != defaultConfig().Milter {
+	if !reflect.DeepEqual(again.Milter, defaultConfig().Milter) {
 		t.Errorf("round trip changed [milter]: %+v", again.Milter)
 	}
 	tcompareTelephonyKeep(t, again.Telephony, defaultConfig().Telephony)
@@ -438,12 +439,21 @@ func TestSampleConfigListsEnums(t *testing.T) {
 	for _, a := range slices.Concat(milter.ErrorActions(), milter.OversizeActions()) {
 		actions = append(actions, string(a))
 	}
+	var modes, onActions []string
+	for _, m := range milter.Modes() {
+		modes = append(modes, string(m))
+	}
+	for _, a := range milter.OnActions() {
+		onActions = append(onActions, string(a))
+	}
 	for key, values := range map[string][]string{
 		"profile.default_target":   targets,
 		"profile.ivm_audio":        profile.IVMAudioForms(),
 		"profile.message_id":       profile.MessageIDPolicies(),
 		"profile.sensitivity_code": profile.SensitivityCodes()[1:], // "" is documented as empty
 		"milter.*_action":          actions,
+		"milter.mode":              modes,
+		"milter.on.*":              onActions,
 		"telephony.backend":        telephony.Backends(),
 		"telephony.sip.codecs":     telephony.SIPCodecs(),
 		"log.format":               logFormats(),

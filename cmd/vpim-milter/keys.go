@@ -44,6 +44,13 @@ func optionKeys() []optionKey {
 		{"milter.BodyMemoryTotal", "milter.body_memory_total"},
 		{"milter.IdleTimeout", "milter.idle_timeout"},
 		{"milter.AllowUnauthenticatedListener", "milter.allow_unauthenticated_listener"},
+		{"milter.Mode", "milter.mode"},
+		{"milter.TargetModes", "milter.target_modes"},
+		{"milter.NoStamp", "milter.stamp"}, // inverted: stamp = true is NoStamp false
+		{"milter.AuthservID", "milter.authserv_id"},
+		{"milter.On.PrivateToNonCapable", "milter.on.private_to_non_capable"},
+		{"milter.On.PrivateForwarded", "milter.on.private_forwarded"},
+		{"milter.On.UnconvertibleAudio", "milter.on.unconvertible_audio"},
 		{"milter.Bridge", ""}, // the telephony.Gateway built from [telephony]
 
 		{"", "log.format"},

@@ -133,9 +133,16 @@ func leafValues(o options) map[string]any {
 // fields its rows name, so the table says what options and configFrom do.
 func TestOptionKeysMapping(t *testing.T) {
 	special := map[string]string{
-		"milter.listen":      `"inet:9999@127.0.0.1"`,
-		"milter.socket_mode": `"0600"`,
-		"profile.targets":    `{ "a.example" = "vpim1" }`,
+		"milter.listen":                    `"inet:9999@127.0.0.1"`,
+		"milter.socket_mode":               `"0600"`,
+		"profile.targets":                  `{ "a.example" = "vpim1" }`,
+		"milter.mode":                      `"report"`,
+		"milter.target_modes":              `{ ivm = "report" }`,
+		"milter.stamp":                     `false`,
+		"milter.authserv_id":               `"mx.changed.example"`,
+		"milter.on.private_to_non_capable": `"quarantine"`,
+		"milter.on.private_forwarded":      `"tag"`,
+		"milter.on.unconvertible_audio":    `"quarantine"`,
 	}
 	sample := map[reflect.Type]string{
 		reflect.TypeFor[string]():     `"changed"`,

@@ -268,8 +268,8 @@ listen = "127.0.0.1:0"
 			if tc.bridge {
 				wantBridge = 8
 			}
-			if milterFams != 3 || bridgeFams != wantBridge {
-				t.Errorf("%d vpim_milter_ and %d vpim_bridge_ families, want 3 and %d: %v", milterFams, bridgeFams, wantBridge, families)
+			if milterFams != 4 || bridgeFams != wantBridge {
+				t.Errorf("%d vpim_milter_ and %d vpim_bridge_ families, want 4 and %d: %v", milterFams, bridgeFams, wantBridge, families)
 			}
 			if !tc.bridge {
 				if ids, err := spool.List("new"); err != nil || len(ids) != 1 {
