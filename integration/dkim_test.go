@@ -30,7 +30,9 @@ import (
 //     they arrived) is kept; the sender's own signature no longer verifies, which is why
 //     the gateway signs again.
 //   - A VPIM v2 message to a VPIM v2 peer is left alone: it arrives byte-identical below
-//     the fields the gateway prepends, and the sender's signature still verifies.
+//     the fields the gateway prepends (its signature, vpim-milter's VPIM-Check stamp, the
+//     verifier's Authentication-Results, Postfix's Received), and the sender's signature
+//     still verifies; the gateway's signature covers the stamp.
 //   - In the wrong order (signer, vpim-milter, verifier) both break: the verifier sees the
 //     rewritten message and fails the sender's signature, and the signature made before
 //     the rewrite fails at the sink.
@@ -56,12 +58,14 @@ func TestDKIMChain(t *testing.T) {
 	verifier := harness.StartOpenDKIM(t, dir, "verify", "Mode v",
 		"TestPublicKeys "+keys, "AuthservID gw.example.net", "InternalHosts 192.0.2.1")
 	// The gateway signs whatever it relays (SigningTable "*"), not only mail From its own
-	// domain: what it signs is what vpim-milter made of the message.
+	// domain: what it signs is what vpim-milter made of the message, the MIME fields
+	// and the stamp included (README).
 	signer := harness.StartOpenDKIM(t, dir, "sign", "Mode s",
 		"KeyTable refile:"+writeFile(t, dir, "key-table", "gw gw.example.net:gw:"+gwKey+"\n"),
 		"SigningTable refile:"+writeFile(t, dir, "signing-table", "* gw\n"),
-		"Canonicalization relaxed/simple")
-	d := startDaemon(t, voiceConfig)
+		"Canonicalization relaxed/simple",
+		"SignHeaders From,To,Cc,Subject,Date,Message-ID,MIME-Version,Content-Type,Message-Context,Sensitivity,VPIM-Check")
+	d := startDaemon(t, "authserv_id = \"gw.example.net\"\n"+voiceConfig)
 
 	origin := postfixWith(t, 0,
 		fmt.Sprintf("smtpd_milters = inet:127.0.0.1:%d", originSigner.Port),
@@ -84,7 +88,9 @@ func TestDKIMChain(t *testing.T) {
 			t.Fatalf("Content-Type %q: vpim-milter did not rewrite the message to IVM\n%s", ct, d.logString())
 		}
 		checkAuthResults(t, out, "dkim=pass")
+		checkStamp(t, out, "gw.example.net; mode=enforce; profile=vpim2; target=ivm; verdict=modify; rules=")
 		got := harness.VerifyDKIM(t, dir, keys, out.Message())
+		checkSigned(t, got)
 		if len(got) != 2 {
 			t.Fatalf("signatures %v, want the gateway's and the sender's", got)
 		}
@@ -108,11 +114,15 @@ func TestDKIMChain(t *testing.T) {
 		for _, f := range harness.HeaderFields(prefix) {
 			names = append(names, harness.FieldName(f))
 		}
-		if want := []string{"DKIM-Signature", "Authentication-Results", "Received"}; !slices.Equal(names, want) {
+		// The signer inserts at the top, after vpim-milter its stamp, after the verifier
+		// its Authentication-Results, above Postfix's Received.
+		if want := []string{"DKIM-Signature", "VPIM-Check", "Authentication-Results", "Received"}; !slices.Equal(names, want) {
 			t.Errorf("the gateway prepended %q, want %q", names, want)
 		}
 		checkAuthResults(t, out, "dkim=pass")
+		checkStamp(t, out, "gw.example.net; mode=enforce; profile=vpim2; target=vpim2; verdict=accept")
 		got := harness.VerifyDKIM(t, dir, keys, msg)
+		checkSigned(t, got)
 		var res []string
 		for _, r := range got {
 			res = append(res, r.String())
@@ -141,6 +151,27 @@ func TestDKIMChain(t *testing.T) {
 			t.Errorf("signatures %v, want the gateway's and the sender's", got)
 		}
 	})
+}
+
+// checkStamp checks that out has exactly one VPIM-Check field and that it starts with want
+// (the rule list, when want ends in "rules=", depends on the profile's findings).
+func checkStamp(t *testing.T, out harness.Delivered, want string) {
+	t.Helper()
+	stamps := out.Header.Values("Vpim-Check")
+	if len(stamps) != 1 || !strings.HasPrefix(stamps[0], want) || (!strings.HasSuffix(want, "rules=") && stamps[0] != want) {
+		t.Errorf("VPIM-Check %q, want one: %q", stamps, want)
+	}
+}
+
+// checkSigned checks that the gateway's signature covers the stamp and the sender's does
+// not (an added field breaks a signature only when its h= names it: RFC 6376 5.4.2).
+func checkSigned(t *testing.T, sigs []harness.DKIMResult) {
+	t.Helper()
+	for _, s := range sigs {
+		if covers := slices.Contains(s.Signed, "vpim-check"); covers != (s.Domain == "gw.example.net") {
+			t.Errorf("signature d=%s h=%s: covers VPIM-Check %v", s.Domain, strings.Join(s.Signed, ":"), covers)
+		}
+	}
 }
 
 // postfixWith starts a private Postfix whose vpim_milter is 127.0.0.1:milterPort (0: none)

@@ -108,6 +108,9 @@ func TestVoiceThroughPostfix(t *testing.T) {
 		if err != nil || mt != "multipart/mixed" {
 			t.Errorf("Content-Type = %q (%v), want multipart/mixed", got.Header.Get("Content-Type"), err)
 		}
+		if v := got.Header.Get("Vpim-Check"); !strings.Contains(v, "; mode=enforce; profile=vpim2; target=ivm; verdict=modify; rules=") {
+			t.Errorf("VPIM-Check = %q, want the stamp of the conversion", v)
+		}
 		if v := got.Header.Get("Message-Context"); strings.ToLower(strings.TrimSpace(v)) != "voice-message" {
 			t.Errorf("Message-Context = %q, want voice-message", v)
 		}

@@ -128,10 +128,10 @@ func (d Delivered) Message() string {
 		}
 		line := raw[i : i+end]
 		switch {
+		case seen && line != "" && line[0] != ' ' && line[0] != '\t':
+			return raw[i:] // the message's first field, which may be a Received of its own
 		case strings.HasPrefix(line, "Received:"):
 			seen = true
-		case seen && line != "" && line[0] != ' ' && line[0] != '\t':
-			return raw[i:]
 		}
 		i += end + 1
 	}
