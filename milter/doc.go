@@ -21,6 +21,14 @@
 // gets SMFIR_PROGRESS every ProgressInterval while the milter evaluates
 // and hands off.
 //
+// Modes (mode.go, on.go): [Options.decide] is the one place where the
+// profile's decision (verdict, condition, rule) becomes what happens, per
+// [OnOptions]; in [ModeReport] the outcome is only logged, stamped and
+// counted, and the message passes as it came. Every voice message gets the
+// [StampField] stamp (stamp.go), and received copies that claim AuthservID
+// are removed. [Macros] lists every MTA macro the filter reads; the
+// negotiation asks for exactly these.
+//
 // It is the only package that imports go-milter. The offline commands
 // (check, rewrite) run the very same transaction code through [Offline], so
 // the milter and the command line can never disagree.
