@@ -47,7 +47,7 @@ func TestReportModeThroughMTAs(t *testing.T) {
 			}{
 				{"private voice to ivm", "rep-priv", "ann@ivm.example.org", "", id + "; mode=report; profile=vpim2; target=ivm; verdict=reject; condition=private-not-capable; action=reject; code=5.6.0; rules=", "V2-HDR-SENS", ""},
 				{"voice with a forged stamp", "rep-forged", "ann@ivm.example.org", forged, id + "; mode=report; profile=vpim2; target=ivm; verdict=modify; rules=", "I-", ""},
-				{"plain with forged and foreign stamps", "rep-plain-forged", "b@ivm.example.org", forged + foreign, "", "", foreign},
+				{"plain with foreign and forged stamps", "rep-plain-forged", "b@ivm.example.org", foreign + forged, "", "", foreign},
 				{"plain", "rep-plain", "b@ivm.example.org", "", "", "", ""},
 			}
 			for _, c := range cases {
