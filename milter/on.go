@@ -60,7 +60,7 @@ func (o OnOptions) validate(errs *optfield.List, noStamp bool) {
 	}{{"On.PrivateToNonCapable", o.PrivateToNonCapable}, {"On.PrivateForwarded", o.PrivateForwarded}, {"On.UnconvertibleAudio", o.UnconvertibleAudio}} {
 		optfield.OneOf(errs, f.field, f.a, OnActions())
 		if f.a == OnTag && noStamp {
-			errs.Add(f.field, `"tag" marks the message with the stamp, which NoStamp leaves out (hint: stamp = true, or "reject" or "quarantine")`)
+			errs.Add(f.field, `"tag" marks the message with the stamp, which is turned off (hint: turn the stamp on, or use "reject" or "quarantine")`)
 		}
 	}
 }

@@ -197,7 +197,11 @@ func (o Options) Validate() error {
 	optfield.OneOf(&errs, "Mode", o.Mode, Modes())
 	for _, t := range slices.Sorted(maps.Keys(o.TargetModes)) {
 		if !slices.Contains(ModeTargets(), t) {
-			errs.Add("TargetModes", "%q is not a target (want one of %s)", t, ModeTargets())
+			var names []string
+			for _, mt := range ModeTargets() {
+				names = append(names, string(mt))
+			}
+			errs.Add("TargetModes", "%q is not a target (want one of %s)", t, strings.Join(names, ", "))
 			continue
 		}
 		optfield.OneOf(&errs, "TargetModes."+string(t), o.TargetModes[t], Modes())
