@@ -364,3 +364,31 @@ func unjoin(err error) []error {
 	}
 	return []error{err}
 }
+
+// TestReloadMode: a reload switches between enforce and report for the transactions that
+// start afterwards (mode is not a restart-only option).
+func TestReloadMode(t *testing.T) {
+	e := voiceEngine(t)
+	opts := milter.Options{TempDir: t.TempDir(), AuthservID: authserv}
+	f, err := milter.New(opts, e, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := vpim2(t, "ann@ivm.example.org", "Private")
+	for _, want := range []struct {
+		mode    milter.Mode
+		verdict profile.Verdict
+	}{{milter.ModeEnforce, "reject"}, {milter.ModeReport, "accept"}, {milter.ModeEnforce, "reject"}} {
+		opts.Mode = want.mode
+		if err := f.Reload(opts, e); err != nil {
+			t.Fatal(err)
+		}
+		res, err := f.Offline(context.Background(), "12145551212@vm.example.com", []string{"ann@ivm.example.org"}, strings.NewReader(msg), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Mode != want.mode || res.Verdict != want.verdict || res.Would != "reject" {
+			t.Errorf("after a reload to %s: mode %s verdict %s would %s, want %s, %s, reject", want.mode, res.Mode, res.Verdict, res.Would, want.mode, want.verdict)
+		}
+	}
+}
