@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/mail"
+	"slices"
 	"strings"
 
 	"github.com/vpim-milter/vpim-milter/profile"
@@ -41,9 +42,12 @@ func (f *Filter) Offline(ctx context.Context, from string, rcpts []string, r io.
 		f.rcpt(tx, rc, "")
 	}
 	var res Result
+	applied := slices.IndexFunc(tx.refused, func(r RcptRefusal) bool { return !r.Report })
 	switch {
-	case len(tx.env.Rcpts) == 0 && len(tx.refused) > 0:
-		rep := tx.refused[0].Reply
+	case len(tx.env.Rcpts) == 0 && applied >= 0:
+		// Every recipient refused: the MTA would not even send the message. (Report
+		// mode's refusals are not applied: their recipients are accepted.)
+		rep := tx.refused[applied].Reply
 		res = Result{Verdict: profile.VerdictReject, Reply: rep}
 		if rep.Code < 500 {
 			res.Verdict = profile.VerdictTempfail

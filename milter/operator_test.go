@@ -392,3 +392,17 @@ func TestReloadMode(t *testing.T) {
 		}
 	}
 }
+
+// TestReportModeOnlyRefusedRcpt: in report mode a message whose only recipient the
+// profile refuses at RCPT is still accepted (and evaluated), not refused.
+func TestReportModeOnlyRefusedRcpt(t *testing.T) {
+	for _, c := range []struct {
+		mode    milter.Mode
+		verdict profile.Verdict
+	}{{milter.ModeEnforce, "reject"}, {milter.ModeReport, "accept"}} {
+		res, out, _ := run(t, voiceEngine(t), milter.Options{Mode: c.mode}, "non-mail-user@vm.example.com", plain)
+		if res.Verdict != c.verdict || (c.verdict == "accept") != (out == plain) {
+			t.Errorf("%s: verdict %s, delivered %q; want %s", c.mode, res.Verdict, out, c.verdict)
+		}
+	}
+}
