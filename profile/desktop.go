@@ -30,21 +30,17 @@ import (
 // target delivers, so that it is kept byte for byte: MP3 that is MPEG-1 or
 // MPEG-2 (MPEG-2.5, the 8, 11.025 and 12 kHz extension outside ISO/IEC
 // 11172-3 and 13818-3, is not) and that the codec decodes to the end, or
-// µ-law WAV for desktop_audio = "wav".
+// µ-law WAV whose header the codec reads, for desktop_audio = "wav".
 func (ev *eval) desktopPlays(p *Part) bool {
 	ta := ev.spec.audio(&ev.e.opts)
 	a := ev.info[p]
-	if a.format != ta.format || p.damaged() || p.Truncated || p.Data == 0 {
+	if a.format != ta.format || p.damaged() || p.Truncated || p.Data == 0 || ev.e.opts.Codec == nil {
 		return false
 	}
-	if a.format != "mp3" {
-		return true
-	}
-	if a.rate < 16000 {
+	if a.format == "mp3" && a.rate < 16000 {
 		return false
 	}
-	_, ok := ev.mp3Samples(p)
-	return ok
+	return ev.trialOnce(p, a.format) == nil
 }
 
 // mp3Samples is the decoded length of MP3 part p in 8 kHz samples, from a

@@ -89,7 +89,7 @@ func IVMAudioForms() []string { return []string{IVMAudioRaw, IVMAudioAU, IVMAudi
 
 // The values of Options.DesktopAudio.
 const (
-	DesktopAudioMP3 = "mp3" // audio/mpeg, what every mail reader plays, at a fifth of µ-law's size
+	DesktopAudioMP3 = "mp3" // audio/mpeg, what every mail reader plays, at 24 kbit/s by default (µ-law: 64)
 	DesktopAudioWAV = "wav" // µ-law audio/wav: no encoder, 64 kbit/s
 )
 
