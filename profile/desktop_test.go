@@ -3,6 +3,7 @@ package profile
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -209,6 +210,30 @@ func TestDesktopTarget(t *testing.T) {
 	}
 	if rep, _, out := deliver(t, capable, msgs["desktop-private"], desktopRcpt); out == nil {
 		t.Errorf("private to a privacy-capable desktop domain: %s", rep.Plan.Decision.Reply)
+	}
+
+	// One body per transaction: an IVM recipient after a desktop one, and a
+	// desktop recipient after an IVM one, are deferred (452 4.5.3); a second
+	// desktop recipient and a bridge recipient join.
+	desk := Rcpt{Addr: desktopRcpt}
+	for _, tc := range []struct {
+		accepted []Rcpt
+		rcpt     string
+		want     string
+	}{
+		{[]Rcpt{desk}, "carol@mail.example.org", "452 4.5.3"},
+		{[]Rcpt{{Addr: "carol@mail.example.org"}}, desktopRcpt, "452 4.5.3"},
+		{[]Rcpt{desk}, "cy@desk.example.net", ""},
+		{[]Rcpt{desk}, "VOICE=+15145551234@voice.example.com", ""},
+	} {
+		res := e.Recipient("a@example.org", Rcpt{Addr: tc.rcpt}, tc.accepted)
+		got := ""
+		if res.Reject != nil {
+			got = fmt.Sprintf("%d %s", res.Reject.Code, res.Reject.Enhanced)
+		}
+		if got != tc.want {
+			t.Errorf("%s after %v: %q (%+v), want %q", tc.rcpt, tc.accepted, got, res, tc.want)
+		}
 	}
 
 	// Evaluate tries the decoder only; the MP3 is encoded when the body is
