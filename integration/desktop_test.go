@@ -236,7 +236,7 @@ func TestDesktopThroughPostfix(t *testing.T) {
 	}
 	start := time.Now()
 	delivered := m.WaitDelivered(t, len(byID), 60*time.Second)
-	t.Logf("%d messages through Postfix in %v", len(delivered), time.Since(start).Round(time.Millisecond))
+	t.Logf("%d messages delivered by Postfix %v after the last submission", len(delivered), time.Since(start).Round(time.Millisecond))
 	for _, got := range delivered {
 		msgID := strings.Trim(got.Header.Get("Message-Id"), "<>")
 		id, _, _ := strings.Cut(msgID, "@")
