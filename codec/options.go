@@ -63,7 +63,8 @@ func (t *Transcoder) Sniff(head []byte) string { return string(Sniff(head)) }
 // so that a caller can tell in advance that longer audio will be refused.
 func (t *Transcoder) MaxDuration() time.Duration { return t.opts.MaxDuration }
 
-// Transcode converts src from format from ("" sniffs it) to format to and
+// Transcode converts src from format from ("" sniffs it) to format to (a
+// Format name, or "mp3-NN" for MP3 at NN kbit/s, one of MP3Bitrates) and
 // returns the number of 8 kHz samples. Audio longer than MaxDuration is
 // refused with an error wrapping ErrTooLong as soon as the decoder passes
 // the limit (before decoding anything when the length is known), so a
@@ -77,7 +78,7 @@ func (t *Transcoder) Transcode(dst io.Writer, to string, src io.Reader, from str
 // package function TranscodeContext): an evaluation deadline bounds the
 // decoding whatever the input.
 func (t *Transcoder) TranscodeContext(ctx context.Context, dst io.Writer, to string, src io.Reader, from string) (int64, error) {
-	tf, err := ParseFormat(to)
+	out, err := parseOutput(to)
 	if err != nil {
 		return 0, err
 	}
@@ -87,7 +88,7 @@ func (t *Transcoder) TranscodeContext(ctx context.Context, dst io.Writer, to str
 			return 0, err
 		}
 	}
-	n, err := transcode(ctx, dst, tf, src, ff, t.MaxSamples())
+	n, err := transcode(ctx, dst, out, src, ff, t.MaxSamples())
 	if errors.Is(err, ErrTooLong) {
 		return n, fmt.Errorf("%w of %s (max_duration)", err, t.opts.MaxDuration)
 	}

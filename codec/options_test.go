@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -158,4 +159,58 @@ func (c ctxSource) Read(p []byte) (int, error) {
 	}
 	clear(p)
 	return len(p), nil
+}
+
+// TestTranscoderMP3Bitrate: "mp3-NN" writes MP3 at NN kbit/s, one of
+// MP3Bitrates (each taken by NewMP3Writer; others refused): the frame
+// headers carry the rate and the stream decodes to the exact length. "mp3"
+// is 24 kbit/s.
+func TestTranscoderMP3Bitrate(t *testing.T) {
+	tr, err := NewTranscoder(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcm := tone(8000 * 3 / 2)
+	// MPEG-2 Layer III bit rate index (ISO/IEC 13818-3 2.4.2.3): kbit/s → index.
+	index := map[int]byte{16: 2, 24: 3, 32: 4, 40: 5, 48: 6, 56: 7, 64: 8}
+	for _, kbps := range append([]int{0}, MP3Bitrates()...) {
+		to, want := "mp3", 24
+		if kbps != 0 {
+			to, want = "mp3-"+strconv.Itoa(kbps), kbps
+		}
+		var out bytes.Buffer
+		n, err := tr.Transcode(&out, to, bytes.NewReader(pcm), "pcm16")
+		if err != nil || n != int64(len(pcm)/2) {
+			t.Fatalf("%s: %d samples, %v", to, n, err)
+		}
+		b := out.Bytes()
+		// The first frame (the Info frame, written at the stream's rate like
+		// every frame): sync, MPEG-2, layer III, the bit rate index.
+		if len(b) < 4 || b[0] != 0xFF || b[1]&0xFE != 0xF2 || b[2]>>4 != index[want] {
+			t.Errorf("%s: first frame header % x, want bit rate index %d", to, b[:4], index[want])
+		}
+		r, err := NewReader(bytes.NewReader(b), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(r)
+		if err != nil || len(got) != len(pcm) {
+			t.Errorf("%s: decoded %d bytes (%v), want %d", to, len(got), err, len(pcm))
+		}
+	}
+	for _, kbps := range MP3Bitrates() {
+		if _, err := NewMP3Writer(io.Discard, 0, MP3Options{Bitrate: kbps}); err != nil {
+			t.Errorf("NewMP3Writer at %d kbit/s: %v", kbps, err)
+		}
+	}
+	for _, bad := range []string{"mp3-8", "mp3-20", "mp3-72", "mp3-128", "mp3-", "mp3-x"} {
+		if _, err := tr.Transcode(io.Discard, bad, bytes.NewReader(pcm), "pcm16"); !errors.Is(err, ErrUnknownFormat) {
+			t.Errorf("%s: %v, want ErrUnknownFormat", bad, err)
+		}
+	}
+	for _, bad := range []int{8, 20, 72, 80} {
+		if _, err := NewMP3Writer(io.Discard, 0, MP3Options{Bitrate: bad}); err == nil {
+			t.Errorf("NewMP3Writer at %d kbit/s: no error", bad)
+		}
+	}
 }

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strconv"
+	"strings"
 )
 
 // ErrTooLong is returned, wrapped, when audio runs past the limit a
@@ -25,7 +28,7 @@ func (f Format) needsLength() bool {
 // whatever the duration, unless Reader.Samples knows the length up front
 // (a regular file in a fixed-rate format at 8 kHz).
 func Transcode(dst io.Writer, to Format, src io.Reader, from Format) (samples int64, err error) {
-	return transcode(context.Background(), dst, to, src, from, -1)
+	return transcode(context.Background(), dst, output{f: to}, src, from, -1)
 }
 
 // TranscodeContext is Transcode that stops when ctx ends, with ctx's
@@ -34,14 +37,57 @@ func Transcode(dst io.Writer, to Format, src io.Reader, from Format) (samples in
 // claims, a deadline is honoured within the time it takes to decode 8 s.
 // On an error dst may hold part of the output.
 func TranscodeContext(ctx context.Context, dst io.Writer, to Format, src io.Reader, from Format) (samples int64, err error) {
-	return transcode(ctx, dst, to, src, from, -1)
+	return transcode(ctx, dst, output{f: to}, src, from, -1)
 }
+
+// output is what a conversion writes: a format, and for MP3 the writer's
+// options (the zero value: NewWriter's defaults).
+type output struct {
+	f   Format
+	mp3 MP3Options
+}
+
+// writer is NewWriter for o.
+func (o output) writer(dst io.Writer, samples int64) (io.WriteCloser, error) {
+	if o.f == MP3 && o.mp3 != (MP3Options{}) {
+		w, err := NewMP3Writer(dst, samples, o.mp3)
+		if err != nil {
+			return nil, err
+		}
+		if samples < 0 {
+			return w, nil
+		}
+		return &countWriter{w: w, left: 2 * samples}, nil
+	}
+	return NewWriter(dst, o.f, samples)
+}
+
+// parseOutput reads an output format name: a Format (ParseFormat), or
+// "mp3-NN", MP3 at NN kbit/s (one of MP3Bitrates).
+func parseOutput(s string) (output, error) {
+	if rest, ok := strings.CutPrefix(strings.ToLower(strings.TrimSpace(s)), "mp3-"); ok {
+		kbps, err := strconv.Atoi(rest)
+		if err != nil || !slices.Contains(MP3Bitrates(), kbps) {
+			return output{}, fmt.Errorf("%w: %q (MP3 bit rates: %v kbit/s)", ErrUnknownFormat, s, MP3Bitrates())
+		}
+		return output{f: MP3, mp3: MP3Options{Bitrate: kbps}}, nil
+	}
+	f, err := ParseFormat(s)
+	return output{f: f}, err
+}
+
+// MP3Bitrates lists the constant bit rates, in kbit/s, of the MP3 the
+// writer makes from 8 kHz voice (MPEG-2 Layer III at 16 kHz, mono): 16 to
+// 64 in steps of 8. A Transcoder writes MP3 at one of them for the format
+// name "mp3-NN" ("mp3" alone is 24 kbit/s, mp3.DefaultBitrate).
+func MP3Bitrates() []int { return []int{16, 24, 32, 40, 48, 56, 64} }
 
 // transcode is Transcode with a context and a limit: more than max
 // samples (max >= 0) end the conversion with ErrTooLong as soon as the
 // decoder has produced sample max+1, or before any decoding when the
 // length is known up front. dst then holds at most max+1 samples.
-func transcode(ctx context.Context, dst io.Writer, to Format, src io.Reader, from Format, max int64) (samples int64, err error) {
+func transcode(ctx context.Context, dst io.Writer, out output, src io.Reader, from Format, max int64) (samples int64, err error) {
+	to := out.f
 	r, err := NewReader(src, from)
 	if err != nil {
 		return 0, err
@@ -62,7 +108,7 @@ func transcode(ctx context.Context, dst io.Writer, to Format, src io.Reader, fro
 		return nil
 	}
 	if samples := r.Samples(); to.needsLength() && samples >= 0 {
-		w, err := NewWriter(dst, to, samples)
+		w, err := out.writer(dst, samples)
 		if err != nil {
 			return 0, err
 		}
@@ -72,7 +118,7 @@ func transcode(ctx context.Context, dst io.Writer, to Format, src io.Reader, fro
 		return samples, w.Close()
 	}
 	if !to.needsLength() {
-		w, err := NewWriter(dst, to, -1)
+		w, err := out.writer(dst, -1)
 		if err != nil {
 			return 0, err
 		}
@@ -86,7 +132,7 @@ func transcode(ctx context.Context, dst io.Writer, to Format, src io.Reader, fro
 		return n / 2, w.Close()
 	}
 	// Validate the target before doing the work.
-	if _, err := NewWriter(io.Discard, to, 0); err != nil {
+	if _, err := out.writer(io.Discard, 0); err != nil {
 		return 0, err
 	}
 	f, err := os.CreateTemp("", "vpim-codec-*.pcm")
@@ -108,7 +154,7 @@ func transcode(ctx context.Context, dst io.Writer, to Format, src io.Reader, fro
 		return 0, fmt.Errorf("codec: spool: %w", err)
 	}
 	samples = n / 2
-	w, err := NewWriter(dst, to, samples)
+	w, err := out.writer(dst, samples)
 	if err != nil {
 		return 0, err
 	}

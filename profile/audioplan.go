@@ -144,15 +144,22 @@ func planParts(ev *eval) result {
 		return planPositional(ev)
 	case ev.target == TargetVPIM2:
 		return planVPIM2(ev)
+	case ev.target == TargetDesktop:
+		return planDesktop(ev)
 	}
 	return planMixed(ev)
 }
 
-// planMixed plans the parts for IVM: every multipart/voice-message becomes
-// multipart/mixed (RFC 4239 3: the top level of "a new, forwarded or reply
-// voice message SHOULD be multipart/mixed"), every audio part is planned,
-// in forwarded messages too.
+// planMixed plans the parts for IVM and the desktop: every
+// multipart/voice-message becomes multipart/mixed (RFC 4239 3: the top
+// level of "a new, forwarded or reply voice message SHOULD be
+// multipart/mixed"; DT-TOP), every audio part is planned, in forwarded
+// messages too.
 func planMixed(ev *eval) (r result) {
+	rule, who := ruleITop, "IVM"
+	if ev.target == TargetDesktop {
+		rule, who = ruleDTTop, "desktop readers"
+	}
 	var walk func(p *Part)
 	walk = func(p *Part) {
 		if p.Embedded != nil {
@@ -169,8 +176,8 @@ func planMixed(ev *eval) (r result) {
 			if p.Type == "multipart/voice-message" {
 				params := copyParams(p.Params)
 				delete(params, "version")
-				r.find(ruleITop, p.Path, "multipart/voice-message becomes multipart/mixed for IVM")
-				ev.setField(&r, ruleITop, p, "Content-Type", mime.FormatMediaType("multipart/mixed", params)) // RFC 4239 3 (I-TOP)
+				r.find(rule, p.Path, "multipart/voice-message becomes multipart/mixed for %s", who)
+				ev.setField(&r, rule, p, "Content-Type", mime.FormatMediaType("multipart/mixed", params)) // RFC 4239 3 (I-TOP), DT-TOP
 			}
 			for _, c := range p.Children {
 				walk(c)
@@ -210,6 +217,10 @@ func copyParams(m map[string]string) map[string]string {
 
 // planAudio plans the rewrite of one audio part for the target.
 func (ev *eval) planAudio(r *result, p *Part, role string, report bool) {
+	if ev.target == TargetDesktop {
+		ev.planDesktopAudio(r, p, report)
+		return
+	}
 	ev.audioN++
 	opts := ev.e.opts
 	ta := ev.spec.audio(&opts)
@@ -410,6 +421,8 @@ func (ev *eval) audioRule() Rule {
 		return ruleIAudio
 	case TargetVPIM1:
 		return ruleD1CtADPCM
+	case TargetDesktop:
+		return ruleDTAudio
 	}
 	return ruleV2ADPCM
 }
@@ -549,7 +562,14 @@ func (ev *eval) trial(p *Part, f string) error { return ev.tryCodec(p, f, !trial
 // format: enough to learn that the codec decodes it.
 func (ev *eval) trialPrefix(p *Part, f string) error { return ev.tryCodec(p, f, true) }
 
-// tryCodec converts the data of p, all of it or the prefix.
+// trialResult is the outcome of a trial of a part's data.
+type trialResult struct {
+	samples int64 // 8 kHz samples decoded, -1 when only a prefix was tried
+	err     error // the codec's error
+}
+
+// tryCodec converts the data of p, all of it or the prefix; the outcome of
+// a trial of all of it is kept in ev.trials.
 func (ev *eval) tryCodec(p *Part, f string, prefix bool) error {
 	if prefix {
 		if lim, ok := ev.e.opts.Codec.(durationLimiter); ok {
@@ -582,6 +602,9 @@ func (ev *eval) tryCodec(p *Part, f string, prefix bool) error {
 	if err != nil && prefix && lr.N == 0 && samples > 0 {
 		return nil // cut short by the trial, after samples decoded
 	}
+	if !prefix {
+		ev.trials[p] = trialResult{samples, err}
+	}
 	return err
 }
 
@@ -610,11 +633,15 @@ func (ev *eval) wrapPart(r *result, rule Rule) *Part {
 	return &w
 }
 
-// wrapRoot plans wrapping a single-part audio message into a
-// multipart/voice-message (RFC 3801 4.4.1) and returns the new part.
+// wrapRoot plans wrapping a single-part audio message into the target's
+// container, a multipart/voice-message (RFC 3801 4.4.1) or for the desktop
+// a multipart/mixed (DT-TOP), and returns the new part.
 func (ev *eval) wrapRoot(r *result) *Part {
 	root := ev.m.Root
 	rule := ev.rid(ruleV2MVM, ruleD1MVM)
+	if ev.target == TargetDesktop {
+		rule = ruleDTTop
+	}
 	w := ev.wrapPart(r, rule)
 	b := ev.boundary("")
 	params := map[string]string{"boundary": b}
@@ -624,6 +651,6 @@ func (ev *eval) wrapRoot(r *result) *Part {
 	ev.setHeader(r, rule, "Content-Type", mime.FormatMediaType(ev.spec.container, params))
 	r.act(Action{Kind: ActionLayout, Rule: rule, part: root,
 		Layout: &Layout{Type: ev.spec.container, Boundary: b, Entries: []LayoutEntry{{Role: "voice message", part: w}}}})
-	r.find(rule, "", "single-part audio message wrapped in multipart/voice-message")
+	r.find(rule, "", "single-part audio message wrapped in %s", ev.spec.container)
 	return w
 }

@@ -15,6 +15,7 @@ const (
 	TargetVPIM2       Target = "vpim2"       // RFC 3801
 	TargetVPIM1       Target = "vpim1"       // RFC 1911
 	TargetIVM         Target = "ivm"         // RFC 4239
+	TargetDesktop     Target = "desktop"     // ordinary mail readers (README "Desktop clients", DT-* rules)
 	TargetPassthrough Target = "passthrough" // deliver unchanged
 	TargetBridge      Target = "bridge"      // handed to the telephony bridge
 )

@@ -1,7 +1,9 @@
 // Package profile recognises voice mail and checks and rewrites it against the
 // voice-messaging profiles: the 1994 voice profile draft
 // (draft-umig-mime-voice-00, "v1-draft"), VPIM v1 (RFC 1911), VPIM v2
-// (RFC 3801) and IVM (RFC 4239).
+// (RFC 3801) and IVM (RFC 4239), and for the desktop target against what
+// ordinary mail readers play (README "Desktop clients": multipart/mixed,
+// MP3 or µ-law WAV).
 //
 // The package is pure: it does not log, touch the network or hold mutable
 // globals (only immutable lookup tables). The milter adapter and the
@@ -26,7 +28,8 @@
 // files by concern: detect.go (which profile), header.go (header fields),
 // msgid.go (Message-ID), parts.go (MIME structure and parts), privacy.go
 // (Sensitivity), audioplan.go (voice roles, transcoding, trial decoding),
-// layout.go (the container each target wants, repairs). The targets are
+// layout.go (the container each target wants, repairs), desktop.go (the
+// desktop target's audio: what is kept, what is transcoded). The targets are
 // described by one table (targets.go), the rules by another (rules.go),
 // from which RULES.md is generated.
 //
@@ -47,14 +50,14 @@
 // # Findings
 //
 // Every finding carries a rule ID (RULES.md): a DIGEST §1 ID (D1-* for the
-// v1 profiles, V2-* for VPIM v2, I-* for IVM) or a project one (P-*:
-// parsing, limits, audio recognition, the bridge), its RFC 2119 level, the
+// v1 profiles, V2-* for VPIM v2, I-* for IVM) or a project one (DT-*: the
+// desktop target; P-*: parsing, limits, audio recognition, the bridge), its RFC 2119 level, the
 // RFC section and the MIME part path ("" top level, "2", "3.1"; an
 // embedded message shares the path of its message/rfc822 part). The level
 // is the rule's, except where one section mixes levels (I-CODEC-TX: raw
 // µ-law audio/basic is a MUST, its .au filename a SHOULD). The profiles'
 // rules apply to targets that get the message converted (vpim2, vpim1,
-// ivm); passthrough and bridge recipients take it as it is.
+// ivm, desktop); passthrough and bridge recipients take it as it is.
 //
 // # Defined verdicts for hostile input
 //
@@ -70,7 +73,10 @@
 // passing it on cannot work: towards VPIM (V2-PROP, RFC 3801 4.5.3; a part
 // marked handling=OPTIONAL is dropped instead) and when the part is marked
 // critical (I-DSN, RFC 4239 6, RFC 3459); a voice message that cannot
-// become audio/basic leaves the whole message as it came for IVM. A read
+// become audio/basic leaves the whole message as it came for IVM. For the
+// desktop target such audio is delivered as it came, marked or not
+// (desktop.go says why). The desktop's MP3 is encoded by the body writer;
+// Evaluate only tries the decoder. A read
 // error of the body is returned as an error (the milter tempfails), and so
 // is a codec failure while the body is written.
 package profile

@@ -263,6 +263,18 @@ func TestHostile(t *testing.T) {
 // BenchmarkEvaluate60s evaluates a 60-second µ-law WAV voice message
 // (Evaluate only: parsing, detection, checks and planning; no transcoding).
 func BenchmarkEvaluate60s(b *testing.B) {
+	benchmarkEvaluate60s(b, Options{Codec: fakeCodec{}})
+}
+
+// BenchmarkEvaluate60sDesktop is BenchmarkEvaluate60s for a desktop
+// recipient with the project's codec: Evaluate tries the decoder on a
+// prefix of the µ-law WAV and plans the MP3, which the body writer encodes
+// (see TestDesktopTarget); the budget is the same 1 ms of CPU.
+func BenchmarkEvaluate60sDesktop(b *testing.B) {
+	benchmarkEvaluate60s(b, Options{DefaultTarget: TargetDesktop, Codec: realCodec()})
+}
+
+func benchmarkEvaluate60s(b *testing.B, o Options) {
 	src := msg(`From: "A" <a@pbx.example.com>
 To: b@mail.example.org
 Date: Mon, 23 Nov 2026 10:20:20 +0100
@@ -271,7 +283,10 @@ Message-ID: <bench@pbx.example.com>
 MIME-Version: 1.0
 Content-Type: multipart/voice-message; version=2.0; boundary="VB"`, multipart("VB",
 		wavPart("audio/wav; name=m.wav", "inline; voice=Voice-Message; filename=m.wav", wavBytes(7, 60))))
-	e, _ := New(Options{Codec: fakeCodec{}})
+	e, err := New(o)
+	if err != nil {
+		b.Fatal(err)
+	}
 	in := inputFrom(b, src, "b@mail.example.org")
 	b.SetBytes(int64(len(src)))
 	b.ReportAllocs()

@@ -22,8 +22,10 @@ type eval struct {
 	profile string
 	report  bool // multipart/report (DSN/MDN)
 
-	info  map[*Part]audioInfo // what the bytes of each leaf are
-	roles map[*Part]string    // voice= role of each voice part
+	info   map[*Part]audioInfo   // what the bytes of each leaf are
+	roles  map[*Part]string      // voice= role of each voice part
+	trials map[*Part]trialResult // trials of all of a part's data
+	names  map[string]bool       // file names given to audio parts (lower case), desktop target
 
 	findings []Finding
 	pl       planner
@@ -99,7 +101,7 @@ func (ev *eval) runChecks(checks ...check) {
 }
 
 func newEval(ctx context.Context, e *Engine, in *Input, m *Message) *eval {
-	ev := &eval{ctx: ctx, e: e, in: in, m: m, info: map[*Part]audioInfo{}}
+	ev := &eval{ctx: ctx, e: e, in: in, m: m, info: map[*Part]audioInfo{}, trials: map[*Part]trialResult{}, names: map[string]bool{}}
 	m.Walk(func(p *Part, _ int) bool {
 		if p.IsLeaf() {
 			ev.info[p] = inspectAudio(p)

@@ -8,8 +8,9 @@ import (
 	"testing"
 )
 
-// FuzzEvaluate parses and evaluates arbitrary messages and writes the
-// rewritten body: it must never panic, and a rewritten body must parse.
+// FuzzEvaluate parses and evaluates arbitrary messages, for an IVM and for
+// a desktop recipient, and writes the rewritten body: it must never panic,
+// and a rewritten body must parse.
 func FuzzEvaluate(f *testing.F) {
 	files, _ := filepath.Glob("../testdata/messages/*.eml")
 	for _, name := range files {
@@ -25,28 +26,30 @@ func FuzzEvaluate(f *testing.F) {
 		if len(msg) > 32<<10 {
 			return // keep executions fast; size limits are tested in TestHostile
 		}
-		in, err := ReadInput(bytes.NewReader(msg))
-		if err != nil {
-			return
-		}
-		in.Envelope.Rcpts = []Rcpt{{Addr: "user@example.org"}}
-		rep, err := e.Evaluate(context.Background(), in)
-		if err != nil {
-			t.Fatalf("evaluate: %v", err)
-		}
-		for _, fd := range rep.Findings {
-			if fd.Rule == "" || fd.Level == "" {
-				t.Fatalf("finding without rule/level: %+v", fd)
+		for _, rcpt := range []string{"user@example.org", desktopRcpt} {
+			in, err := ReadInput(bytes.NewReader(msg))
+			if err != nil {
+				return
 			}
-		}
-		if rep.Plan.Body != nil {
-			var out bytes.Buffer
-			if err := rep.Plan.Body.WriteBody(&out); err != nil {
-				t.Fatalf("write body: %v", err)
+			in.Envelope.Rcpts = []Rcpt{{Addr: rcpt}}
+			rep, err := e.Evaluate(context.Background(), in)
+			if err != nil {
+				t.Fatalf("evaluate for %s: %v", rcpt, err)
 			}
-			h := rep.Plan.ApplyHeader(in.Header)
-			if _, err := Parse(h, bytes.NewReader(out.Bytes()), Limits{}); err != nil {
-				t.Fatalf("re-parse: %v", err)
+			for _, fd := range rep.Findings {
+				if fd.Rule == "" || fd.Level == "" {
+					t.Fatalf("finding without rule/level: %+v", fd)
+				}
+			}
+			if rep.Plan.Body != nil {
+				var out bytes.Buffer
+				if err := rep.Plan.Body.WriteBody(&out); err != nil {
+					t.Fatalf("write body for %s: %v", rcpt, err)
+				}
+				h := rep.Plan.ApplyHeader(in.Header)
+				if _, err := Parse(h, bytes.NewReader(out.Bytes()), Limits{}); err != nil {
+					t.Fatalf("re-parse for %s: %v", rcpt, err)
+				}
 			}
 		}
 	})

@@ -23,8 +23,11 @@ func (ev *eval) rid(v2, d1 Rule) Rule {
 // messages (RFC 4239 3), else the input profile's rule (VPIM and the v1
 // profiles tolerate these forms).
 func (ev *eval) ridIMF(v2, d1 Rule) Rule {
-	if ev.target == TargetIVM {
+	switch ev.target {
+	case TargetIVM:
 		return ruleIIMF
+	case TargetDesktop:
+		return ruleDTIMF // an ordinary mailbox gets an RFC 5322 message
 	}
 	return ev.rid(v2, d1)
 }
@@ -151,8 +154,11 @@ func (ev *eval) uniqueField(f string) bool {
 
 // fieldRule is the rule of a repeated field for the target.
 func (ev *eval) fieldRule(f string) Rule {
-	if ev.target == TargetIVM {
+	switch ev.target {
+	case TargetIVM:
 		return ruleIIMF
+	case TargetDesktop:
+		return ruleDTIMF
 	}
 	switch f {
 	case "Date":

@@ -122,6 +122,7 @@ func testOptions() Options {
 			"v1.example.net":   TargetVPIM1,
 			"pass.example.net": TargetPassthrough,
 			"vm3.example.net":  TargetVPIM2, // not privacy-capable
+			"desk.example.net": TargetDesktop,
 		},
 		PrivacyCapable: []string{"vm2.example.net"},
 		VoiceDomains:   []string{"vm.example.com"},

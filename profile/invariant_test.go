@@ -84,7 +84,7 @@ func TestRewriteInvariant(t *testing.T) {
 	sort.Strings(names)
 	for _, name := range names {
 		raw := msgs[name]
-		for _, tgt := range []Target{TargetVPIM2, TargetVPIM1, TargetIVM, TargetPassthrough} {
+		for _, tgt := range []Target{TargetVPIM2, TargetVPIM1, TargetIVM, TargetDesktop, TargetPassthrough} {
 			rcpt := targetRcpts[tgt]
 			t.Run(name+"/"+string(tgt), func(t *testing.T) {
 				rep, in, out := deliver(t, e, raw, rcpt)

@@ -401,7 +401,7 @@ func contains2(list []*Part, p *Part) bool {
 // a message/rfc822 part) for the target: voice is converted wherever it is
 // (RFC 4239 7: voice "may be contained at any location within a message";
 // RFC 3801 4.4.3 sends voice as audio/32KADPCM). The forwarded message
-// keeps its structure; for IVM its voice container becomes
+// keeps its structure; for IVM and the desktop its voice container becomes
 // multipart/mixed, for VPIM v2 it gets its version.
 func (ev *eval) planForwarded(r *result, m *Part) {
 	var walk func(p *Part)
@@ -415,10 +415,14 @@ func (ev *eval) planForwarded(r *result, m *Part) {
 			}
 			if p.Type == "multipart/voice-message" {
 				switch ev.target {
-				case TargetIVM:
+				case TargetIVM, TargetDesktop:
 					params := copyParams(p.Params)
 					delete(params, "version")
-					ev.setField(r, ruleITop, p, "Content-Type", mime.FormatMediaType("multipart/mixed", params))
+					rule := ruleITop
+					if ev.target == TargetDesktop {
+						rule = ruleDTTop
+					}
+					ev.setField(r, rule, p, "Content-Type", mime.FormatMediaType("multipart/mixed", params))
 				case TargetVPIM2:
 					ev.v2Version(r, p)
 				}

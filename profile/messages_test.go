@@ -323,6 +323,7 @@ MIME-Version: 1.0 (Voice 1.0)
 Content-Type: multipart/voice-message; boundary="B1"`,
 		multipart("B1", part("Content-Type: audio/32KADPCM\r\nContent-Transfer-Encoding: base64", b64(adpcmRaw(1)))))
 	defectCorpus(m)
+	desktopCorpus(m)
 	return m
 }
 

@@ -81,8 +81,8 @@ func (ev *eval) checkMessageID(r *result) {
 		if len(serial) != 8 {
 			r.find(ruleD1HdrMsgID, "", "v1-draft Message-ID %q: serial has %d digits, not 8", v, len(serial))
 		}
-		if ev.target == TargetIVM {
-			r.find(ruleIIMF, "", "Message-ID %q in v1-draft form, not <id@host>", v)
+		if ev.target == TargetIVM || ev.target == TargetDesktop {
+			r.find(ev.ridIMF(ruleV2HdrMsgID, ruleD1HdrMsgID), "", "Message-ID %q in v1-draft form, not <id@host>", v)
 		}
 	case draft:
 		r.find(ev.ridIMF(ruleV2HdrMsgID, ruleD1HdrMsgID), "", "Message-ID %q in v1-draft form, not <id@host>", v)

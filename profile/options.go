@@ -1,7 +1,11 @@
 package profile
 
 import (
+	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/vpim-milter/vpim-milter/codec"
 
 	"github.com/vpim-milter/vpim-milter/internal/optfield"
 )
@@ -17,8 +21,10 @@ type Options struct {
 	Targets map[string]Target
 	// PrivacyCapable lists destination domains that honour Sensitivity:
 	// Private. Private voice mail to any other destination is refused,
-	// passthrough destinations included (mail that is not voice mail is
-	// never touched); the telephony bridge is never privacy-capable.
+	// passthrough and desktop destinations included (an ordinary mailbox
+	// lets its owner forward anything; list the domain when its mail
+	// system does keep private mail private); mail that is not voice mail
+	// is never touched; the telephony bridge is never privacy-capable.
 	PrivacyCapable []string
 	// VoiceDomains lists our own voice-mail domains (non-mail-user@ → 550 5.1.1).
 	VoiceDomains []string
@@ -45,6 +51,14 @@ type Options struct {
 	// µ-law audio/basic, RFC 4239 7), "au" (Sun header, audio/basic) or
 	// "wav" (µ-law audio/wav).
 	IVMAudio string
+	// DesktopAudio is the audio form for desktop targets: "mp3" (default;
+	// audio/mpeg, MPEG-2 Layer III at 16 kHz) or "wav" (µ-law audio/wav,
+	// 64 kbit/s, no encoder).
+	DesktopAudio string
+	// MP3Bitrate is the bit rate in kbit/s of the MP3 the desktop target
+	// gets, mono: one of codec.MP3Bitrates (16 to 64 in steps of 8); 0
+	// means 24.
+	MP3Bitrate int
 
 	// Codec transcodes audio; nil means never transcode.
 	Codec AudioCodec
@@ -60,7 +74,7 @@ type Options struct {
 // domain (Options.DefaultTarget, Options.Targets). TargetBridge is not one
 // of them: gateway domains choose it.
 func BodyTargets() []Target {
-	return []Target{TargetVPIM2, TargetVPIM1, TargetIVM, TargetPassthrough}
+	return []Target{TargetVPIM2, TargetVPIM1, TargetIVM, TargetDesktop, TargetPassthrough}
 }
 
 // The values of Options.IVMAudio.
@@ -72,6 +86,19 @@ const (
 
 // IVMAudioForms lists the values of Options.IVMAudio.
 func IVMAudioForms() []string { return []string{IVMAudioRaw, IVMAudioAU, IVMAudioWAV} }
+
+// The values of Options.DesktopAudio.
+const (
+	DesktopAudioMP3 = "mp3" // audio/mpeg, what every mail reader plays, at 24 kbit/s by default (µ-law: 64)
+	DesktopAudioWAV = "wav" // µ-law audio/wav: no encoder, 64 kbit/s
+)
+
+// DesktopAudioForms lists the values of Options.DesktopAudio.
+func DesktopAudioForms() []string { return []string{DesktopAudioMP3, DesktopAudioWAV} }
+
+// DefaultMP3Bitrate is the bit rate of the desktop target's MP3 when
+// Options.MP3Bitrate is 0: speech at 16 kHz mono (README "Desktop clients").
+const DefaultMP3Bitrate = 24
 
 // MessageIDPolicies lists the values of Options.MessageIDPolicy.
 func MessageIDPolicies() []string { return []string{"fix", "keep"} }
@@ -96,6 +123,12 @@ func (o Options) WithDefaults() Options {
 	}
 	if o.IVMAudio == "" {
 		o.IVMAudio = IVMAudioRaw
+	}
+	if o.DesktopAudio == "" {
+		o.DesktopAudio = DesktopAudioMP3
+	}
+	if o.MP3Bitrate == 0 {
+		o.MP3Bitrate = DefaultMP3Bitrate
 	}
 	if o.Hostname == "" {
 		o.Hostname = "localhost"
@@ -134,6 +167,15 @@ func (o Options) Validate() error {
 		errs.Add("Hostname", "%q is not a host name", o.Hostname)
 	}
 	optfield.OneOf(&errs, "IVMAudio", o.IVMAudio, IVMAudioForms())
+	optfield.OneOf(&errs, "DesktopAudio", o.DesktopAudio, DesktopAudioForms())
+	if rates := codec.MP3Bitrates(); !slices.Contains(rates, o.MP3Bitrate) {
+		s := make([]string, len(rates))
+		for i, r := range rates {
+			s[i] = strconv.Itoa(r)
+		}
+		errs.Add("MP3Bitrate", "%d: want %s or %s (kbit/s; the encoder's rates for mono MP3 at 16 kHz)",
+			o.MP3Bitrate, strings.Join(s[:len(s)-1], ", "), s[len(s)-1])
+	}
 	for _, l := range []struct {
 		field string
 		n     int64

@@ -21,16 +21,21 @@ func TestValidate(t *testing.T) {
 		{"defaults", Options{}, nil},
 		{"all enums", Options{DefaultTarget: TargetVPIM1, Targets: map[string]Target{"A.example": TargetPassthrough}, SensitivityCode: "5.3.3",
 			MessageIDPolicy: "keep", IVMAudio: IVMAudioWAV, Hostname: "mx1.example"}, nil},
-		{"default target", Options{DefaultTarget: "fax"}, []string{`DefaultTarget: "fax": want vpim2, vpim1, ivm or passthrough`}},
-		{"bridge is not a body target", Options{DefaultTarget: TargetBridge}, []string{`DefaultTarget: "bridge": want vpim2, vpim1, ivm or passthrough`}},
+		{"default target", Options{DefaultTarget: "fax"}, []string{`DefaultTarget: "fax": want vpim2, vpim1, ivm, desktop or passthrough`}},
+		{"bridge is not a body target", Options{DefaultTarget: TargetBridge}, []string{`DefaultTarget: "bridge": want vpim2, vpim1, ivm, desktop or passthrough`}},
 		{"target value and domain", Options{Targets: map[string]Target{"not a domain": "x"}},
-			[]string{`Targets.not a domain: "x": want vpim2, vpim1, ivm or passthrough`, `Targets: "not a domain" is not a domain name`}},
+			[]string{`Targets.not a domain: "x": want vpim2, vpim1, ivm, desktop or passthrough`, `Targets: "not a domain" is not a domain name`}},
 		{"domain lists", Options{PrivacyCapable: []string{"ok.example", "bad..example"}, VoiceDomains: []string{"-"[:0]}, GatewayDomains: []string{"voice example"}},
 			[]string{`PrivacyCapable: "bad..example" is not a domain name`, `VoiceDomains: "" is not a domain name`, `GatewayDomains: "voice example" is not a domain name`}},
 		{"sensitivity code", Options{SensitivityCode: "5.7.1"}, []string{`SensitivityCode: "5.7.1": want "5.6.0" or "5.3.3" (or empty for 5.6.0, 5.3.3 for v1 input)`}},
 		{"message-id policy", Options{MessageIDPolicy: "drop"}, []string{`MessageIDPolicy: "drop": want fix or keep`}},
 		{"hostname", Options{Hostname: "host_name"}, []string{`Hostname: "host_name" is not a host name`}},
 		{"ivm audio", Options{IVMAudio: "ogg"}, []string{`IVMAudio: "ogg": want raw, au or wav`}},
+		{"desktop", Options{DefaultTarget: TargetDesktop, DesktopAudio: DesktopAudioWAV, MP3Bitrate: 64}, nil},
+		{"desktop audio and bit rate", Options{DesktopAudio: "ogg", MP3Bitrate: 20},
+			[]string{`DesktopAudio: "ogg": want mp3 or wav`, `MP3Bitrate: 20: want 16, 24, 32, 40, 48, 56 or 64 (kbit/s; the encoder's rates for mono MP3 at 16 kHz)`}},
+		{"mp3 bit rate above the encoder's", Options{MP3Bitrate: 128},
+			[]string{`MP3Bitrate: 128: want 16, 24, 32, 40, 48, 56 or 64 (kbit/s; the encoder's rates for mono MP3 at 16 kHz)`}},
 		{"part header caps", Options{Limits: Limits{MaxPartHeaderLines: -1, MaxPartHeaderBytes: 100}},
 			[]string{`Limits.MaxPartHeaderLines: -1: want a positive number`, `Limits.MaxPartHeaderBytes: 100: want at least 1024 bytes (a MIME part header is rarely under 100)`}},
 	}
@@ -70,7 +75,7 @@ func ExampleOptions_Validate() {
 	err := Options{DefaultTarget: "vpim3", IVMAudio: "flac"}.WithDefaults().Validate()
 	fmt.Println(err)
 	// Output:
-	// DefaultTarget: "vpim3": want vpim2, vpim1, ivm or passthrough
+	// DefaultTarget: "vpim3": want vpim2, vpim1, ivm, desktop or passthrough
 	// IVMAudio: "flac": want raw, au or wav
 }
 

@@ -151,6 +151,10 @@ func (ev *eval) checkAudio(r *result, p *Part) {
 	d := p.DispositionParams
 	a := ev.info[p]
 	f := a.format
+	if ev.target == TargetDesktop {
+		ev.checkDesktopAudio(r, p)
+		return
+	}
 	if ev.target == TargetVPIM1 {
 		// RFC 1911 4.3: Audio/32KADPCM by default; parts are identified
 		// by position, not by Content-Disposition.

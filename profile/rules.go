@@ -6,8 +6,9 @@ import "fmt"
 
 // Rule is the ID of a requirement a finding, a plan step or a decision
 // refers to: a DIGEST §1 ID (D1-* for the v1 profiles, V2-* for VPIM v2,
-// I-* for IVM) or one of the project's own (P-*: parsing, limits, audio
-// recognition, the bridge), which no profile numbers.
+// I-* for IVM) or one of the project's own (DT-*: the desktop target, whose
+// specification is the README's "Desktop clients" section; P-*: parsing,
+// limits, audio recognition, the bridge), which no profile numbers.
 type Rule string
 
 // The rules. Their level, section and meaning are in ruleTable, the one
@@ -64,6 +65,12 @@ const (
 	ruleIFwdCT      Rule = "I-FWDCT"
 	ruleINotifCT    Rule = "I-NOTIFCT"
 	ruleIGW         Rule = "I-GW"
+
+	ruleDTIMF   Rule = "DT-IMF"
+	ruleDTTop   Rule = "DT-TOP"
+	ruleDTAudio Rule = "DT-AUDIO"
+	ruleDTName  Rule = "DT-NAME"
+	ruleDTDur   Rule = "DT-DUR"
 
 	rulePMIMEClose    Rule = "P-MIME-CLOSE"
 	rulePMIMEBoundary Rule = "P-MIME-BOUNDARY"
@@ -149,6 +156,14 @@ var ruleTable = [...]RuleInfo{
 	{ruleINotifCT, LevelMust, "RFC 4239 3", "a delivery notification originated is multipart/report",
 		"not the milter's part: the MTA originates delivery notifications"},
 	{ruleIGW, LevelMust, "RFC 4239 9.3", "a gateway refuses critical content the other side cannot carry", ""},
+
+	// the desktop target, the project's own (README "Desktop clients"): what
+	// ordinary mail readers play, as codec's TestChromiumPlayback establishes
+	{ruleDTIMF, LevelMust, "RFC 5322 3.6", "an Internet message: one of each field RFC 5322 3.6 allows once, a Date with a numeric zone, a Message-ID <id@host>", ""},
+	{ruleDTTop, LevelShould, "RFC 2046 5.1.3", "voice mail is multipart/mixed with its text kept, the subtype every reader knows (multipart/voice-message is one a reader only treats as mixed); single-part audio is wrapped in one", ""},
+	{ruleDTAudio, LevelMust, "README Desktop clients", "voice (the message, spoken name and subject, forwarded voice, a report's spoken part) is MPEG-1 or MPEG-2 Layer III audio/mpeg, or µ-law audio/wav with desktop_audio = \"wav\": raw audio/basic, Sun .au, GSM and G.726 do not decode in Chromium, and MPEG-2.5 is no ISO format; empty audio is not sent", ""},
+	{ruleDTName, LevelShould, "RFC 2183 2.3", "an audio part has a filename whose extension names its data (.mp3, .wav): readers choose the player by it", ""},
+	{ruleDTDur, LevelShould, "RFC 3803 3", "Content-Duration gives the play time of the audio as delivered", ""},
 
 	// the project's own
 	{rulePMIMEClose, LevelMust, "RFC 2046 5.1.1", "every multipart ends with its close delimiter; no part is truncated", ""},

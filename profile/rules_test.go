@@ -15,6 +15,7 @@ var targetRcpts = map[Target]string{
 	TargetVPIM2:       "3135551234@vm2.example.net",
 	TargetVPIM1:       "2145551234@v1.example.net",
 	TargetIVM:         "rcpt@mail.example.org",
+	TargetDesktop:     "ann@desk.example.net",
 	TargetPassthrough: "1@pass.example.net",
 	TargetBridge:      "VOICE=+15145551234@voice.example.com",
 }

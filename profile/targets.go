@@ -1,5 +1,7 @@
 package profile
 
+import "strconv"
+
 // targetSpec describes what a target requires of the message it gets.
 // targetTable is the one place these properties are written down; the
 // checks and the plan read them from here.
@@ -55,6 +57,17 @@ type targetAudio struct {
 	format    string // codec format name
 	mediaType string // with the registered capitalisation
 	ext       string // file extension without the dot
+	// write is the codec's name of the output, when it says more than
+	// format: "mp3-24", MP3 at the configured bit rate. "" is format.
+	write string
+}
+
+// writeName is what the codec is asked to write.
+func (ta targetAudio) writeName() string {
+	if ta.write != "" {
+		return ta.write
+	}
+	return ta.format
 }
 
 // targetTable lists the targets (immutable).
@@ -64,7 +77,7 @@ var targetTable = [...]targetSpec{
 		container: "multipart/voice-message", version: "2.0", // RFC 3801 4.4.1
 		mimeVersion: "1.0 (Voice 2.0)", // RFC 3801 4.2.10
 		audio: func(*Options) targetAudio { // RFC 3801 4.4.3
-			return targetAudio{"32kadpcm", "audio/32KADPCM", "726"}
+			return targetAudio{format: "32kadpcm", mediaType: "audio/32KADPCM", ext: "726"}
 		},
 		text: textDrop, dispositions: true,
 	},
@@ -74,7 +87,7 @@ var targetTable = [...]targetSpec{
 		positional:  true,
 		mimeVersion: "1.0 (Voice 1.0)", // RFC 1911 4.2
 		audio: func(*Options) targetAudio { // RFC 1911 4.3
-			return targetAudio{"32kadpcm", "audio/32KADPCM", "726"}
+			return targetAudio{format: "32kadpcm", mediaType: "audio/32KADPCM", ext: "726"}
 		},
 		text: textDrop,
 	},
@@ -85,13 +98,27 @@ var targetTable = [...]targetSpec{
 		audio: func(o *Options) targetAudio { // RFC 4239 7
 			switch o.IVMAudio {
 			case IVMAudioAU:
-				return targetAudio{"au", "audio/basic", "au"}
+				return targetAudio{format: "au", mediaType: "audio/basic", ext: "au"}
 			case IVMAudioWAV:
-				return targetAudio{"wav-ulaw", "audio/wav", "wav"}
+				return targetAudio{format: "wav-ulaw", mediaType: "audio/wav", ext: "wav"}
 			}
-			return targetAudio{"basic", "audio/basic", "au"}
+			return targetAudio{format: "basic", mediaType: "audio/basic", ext: "au"}
 		},
 		uniqueTo: true, handling: true, dispositions: true,
+	},
+	{
+		// Ordinary mail readers (README "Desktop clients", RULES.md DT-*):
+		// multipart/mixed with the text kept, voice they play (the playback
+		// table of codec's TestChromiumPlayback), an RFC 5322 header.
+		target: TargetDesktop, rewrite: true,
+		container: "multipart/mixed", // DT-TOP
+		audio: func(o *Options) targetAudio { // DT-AUDIO
+			if o.DesktopAudio == DesktopAudioWAV {
+				return targetAudio{format: "wav-ulaw", mediaType: "audio/wav", ext: "wav"}
+			}
+			return targetAudio{format: "mp3", mediaType: "audio/mpeg", ext: "mp3", write: "mp3-" + strconv.Itoa(o.MP3Bitrate)}
+		},
+		uniqueTo: true,
 	},
 	{target: TargetPassthrough},
 	{target: TargetBridge},
@@ -104,5 +131,8 @@ func (t Target) spec() *targetSpec {
 			return &targetTable[i]
 		}
 	}
-	return &targetTable[3]
+	return &targetTable[passthroughSpec]
 }
+
+// passthroughSpec is the index of TargetPassthrough in targetTable.
+const passthroughSpec = 4

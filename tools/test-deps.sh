@@ -13,6 +13,7 @@ pkgs=(
   libspandsp-dev        # G.726 reference (bit-exact comparison)
   libgsm-tools          # toast: GSM 06.10 reference
   ffmpeg lame mpg123    # MP3 test material and reference decoders
+  chromium              # headless: what a web mail client's engine plays (internal/chromium)
   baresip               # SIP user agent that answers and records
   sip-tester            # sipp: scripted SIP responses (486, 404, ...)
   kamailio              # SIP proxy: the dispatcher in front of several callees

@@ -88,6 +88,8 @@ type ProfileConfig struct {
 	PrivacyCapable []string          `toml:"privacy_capable"` // destinations that honour Sensitivity: Private
 	VoiceDomains   []string          `toml:"voice_domains"`   // our voice-mail domains (non-mail-user@ → 550 5.1.1)
 	IVMAudio       string            `toml:"ivm_audio"`       // one of profile.IVMAudioForms
+	DesktopAudio   string            `toml:"desktop_audio"`   // one of profile.DesktopAudioForms
+	MP3Bitrate     int               `toml:"mp3_bitrate"`     // kbit/s, one of codec.MP3Bitrates
 	// SensitivityCode refuses Private mail that cannot stay private:
 	// "5.6.0" (RFC 3801 4.2.13) or "5.3.3"; "" = 5.6.0, 5.3.3 for v1 input.
 	SensitivityCode string `toml:"sensitivity_code"`
@@ -287,7 +289,8 @@ func configFrom(o options) Config {
 				UnconvertibleAudio: string(m.On.UnconvertibleAudio)}},
 		Log: LogConfig{Format: "text", Level: "info"},
 		Profile: ProfileConfig{DefaultTarget: string(p.DefaultTarget), Targets: targets, PrivacyCapable: p.PrivacyCapable,
-			VoiceDomains: p.VoiceDomains, IVMAudio: p.IVMAudio, SensitivityCode: p.SensitivityCode, MessageID: p.MessageIDPolicy,
+			VoiceDomains: p.VoiceDomains, IVMAudio: p.IVMAudio, DesktopAudio: p.DesktopAudio, MP3Bitrate: p.MP3Bitrate,
+			SensitivityCode: p.SensitivityCode, MessageID: p.MessageIDPolicy,
 			Hostname: p.Hostname, Quarantine: p.Quarantine,
 			MaxPartHeaderLines: p.Limits.MaxPartHeaderLines, MaxPartHeaderBytes: byteSize(p.Limits.MaxPartHeaderBytes)},
 		Codec: CodecConfig{MaxDuration: duration(o.codec.MaxDuration)},
@@ -362,7 +365,7 @@ func (c *Config) options() (options, error) {
 		profile: profile.Options{DefaultTarget: profile.Target(p.DefaultTarget), Targets: targets, PrivacyCapable: p.PrivacyCapable,
 			VoiceDomains: p.VoiceDomains, GatewayDomains: t.GatewayDomains, SensitivityCode: p.SensitivityCode,
 			MessageIDPolicy: p.MessageID, Hostname: p.Hostname, Quarantine: p.Quarantine,
-			IVMAudio: p.IVMAudio, TempDir: m.TempDir, Limits: partLimits(def.profile.Limits, p.MaxPartHeaderLines, int64(p.MaxPartHeaderBytes))},
+			IVMAudio: p.IVMAudio, DesktopAudio: p.DesktopAudio, MP3Bitrate: p.MP3Bitrate, TempDir: m.TempDir, Limits: partLimits(def.profile.Limits, p.MaxPartHeaderLines, int64(p.MaxPartHeaderBytes))},
 		codec: codec.Options{MaxDuration: time.Duration(c.Codec.MaxDuration)},
 		telephony: telephony.Options{SpoolDir: t.SpoolDir, Backend: t.Backend,
 			SIP: telephony.SIPOptions{Trunk: t.SIP.Trunk, Listen: t.SIP.Listen, Codecs: t.SIP.Codecs, CallerID: t.SIP.CallerID,

@@ -449,6 +449,7 @@ func TestSampleConfigListsEnums(t *testing.T) {
 	for key, values := range map[string][]string{
 		"profile.default_target":   targets,
 		"profile.ivm_audio":        profile.IVMAudioForms(),
+		"profile.desktop_audio":    profile.DesktopAudioForms(),
 		"profile.message_id":       profile.MessageIDPolicies(),
 		"profile.sensitivity_code": profile.SensitivityCodes()[1:], // "" is documented as empty
 		"milter.*_action":          actions,

@@ -66,6 +66,8 @@ func optionKeys() []optionKey {
 		{"profile.Hostname", "profile.hostname"},
 		{"profile.Quarantine", "profile.quarantine"},
 		{"profile.IVMAudio", "profile.ivm_audio"},
+		{"profile.DesktopAudio", "profile.desktop_audio"},
+		{"profile.MP3Bitrate", "profile.mp3_bitrate"},
 		{"profile.Codec", ""}, // the codec.Transcoder built from [codec]
 		{"profile.TempDir", "milter.temp_dir"},
 		{"profile.Limits.MaxDepth", ""},       // built in (50)

@@ -16,6 +16,7 @@ var families = []struct{ prefix, title, intro string }{
 	{"D1-", "VPIM v1 and the 1994 voice profile draft", "RFC 1911 and draft-umig-mime-voice-00 (DIGEST §1.1)."},
 	{"V2-", "VPIM v2", "RFC 3801 (DIGEST §1.2)."},
 	{"I-", "Internet Voice Messaging", "RFC 4239 and the RFCs it makes normative (DIGEST §1.3)."},
+	{"DT-", "Desktop mail readers", "The project's own target for ordinary mail readers (Outlook, Gmail, Apple Mail, Thunderbird, phones); its specification is the README's \"Desktop clients\" section, and what readers play is the playback table that codec's TestChromiumPlayback establishes in headless Chromium."},
 	{"P-", "The project's own", "Parsing, limits and audio recognition; no profile numbers these."},
 }
 
