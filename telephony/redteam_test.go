@@ -126,3 +126,33 @@ func TestPolicyNANPLength(t *testing.T) {
 		{"short NANP from Italy", "001212555", "553 address"},
 	})
 }
+
+// TestGatewayAdmitDroppedParts (redteam R14): the job dials the number
+// alone, so an address whose destination lies behind the number — a
+// post-dial sequence (RFC 2846 2.3: dialled "after the connection with the
+// destination GSTN device has been established", e.g. an extension in an
+// automated menu), an ISDN subaddress (RFC 2846 2.2), a VPIM extension or
+// distribution list (RFC 3804 4.2.1) — was admitted and the voice message
+// played to whoever answers the main number (a switchboard, an IVR, the
+// voice-mail system's own line). Sending the post-dial digits instead
+// would let mail drive an IVR's or DISA's menu, so such addresses are
+// refused at RCPT like every other address the gateway cannot dial
+// (553 5.1.3).
+func TestGatewayAdmitDroppedParts(t *testing.T) {
+	g, _ := testGateway(t, false)
+	for _, tc := range []struct{ rcpt, want string }{
+		{"VOICE=+3940226338/POSTD=1234@voice.example.com", "553 5.1.3 address"},
+		{"VOICE=+3940226338/POSTD=w9w0019005551234@voice.example.com", "553 5.1.3 address"},
+		{"VOICE=+3940226338/ISUB=1234@voice.example.com", "553 5.1.3 address"},
+		{"VPIM=+3940226338+230@voice.example.com", "553 5.1.3 address"},
+		{"VPIM=+3940226338/EXT=230@voice.example.com", "553 5.1.3 address"},
+		{"VPIM=+3940226338/DL=93@voice.example.com", "553 5.1.3 address"},
+		{"VOICE=+3940226338/ATTN=Bob@voice.example.com", ""},
+		{"VOICE=+3940226338@voice.example.com", ""},
+	} {
+		a := &Admission{Caller: Caller{Sender: "caller@example.org"}}
+		if got := admitReply(g, a, tc.rcpt); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.rcpt, got, tc.want)
+		}
+	}
+}
