@@ -58,10 +58,12 @@
 // sender alone (weak). A number is first normalised to E.164 with the home
 // country's dialling rules (numbering.go: international and trunk
 // prefixes); that form is checked and dialled. Deny patterns win;
-// emergency numbers are refused; premium-rate ranges per country and NANP
-// numbers outside the USA and Canada (nanp.go) open only with an allow
-// pattern that names them; international numbers are refused unless
-// allowed.
+// emergency numbers are refused, also behind a PBX's outside-line digit or
+// the trunk prefix ("9911", "1911"); premium-rate ranges per country and
+// the non-geographic premium and satellite codes (979, 808, 870, 881-883),
+// and NANP numbers outside the USA and Canada (nanp.go) open only with an
+// allow pattern that names them; international numbers are refused unless
+// allowed; a local number (extension) has at most 8 digits.
 //
 // # Rate limits
 //

@@ -56,7 +56,9 @@ func FuzzBuildDSN(f *testing.F) {
 }
 
 // FuzzPolicyCheckNumber: no panics; an admitted number is dialable, is its own
-// normalised form, matches no deny prefix and is in no premium range.
+// normalised form, matches no deny prefix, is in no premium range (the allow
+// patterns are shorter than every range), is no emergency number, also not
+// behind an access digit, and a local one has at most maxLocal digits.
 func FuzzPolicyCheckNumber(f *testing.F) {
 	f.Add("+16137637582")
 	f.Add("+1900-555")
@@ -74,6 +76,14 @@ func FuzzPolicyCheckNumber(f *testing.F) {
 		}
 		if !isDialable(n) || strings.HasPrefix(n, "+1900") || strings.HasPrefix(n, "+3989") || strings.HasPrefix(n, "+449") {
 			t.Fatalf("accepted %q as %q", number, n)
+		}
+		for _, pr := range p.premium {
+			if strings.HasPrefix(n, pr.prefix) && (pr.maxLen == 0 || len(n) <= pr.maxLen) {
+				t.Fatalf("accepted %q as %q, in premium range %s (%s)", number, n, pr.prefix, pr.what)
+			}
+		}
+		if !strings.HasPrefix(n, "+") && (len(n) > maxLocal || contains(p.home.emergency, n) || p.emergencyBehindPrefix(n)) {
+			t.Fatalf("accepted %q as local %q", number, n)
 		}
 		if again, err := p.CheckNumber(n); err != nil || again != n {
 			t.Fatalf("%q → %q → %q, %v", number, n, again, err)
@@ -108,7 +118,7 @@ func FuzzNormalizeDial(f *testing.F) {
 				t.Fatalf("%q → %q → %q, %v", s, nn.n, again.n, err)
 			}
 		case kindLocal:
-			if !allDigits(nn.n) || len(nn.n) > 20 || nn.n[0] == '0' {
+			if !allDigits(nn.n) || len(nn.n) > maxLocal || nn.n[0] == '0' {
 				t.Fatalf("%q → local %q", s, nn.n)
 			}
 		default:

@@ -121,7 +121,9 @@ func NewGateway(o Options, spool *Spool) (*Gateway, error) {
 //
 //   - 553 5.1.3 when rcpt is not a VOICE=, VPIM= or AMIS= address with a
 //     number that can be dialled (FAX=, SMS=, a number without a
-//     selector, a source route, anything addr.Parse refuses);
+//     selector, a source route, anything addr.Parse refuses), or names a
+//     destination behind the number that the gateway cannot reach
+//     (/POSTD=, /ISUB=, a VPIM extension or /DL=);
 //   - 550 5.7.1 when the caller may not use the gateway or the outdial
 //     policy refuses the number (Policy.CheckCaller, Policy.CheckNumber);
 //   - 452 4.5.3 when the message already has MaxCallsPerMessage other
@@ -178,6 +180,11 @@ func (g *Gateway) number(rcpt string) (string, error) {
 		return "", bad("not a VOICE=, VPIM= or AMIS= address")
 	case !hasSelector(a.Local, a.Service):
 		return "", bad("the number has no VOICE=, VPIM= or AMIS= selector")
+	case a.PostDial != "" || a.ISub != "" || a.DL != "" || a.Service == "VPIM" && a.Extension != "":
+		// The job dials the number alone: the message would be played to
+		// whoever answers it (a switchboard, an IVR), and dialling the
+		// post-dial digits would let mail drive an IVR's menu.
+		return "", bad("a post-dial sequence, ISDN subaddress, extension or distribution list cannot be dialled by the gateway")
 	}
 	d := a.DialString()
 	if d == "" {

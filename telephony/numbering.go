@@ -46,7 +46,9 @@ func dialPlans() []dialPlan {
 	}
 	plans := []dialPlan{
 		// NANP: 011 international, 1 + 10 digits national (NANPA).
-		{cc: "1", name: "NANP", intl: []string{"011"}, trunk: "1", minNSN: 10, maxNSN: 10, emergency: []string{"911", "112", "933"}},
+		// Short premium: a seven-digit local number in exchange 976 (the
+		// legacy information services of "+1NPA976").
+		{cc: "1", name: "NANP", intl: []string{"011"}, trunk: "1", minNSN: 10, maxNSN: 10, emergency: []string{"911", "112", "933"}, shortPremium: []string{"976"}},
 		// Ofcom, National Telephone Numbering Plan.
 		{cc: "44", name: "United Kingdom", intl: []string{"00"}, trunk: "0", minNSN: 7, maxNSN: 10, emergency: []string{"999", "112"}, shortPremium: []string{"118"}},
 		// AGCOM, Piano di numerazione nazionale: no trunk prefix, the
@@ -136,7 +138,9 @@ func premiumRanges() []premiumRange {
 		{"+44842", "UK 084 revenue sharing", 0}, {"+44843", "UK 084 revenue sharing", 0}, {"+44844", "UK 084 revenue sharing", 0}, {"+44845", "UK 084 revenue sharing", 0},
 		{"+44870", "UK 087 revenue sharing", 0}, {"+44871", "UK 087 revenue sharing", 0}, {"+44872", "UK 087 revenue sharing", 0}, {"+44873", "UK 087 revenue sharing", 0},
 		{"+4470", "UK 070 personal numbering", 0},
-		{"+44118", "UK 118 directory enquiries", 0},
+		// 118xxx are six-digit short numbers; +44 118 with more digits is
+		// the Reading area code 0118 (geographic).
+		{"+44118", "UK 118 directory enquiries", len("+44") + 6},
 		// Italy: AGCOM, Piano di numerazione nazionale (delibera
 		// 8/15/CIR and amendments, https://www.agcom.it): 89x servizi a
 		// sovrapprezzo (892, 893, 894, 895, 899), the withdrawn 144/163/
@@ -155,7 +159,7 @@ func premiumRanges() []premiumRange {
 		// Auskunftsdienste, 0180 Service-Dienste, 0700 persönliche
 		// Rufnummern, 012 innovative Dienste, 0190 (withdrawn premium).
 		{"+49900", "Germany 0900 Premium-Dienste", 0}, {"+49137", "Germany 0137 Massenverkehrsdienste", 0},
-		{"+49118", "Germany 118 Auskunftsdienste", 0}, {"+49180", "Germany 0180 Service-Dienste", 0},
+		{"+49118", "Germany 118 Auskunftsdienste", len("+49") + 6}, {"+49180", "Germany 0180 Service-Dienste", 0},
 		{"+49700", "Germany 0700 persönliche Rufnummern", 0}, {"+4912", "Germany 012 innovative Dienste", 0},
 		{"+49190", "Germany 0190 (withdrawn premium)", 0},
 		// France: ARCEP, Plan national de numérotation
@@ -164,14 +168,29 @@ func premiumRanges() []premiumRange {
 		// 3BCD short numbers (dialPlan.shortPremium).
 		{"+3381", "France 081 SVA", 0}, {"+3382", "France 082 SVA", 0}, {"+3383", "France 083 SVA", 0}, {"+3384", "France 084 SVA", 0},
 		{"+3385", "France 085 SVA", 0}, {"+3386", "France 086 SVA", 0}, {"+3387", "France 087 SVA", 0}, {"+3388", "France 088 SVA", 0},
-		{"+3389", "France 089 SVA", 0}, {"+33118", "France 118 directory enquiries", 0},
+		{"+3389", "France 089 SVA", 0}, {"+33118", "France 118 directory enquiries", len("+33") + 6},
 		// Spain: Plan nacional de numeración telefónica (CNMC): 803, 806,
 		// 807 tarificación adicional, 905 televoting, 118 directory.
 		{"+34803", "Spain 803 tarificación adicional", 0}, {"+34806", "Spain 806 tarificación adicional", 0},
-		{"+34807", "Spain 807 tarificación adicional", 0}, {"+34905", "Spain 905 televoting", 0}, {"+34118", "Spain 118 directory enquiries", 0},
+		{"+34807", "Spain 807 tarificación adicional", 0}, {"+34905", "Spain 905 televoting", 0}, {"+34118", "Spain 118 directory enquiries", len("+34") + 6},
 		// Australia: ACMA, Telecommunications Numbering Plan 2015: 19
 		// premium services.
 		{"+6119", "Australia 19 premium services", 0},
+		// Non-geographic country codes: ITU-T Recommendation E.164, "List
+		// of ITU-T Recommendation E.164 assigned country codes" (annex to
+		// the ITU Operational Bulletin, https://www.itu.int/pub/T-SP-E.164D):
+		// 979 International Premium Rate Service (ITU-T E.169.2), 808
+		// International Shared Cost Service (E.169.3), 870 Inmarsat, 881
+		// Global Mobile Satellite System (Iridium, Globalstar, ...), 882
+		// and 883 International Networks. All are charged at satellite or
+		// premium rates and are the classic international revenue share
+		// fraud destinations; 800 (International Freephone) stays open.
+		{"+979", "ITU 979 International Premium Rate Service", 0},
+		{"+808", "ITU 808 International Shared Cost Service", 0},
+		{"+870", "ITU 870 Inmarsat", 0},
+		{"+881", "ITU 881 Global Mobile Satellite System", 0},
+		{"+882", "ITU 882 International Networks", 0},
+		{"+883", "ITU 883 International Networks", 0},
 	}
 }
 
@@ -206,8 +225,8 @@ type normalized struct {
 //   - other digits are local (an extension or a short number) when they
 //     do not start like an international or national number; a local
 //     number is refused when it starts with 0 (the first digit of nearly
-//     every international prefix, and the NANP operator) or, without a
-//     home plan, when it is longer than 8 digits (it cannot be told apart
+//     every international prefix, and the NANP operator) or is longer
+//     than maxLocal digits, with or without home (it cannot be told apart
 //     from a national or international number).
 //
 // Pause, tone-wait, "#", "*" and A-D are not dialable here.
@@ -231,7 +250,7 @@ func normalizeDial(s string, home *dialPlan) (normalized, error) {
 		return normalized{}, fmt.Errorf("%q is longer than 20 digits", s)
 	}
 	if home == nil {
-		if n[0] == '0' || len(n) > 8 {
+		if n[0] == '0' || len(n) > maxLocal {
 			return normalized{}, fmt.Errorf("%q may be a national or international number, which needs telephony.home_country to be checked (or write it with \"+\")", s)
 		}
 		return normalized{n: n, kind: kindLocal}, nil
@@ -256,9 +275,25 @@ func normalizeDial(s string, home *dialPlan) (normalized, error) {
 		return normalized{}, fmt.Errorf("%q starts like an international or national number but is not a complete one for %s", s, home.name)
 	case home.trunk != "" && strings.HasPrefix(n, home.trunk) && len(n) > 6:
 		return normalized{}, fmt.Errorf("%q starts with the trunk prefix %s but is not a complete national number for %s", s, home.trunk, home.name)
+	case len(n) > maxLocal:
+		return normalized{}, fmt.Errorf("%q is no national number of %s and longer than the %d digits of an extension or short number", s, home.name, maxLocal)
 	}
 	return normalized{n: n, kind: kindLocal}, nil
 }
+
+// maxLocal is the longest local number (an extension or a short number),
+// in digits. A longer one cannot be told apart from a national or
+// international number a PBX would route outside (its outside-line digit
+// followed by anything), so it is refused, with or without home_country.
+const maxLocal = 8
+
+// accessDigits are the digits a PBX's outside line is commonly reached
+// with (9 in the NANP, 8 in parts of Europe and Asia; 0 starts no local
+// number here). An emergency number behind one of them, or behind the
+// home country's trunk prefix, reaches the emergency services (Kari's Law,
+// 47 U.S.C. 623 and 47 CFR 9.16(b): every multi-line system routes 911
+// dialled with its access prefix; carriers route 1-911).
+const accessDigits = "89"
 
 // planFor returns the dial plan of country code cc ("39"), or nil.
 func planFor(plans []dialPlan, cc string) *dialPlan {

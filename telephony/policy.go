@@ -148,12 +148,15 @@ func (p *Policy) CheckCaller(c Caller) error {
 //
 //  1. deny patterns refuse (deny wins); "+" patterns apply to "+" numbers,
 //     patterns without "+" to local numbers only;
-//  2. emergency numbers of the home country (local) or of the number's
-//     country are refused;
-//  3. premium-rate and special-tariff ranges (premiumRanges, the NANP NXX
-//     976, the home country's premium short numbers) are refused unless an
+//  2. emergency numbers of the home country (local, also behind a PBX's
+//     outside-line digit 8 or 9 or the trunk prefix: "9911", "1911") or
+//     of the number's country are refused;
+//  3. premium-rate and special-tariff ranges (premiumRanges, with the
+//     non-geographic 979, 808, 870, 881, 882 and 883; the NANP NXX 976,
+//     the home country's premium short numbers) are refused unless an
 //     allow pattern at least as long as the range matches;
-//  4. a NANP number outside the USA and Canada (the Caribbean, Bermuda,
+//  4. a "+1" number without exactly ten digits after the country code is
+//     no number (553 5.1.3); a NANP number outside the USA and Canada (the Caribbean, Bermuda,
 //     the US territories, non-geographic and unlisted NPAs) is refused
 //     unless an allow pattern names at least its area code ("+1876");
 //  5. a local number (extension, short number) must match a local allow
@@ -182,6 +185,9 @@ func (p *Policy) CheckNumber(number string) (string, error) {
 		if p.home != nil && contains(p.home.emergency, n) || p.home == nil && (n == "112" || n == "911") {
 			return refuse(RuleEmergency, "an emergency number")
 		}
+		if p.emergencyBehindPrefix(n) {
+			return refuse(RuleEmergency, "an emergency number behind an outside-line or trunk prefix")
+		}
 		if p.home != nil {
 			for _, sp := range p.home.shortPremium {
 				if strings.HasPrefix(n, sp) && !p.allowedAtLeast(n, len(sp)) {
@@ -204,7 +210,12 @@ func (p *Policy) CheckNumber(number string) (string, error) {
 		}
 	}
 	if d, ok := strings.CutPrefix(n, "+1"); ok {
-		if len(d) >= 6 && d[3:6] == "976" && !p.allowedAtLeast(n, len("+1NPA976")) {
+		if len(d) != 10 {
+			// NANPA: every NANP number is NPA-NXX-XXXX.
+			return "", &RejectError{Code: 553, Enhanced: "5.1.3", Text: "number cannot be dialled", Rule: RuleAddress, Number: n,
+				Reason: fmt.Sprintf("number %s (written %q) is no NANP number: +1 takes exactly 10 digits", n, number)}
+		}
+		if d[3:6] == "976" && !p.allowedAtLeast(n, len("+1NPA976")) {
 			return refuse(RulePremium, "premium rate (NANP exchange 976)")
 		}
 		if where := p.nanp.where(d); where != "" && !p.allowedAtLeast(n, len("+1NPA")) {
@@ -221,6 +232,28 @@ func (p *Policy) CheckNumber(number string) (string, error) {
 		return refuse(RuleInternational, "international (home_country %q) and there is no outdial_allow list", "+"+p.homeCC)
 	}
 	return n, nil
+}
+
+// emergencyBehindPrefix reports whether the local number n is an emergency
+// number of the home country (112 and 911 without one) behind one of the
+// accessDigits or the home country's trunk prefix: "9911", "1911", "9112".
+func (p *Policy) emergencyBehindPrefix(n string) bool {
+	emergency, prefixes := []string{"112", "911"}, []string{}
+	for _, d := range accessDigits {
+		prefixes = append(prefixes, string(d))
+	}
+	if p.home != nil {
+		emergency = p.home.emergency
+		if p.home.trunk != "" {
+			prefixes = append(prefixes, p.home.trunk)
+		}
+	}
+	for _, pre := range prefixes {
+		if rest, ok := strings.CutPrefix(n, pre); ok && contains(emergency, rest) {
+			return true
+		}
+	}
+	return false
 }
 
 // allowedAtLeast reports whether an allow pattern of at least minLen

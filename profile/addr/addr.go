@@ -126,7 +126,9 @@ type Address struct {
 	// Local is the local part, unquoted (quoted-pairs resolved).
 	Local string `json:"-"`
 	// Domain is the domain in lower case; empty for a bare "postmaster"
-	// (RFC 5321 4.1.1.3).
+	// (RFC 5321 4.1.1.3). An invalid address has one too when an MTA
+	// still delivers it to a domain (see routedDomain): a caller that
+	// routes by domain can then refuse it there.
 	Domain string `json:"-"`
 }
 
@@ -278,6 +280,12 @@ func Parse(s string) Address {
 	}
 	local, domain, quoted, msg := splitAddrSpec(t)
 	if msg != "" {
+		if l, d, _, m := splitAddrSpec(strings.TrimSuffix(t, ".")); strings.HasSuffix(t, ".") && m == "" && d != "" && d[0] != '[' {
+			// RFC 5321 4.1.2: a Domain has no root dot, but MTAs strip
+			// it (Postfix trivial-rewrite) and deliver to the domain.
+			a.Local, a.Domain = l, d
+			msg = `domain: trailing "." (RFC 5321 4.1.2)`
+		}
 		return a.invalid(msg)
 	}
 	a.Local, a.Domain = local, domain
@@ -285,6 +293,7 @@ func Parse(s string) Address {
 		a.warn(fmt.Sprintf("local part longer than %d octets (RFC 5321 4.5.3.1.1)", maxLocal))
 	}
 	if domain == "" && !strings.EqualFold(local, SpecialPostmaster) {
+		a.Domain = routedDomain(local, quoted)
 		return a.invalid("missing @domain")
 	}
 	if sp := special(local); sp != "" {
@@ -337,6 +346,29 @@ func (a *Address) parseLocal(local string) {
 		}
 	}
 	a.plain()
+}
+
+// routedDomain is the domain an MTA delivers a local part without
+// "@domain" to, "" when there is none: the last "@" of a quoted local
+// part that holds a whole address (`"user@host"`: Postfix's internal form
+// is unquoted and resolves on its last "@"), or the first host of a UUCP
+// bang path ("host!user", which Postfix rewrites to user@host with
+// swap_bangpath = yes and Sendmail hands to its relay). Such addresses are
+// not RFC 5322 addr-specs and stay invalid.
+func routedDomain(local string, quoted bool) string {
+	var d string
+	switch {
+	case quoted && strings.Contains(local, "@"):
+		d = local[strings.LastIndexByte(local, '@')+1:]
+	case !quoted && strings.Contains(local, "!"):
+		d, _, _ = strings.Cut(local, "!")
+	default:
+		return ""
+	}
+	if d, msg := checkDomain(d); msg == "" && d[0] != '[' {
+		return d
+	}
+	return ""
 }
 
 func (a *Address) plain() {

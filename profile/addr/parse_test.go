@@ -32,7 +32,7 @@ func TestParseCases(t *testing.T) {
 		{"empty domain", "joe@", Address{Error: "empty domain"}},
 		{"two at signs", "a@b@c", Address{Error: `domain: "@" not allowed (RFC 5321 4.1.2)`}},
 		{"bad domain label", "2722@-bad-.example", Address{Error: `domain: label starts or ends with "-" (RFC 5321 4.1.2)`}},
-		{"trailing dot domain", "2722@example.com.", Address{Error: "domain: empty label (RFC 5321 4.1.2)"}},
+		{"trailing dot domain", "2722@example.com.", Address{Error: `domain: trailing "." (RFC 5321 4.1.2)`, Local: "2722", Domain: "example.com"}},
 		{"domain literal", "2722@[192.0.2.1]", Address{Valid: true, Kind: KindVPIM, Number: "2722", Local: "2722", Domain: "[192.0.2.1]"}},
 		{"bad domain literal", "2722@[192.0.2.1", Address{Error: "domain: unterminated domain literal (RFC 5322 3.4.1)"}},
 		{"double dot", "a..b@x.example", Address{Error: `local part: misplaced "." in dot-atom (RFC 5322 3.2.3)`}},
