@@ -20,6 +20,13 @@ type Options struct {
 	// audio is refused (the profile engine then passes the part on
 	// unchanged with a finding). Zero: one hour.
 	MaxDuration time.Duration
+	// TempDir is where a conversion spools decoded PCM whose length the
+	// output's header needs before the audio (WAV, AU and MP3 from a
+	// source of unknown length): up to MaxDuration of 16-bit 8 kHz PCM
+	// (57.6 MB for an hour) per conversion in progress. "" is
+	// os.TempDir(); the daemon sets milter.temp_dir, the directory the
+	// operator sized for message bodies.
+	TempDir string
 }
 
 // WithDefaults returns a copy of o with zero values replaced by the
@@ -88,7 +95,7 @@ func (t *Transcoder) TranscodeContext(ctx context.Context, dst io.Writer, to str
 			return 0, err
 		}
 	}
-	n, err := transcode(ctx, dst, out, src, ff, t.MaxSamples())
+	n, err := transcode(ctx, dst, out, src, ff, t.MaxSamples(), t.opts.TempDir)
 	if errors.Is(err, ErrTooLong) {
 		return n, fmt.Errorf("%w of %s (max_duration)", err, t.opts.MaxDuration)
 	}

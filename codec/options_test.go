@@ -214,3 +214,31 @@ func TestTranscoderMP3Bitrate(t *testing.T) {
 		}
 	}
 }
+
+// TestTranscoderTempDir: a conversion whose output header needs the length
+// of a source that does not give it spools the PCM in Options.TempDir, and
+// removes it afterwards; a TempDir that cannot take the spool fails the
+// conversion with the spool error instead of falling back elsewhere.
+func TestTranscoderTempDir(t *testing.T) {
+	src := bytes.Repeat([]byte{0xFF, 0x7F, 0x00, 0x80}, 2000) // 8000 µ-law samples
+	dir := t.TempDir()
+	tr, err := NewTranscoder(Options{TempDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	// io.MultiReader hides the length: the WAV header waits for the spool.
+	n, err := tr.Transcode(&out, "wav-ulaw", io.MultiReader(bytes.NewReader(src)), "basic")
+	if err != nil || n != 8000 || out.Len() != 8000+58 {
+		t.Fatalf("Transcode: %d samples, %d bytes, %v; want 8000 samples in 8058 bytes", n, out.Len(), err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("TempDir holds %d files after the conversion, want none", len(left))
+	}
+	missing := dir + "/missing"
+	tr, _ = NewTranscoder(Options{TempDir: missing})
+	_, err = tr.Transcode(io.Discard, "wav-ulaw", io.MultiReader(bytes.NewReader(src)), "basic")
+	if err == nil || !strings.Contains(err.Error(), "codec: spool") || !strings.Contains(err.Error(), missing) {
+		t.Errorf("Transcode with TempDir %s: %v, want the spool error naming it", missing, err)
+	}
+}

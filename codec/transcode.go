@@ -28,7 +28,7 @@ func (f Format) needsLength() bool {
 // whatever the duration, unless Reader.Samples knows the length up front
 // (a regular file in a fixed-rate format at 8 kHz).
 func Transcode(dst io.Writer, to Format, src io.Reader, from Format) (samples int64, err error) {
-	return transcode(context.Background(), dst, output{f: to}, src, from, -1)
+	return transcode(context.Background(), dst, output{f: to}, src, from, -1, "")
 }
 
 // TranscodeContext is Transcode that stops when ctx ends, with ctx's
@@ -37,7 +37,7 @@ func Transcode(dst io.Writer, to Format, src io.Reader, from Format) (samples in
 // claims, a deadline is honoured within the time it takes to decode 8 s.
 // On an error dst may hold part of the output.
 func TranscodeContext(ctx context.Context, dst io.Writer, to Format, src io.Reader, from Format) (samples int64, err error) {
-	return transcode(ctx, dst, output{f: to}, src, from, -1)
+	return transcode(ctx, dst, output{f: to}, src, from, -1, "")
 }
 
 // output is what a conversion writes: a format, and for MP3 the writer's
@@ -86,7 +86,9 @@ func MP3Bitrates() []int { return []int{16, 24, 32, 40, 48, 56, 64} }
 // samples (max >= 0) end the conversion with ErrTooLong as soon as the
 // decoder has produced sample max+1, or before any decoding when the
 // length is known up front. dst then holds at most max+1 samples.
-func transcode(ctx context.Context, dst io.Writer, out output, src io.Reader, from Format, max int64) (samples int64, err error) {
+// PCM that must be counted before the output's header is written is
+// spooled in tempDir ("" = os.TempDir()).
+func transcode(ctx context.Context, dst io.Writer, out output, src io.Reader, from Format, max int64, tempDir string) (samples int64, err error) {
 	to := out.f
 	r, err := NewReader(src, from)
 	if err != nil {
@@ -135,7 +137,7 @@ func transcode(ctx context.Context, dst io.Writer, out output, src io.Reader, fr
 	if _, err := out.writer(io.Discard, 0); err != nil {
 		return 0, err
 	}
-	f, err := os.CreateTemp("", "vpim-codec-*.pcm")
+	f, err := os.CreateTemp(tempDir, "vpim-codec-*.pcm")
 	if err != nil {
 		return 0, fmt.Errorf("codec: spool: %w", err)
 	}

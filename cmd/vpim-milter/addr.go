@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -39,31 +38,16 @@ func runAddr(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, addrUsage) }
 	asJSON := fs.Bool("json", false, "print a JSON array")
-	var operands []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return 0
-			}
-			return 2
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
-			operands = append(operands, rest...)
-			break
-		}
-		operands = append(operands, rest[0])
-		args = rest[1:]
+	operands, code, ok := parseInterspersed(fs, args)
+	if !ok {
+		return code
 	}
 	if len(operands) == 0 {
 		fmt.Fprint(stderr, addrUsage)
 		return 2
 	}
 	all := make([]addr.Address, len(operands))
-	code := 0
+	code = 0
 	for i, s := range operands {
 		all[i] = addr.Parse(s)
 		if !all[i].Valid {

@@ -366,7 +366,7 @@ func (c *Config) options() (options, error) {
 			VoiceDomains: p.VoiceDomains, GatewayDomains: t.GatewayDomains, SensitivityCode: p.SensitivityCode,
 			MessageIDPolicy: p.MessageID, Hostname: p.Hostname, Quarantine: p.Quarantine,
 			IVMAudio: p.IVMAudio, DesktopAudio: p.DesktopAudio, MP3Bitrate: p.MP3Bitrate, TempDir: m.TempDir, Limits: partLimits(def.profile.Limits, p.MaxPartHeaderLines, int64(p.MaxPartHeaderBytes))},
-		codec: codec.Options{MaxDuration: time.Duration(c.Codec.MaxDuration)},
+		codec: codec.Options{MaxDuration: time.Duration(c.Codec.MaxDuration), TempDir: m.TempDir},
 		telephony: telephony.Options{SpoolDir: t.SpoolDir, Backend: t.Backend,
 			SIP: telephony.SIPOptions{Trunk: t.SIP.Trunk, Listen: t.SIP.Listen, Codecs: t.SIP.Codecs, CallerID: t.SIP.CallerID,
 				RingTimeout: time.Duration(t.SIP.RingTimeout), Replay: t.SIP.Replay, ReplayWait: time.Duration(t.SIP.ReplayWait),

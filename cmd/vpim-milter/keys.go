@@ -77,6 +77,7 @@ func optionKeys() []optionKey {
 		{"profile.Limits.MaxPartHeaderBytes", "profile.max_part_header_bytes"},
 
 		{"codec.MaxDuration", "codec.max_duration"},
+		{"codec.TempDir", "milter.temp_dir"},
 
 		{"telephony.SpoolDir", "telephony.spool_dir"},
 		{"telephony.Backend", "telephony.backend"},

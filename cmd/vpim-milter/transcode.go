@@ -2,20 +2,22 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"slices"
 
 	"github.com/vpim-milter/vpim-milter/codec"
 )
 
-const transcodeUsage = `usage: vpim-milter transcode --to FMT [--from FMT] IN|- OUT|-
+const transcodeUsage = `usage: vpim-milter transcode --to FMT [--from FMT] [--bitrate N] IN|- OUT|-
 
 Formats: basic au 32kadpcm g726-16 g726-24 g726-32 g726-40 wav-ulaw wav-alaw
 wav-pcm16 wav-g726 (read) gsm wav-gsm mp3 pcm16.
-mp3 is written as 16 kHz mono, 24 kbit/s.
+mp3 is written as 16 kHz mono, 24 kbit/s; --bitrate N (16 24 32 40 48 56 64)
+sets another constant bit rate.
 --from defaults to sniffing the content (WAV, .snd, MP3 are recognised).
 `
 
@@ -27,21 +29,11 @@ func runTranscode(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 	fs.Usage = func() { fmt.Fprint(stderr, transcodeUsage) }
 	to := fs.String("to", "", "output format (required)")
 	from := fs.String("from", "", "input format (default: sniff)")
-	// Accept flags before and after the two operands.
-	var operands []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return 0
-			}
-			return 2
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		operands = append(operands, rest[0])
-		args = rest[1:]
+	bitrate := fs.Int("bitrate", 0, "MP3 bit rate in kbit/s (with --to mp3)")
+	// Flags may come before and after the two operands.
+	operands, code, ok := parseInterspersed(fs, args)
+	if !ok {
+		return code
 	}
 	if *to == "" || len(operands) != 2 {
 		fmt.Fprint(stderr, transcodeUsage)
@@ -55,11 +47,23 @@ func runTranscode(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 	if err != nil {
 		return fail(err)
 	}
-	var fromF codec.Format
 	if *from != "" {
-		if fromF, err = codec.ParseFormat(*from); err != nil {
+		if _, err = codec.ParseFormat(*from); err != nil {
 			return fail(err)
 		}
+	}
+	toName := string(toF)
+	if *bitrate != 0 {
+		if toF != codec.MP3 || !slices.Contains(codec.MP3Bitrates(), *bitrate) {
+			return fail(fmt.Errorf("--bitrate %d: want --to mp3 and one of %v kbit/s", *bitrate, codec.MP3Bitrates()))
+		}
+		toName = fmt.Sprintf("mp3-%d", *bitrate)
+	}
+	// The command converts what the operator hands it, however long: no
+	// codec.max_duration here.
+	tr, err := codec.NewTranscoder(codec.Options{MaxDuration: math.MaxInt64})
+	if err != nil {
+		return fail(err)
 	}
 
 	var in io.Reader = stdin
@@ -81,7 +85,7 @@ func runTranscode(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 		out = outFile
 	}
 	bw := bufio.NewWriterSize(out, 64<<10)
-	_, err = codec.Transcode(bw, toF, in, fromF)
+	_, err = tr.Transcode(bw, toName, in, *from)
 	if err == nil {
 		err = bw.Flush()
 	}

@@ -44,6 +44,11 @@ func TestTranscodeCommand(t *testing.T) {
 		// 8000 samples at 16 kHz: Info frame and ceil((16000+1152)/576)
 		// audio frames of 108 bytes.
 		{"write mp3", []string{"--to", "mp3", wavPath, "-"}, nil, 0, 31 * 108, ""},
+		// 32 kbit/s: Info frame and 30 audio frames of 144 bytes.
+		{"mp3 --bitrate 32", []string{"--to", "mp3", "--bitrate", "32", wavPath, "-"}, nil, 0, 31 * 144, ""},
+		{"--bitrate without mp3", []string{"--to", "basic", "--bitrate", "32", wavPath, "-"}, nil, 2, 0, "want --to mp3"},
+		{"--bitrate not a rate", []string{"--to", "mp3", "--bitrate", "20", wavPath, "-"}, nil, 2, 0, "one of [16 24 32 40 48 56 64]"},
+		{"-- ends the flags", []string{"--to", "basic", "--", wavPath, "-"}, nil, 0, 8000, ""},
 		{"write wav-g726", []string{"--to", "wav-g726", wavPath, "-"}, nil, 2, 0, "unsupported"},
 		{"missing file", []string{"--to", "basic", filepath.Join(dir, "nope"), "-"}, nil, 2, 0, "no such file"},
 		{"bad flag", []string{"--bogus"}, nil, 2, 0, "flag provided but not defined"},
