@@ -14,7 +14,7 @@ import (
 	"github.com/vpim-milter/vpim-milter/codec/au"
 	"github.com/vpim-milter/vpim-milter/codec/wav"
 
-	"github.com/vpim-milter/vpim-milter/codec/internal/audiotest"
+	"github.com/vpim-milter/vpim-milter/internal/audiotest"
 )
 
 // tone returns n samples of a 440 Hz + 1250 Hz mix as PCM16LE.

@@ -13,7 +13,7 @@ import (
 	"github.com/vpim-milter/vpim-milter/codec/g726"
 	"github.com/vpim-milter/vpim-milter/codec/wav"
 
-	"github.com/vpim-milter/vpim-milter/codec/internal/audiotest"
+	"github.com/vpim-milter/vpim-milter/internal/audiotest"
 )
 
 // TestResampleAndDownmix decodes a 44.1 kHz stereo WAV (through

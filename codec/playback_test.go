@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/vpim-milter/vpim-milter/codec/g726"
-	"github.com/vpim-milter/vpim-milter/codec/internal/audiotest"
 	"github.com/vpim-milter/vpim-milter/codec/wav"
+	"github.com/vpim-milter/vpim-milter/internal/audiotest"
 	"github.com/vpim-milter/vpim-milter/internal/chromium"
 )
 

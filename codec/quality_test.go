@@ -7,7 +7,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/vpim-milter/vpim-milter/codec/internal/audiotest"
+	"github.com/vpim-milter/vpim-milter/internal/audiotest"
 )
 
 // snrDB returns the SNR and the segmental SNR of deg against ref, with

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/vpim-milter/vpim-milter/codec/g711"
 	"github.com/vpim-milter/vpim-milter/integration/harness"
 	"github.com/vpim-milter/vpim-milter/integration/siptest"
+	"github.com/vpim-milter/vpim-milter/internal/audiotest"
 	"github.com/vpim-milter/vpim-milter/internal/testport"
 )
 
@@ -57,32 +57,6 @@ func recording(t *testing.T, callee *siptest.Baresip, n int) []int16 {
 		s[i] = int16(binary.LittleEndian.Uint16(pcm[2*i:]))
 	}
 	return s
-}
-
-// align finds where ref starts in rec (searching the first 2 s) and returns
-// the normalised correlation and the SNR of rec against ref there.
-func align(ref, rec []int16) (lag int, ncc, snr float64) {
-	best := math.Inf(-1)
-	win := min(len(ref), 8000)
-	for l := 0; l <= 16000 && l+win <= len(rec); l++ {
-		var c float64
-		for i := 0; i < win; i += 4 {
-			c += float64(ref[i]) * float64(rec[l+i])
-		}
-		if c > best {
-			best, lag = c, l
-		}
-	}
-	n := min(len(ref), len(rec)-lag)
-	var sxy, sxx, syy, noise float64
-	for i := 0; i < n; i++ {
-		x, y := float64(ref[i]), float64(rec[lag+i])
-		sxy += x * y
-		sxx += x * x
-		syy += y * y
-		noise += (x - y) * (x - y)
-	}
-	return lag, sxy / math.Sqrt(sxx*syy), 10 * math.Log10(sxx/noise)
 }
 
 func pcmOf(t *testing.T, audio []byte, f codec.Format) []int16 {
@@ -186,4 +160,10 @@ func TestCallThroughPostfix(t *testing.T) {
 			}
 		})
 	}
+}
+
+// align finds where ref starts in rec, searching the first 2 s of the
+// recording with ref's first second (audiotest.Locate).
+func align(ref, rec []int16) (lag int, ncc, snr float64) {
+	return audiotest.Locate(ref, rec, 8000, 16000)
 }

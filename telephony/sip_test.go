@@ -18,6 +18,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/vpim-milter/vpim-milter/integration/siptest"
+	"github.com/vpim-milter/vpim-milter/internal/audiotest"
 	"github.com/vpim-milter/vpim-milter/internal/testport"
 )
 
@@ -428,40 +429,6 @@ func alawDecode(a byte) int16 {
 	return int16(x)
 }
 
-// align finds the lag of ref inside rec with the highest normalised
-// correlation and returns lag, NCC and SNR (dB) over ref's length.
-func align(ref, rec []int16) (lag int, ncc, snr float64) {
-	var eref float64
-	for _, v := range ref {
-		eref += float64(v) * float64(v)
-	}
-	best := math.Inf(-1)
-	for l := 0; l+len(ref) <= len(rec); l++ {
-		var dot, erec float64
-		for i, v := range ref {
-			r := float64(rec[l+i])
-			dot += float64(v) * r
-			erec += r * r
-		}
-		if erec == 0 {
-			continue
-		}
-		if c := dot / math.Sqrt(eref*erec); c > best {
-			best, lag = c, l
-		}
-	}
-	var noise float64
-	for i, v := range ref {
-		d := float64(v) - float64(rec[lag+i])
-		noise += d * d
-	}
-	snr = math.Inf(1)
-	if noise > 0 {
-		snr = 10 * math.Log10(eref/noise)
-	}
-	return lag, best, snr
-}
-
 func TestG711Reference(t *testing.T) {
 	// Spot values from G.711 tables: µ-law 0 → 0xFF, A-law 0 → 0xD5.
 	tcompare(t, ulawEncode(0), byte(0xFF), "ulaw(0)")
@@ -534,4 +501,9 @@ func baresipRecording(t *testing.T, codec string) {
 	if snr < 30 {
 		t.Errorf("SNR %.1f dB < 30 dB", snr)
 	}
+}
+
+// align finds the whole of ref in rec (audiotest.Locate over every lag).
+func align(ref, rec []int16) (lag int, ncc, snr float64) {
+	return audiotest.Locate(ref, rec, 0, len(rec))
 }

@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/vpim-milter/vpim-milter/codec/internal/audiotest"
+	"github.com/vpim-milter/vpim-milter/internal/audiotest"
 )
 
 // buildRef compiles tools/bench/codec/ref/g726ref.c against libspandsp.

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"testing/iotest"
 
-	"github.com/vpim-milter/vpim-milter/codec/internal/audiotest"
+	"github.com/vpim-milter/vpim-milter/internal/audiotest"
 )
 
 func run(t testing.TB, name string, args ...string) []byte {

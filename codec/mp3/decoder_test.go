@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/vpim-milter/vpim-milter/codec/internal/audiotest"
+	"github.com/vpim-milter/vpim-milter/internal/audiotest"
 )
 
 // TestDecoderVsMpg123 decodes LAME files of every sample rate (MPEG-1,

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"testing/iotest"
 
-	"github.com/vpim-milter/vpim-milter/codec/internal/audiotest"
 	"github.com/vpim-milter/vpim-milter/codec/resample"
+	"github.com/vpim-milter/vpim-milter/internal/audiotest"
 )
 
 // allRates are every rate the Writer takes, with a bit rate each version

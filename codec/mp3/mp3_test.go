@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/vpim-milter/vpim-milter/codec/internal/audiotest"
+	"github.com/vpim-milter/vpim-milter/internal/audiotest"
 )
 
 // pcm converts interleaved PCM16LE to per-channel float slices.
@@ -26,35 +26,6 @@ func pcm(b []byte, channels int) [][]float64 {
 		}
 	}
 	return x
-}
-
-// align returns the lag (deg[i+lag] ~ ref[i]) within ±maxLag that maximises
-// the cross-correlation over the first 22050 samples, and the SNR in dB at that lag.
-func align(ref, deg []float64, maxLag int) (lag int, snr float64) {
-	n := min(len(ref), 22050)
-	best := math.Inf(-1)
-	for l := -maxLag; l <= maxLag; l++ {
-		var c float64
-		for i := 0; i < n; i++ {
-			if j := i + l; j >= 0 && j < len(deg) {
-				c += ref[i] * deg[j]
-			}
-		}
-		if c > best {
-			best, lag = c, l
-		}
-	}
-	var sig, noise float64
-	for i := range ref {
-		j := i + lag
-		if j < 0 || j >= len(deg) {
-			continue
-		}
-		e := ref[i] - deg[j]
-		sig += ref[i] * ref[i]
-		noise += e * e
-	}
-	return lag, 10 * math.Log10(sig/math.Max(noise, 1e-9))
 }
 
 // TestAlignment encodes the project's own speech with lame and ffmpeg and
@@ -125,7 +96,7 @@ func TestAlignment(t *testing.T) {
 			}
 			a, b := pcm(want, ch), pcm(got, ch)
 			for c := 0; c < ch; c++ {
-				lag, snr := align(a[c], b[c], 2400)
+				lag, snr := audiotest.Align(a[c], b[c], 22050, 2400)
 				t.Logf("channel %d: lag %d samples, SNR %.2f dB", c, lag, snr)
 				if lag != 0 {
 					t.Errorf("channel %d: lag %d samples, want 0", c, lag)
@@ -279,7 +250,7 @@ func TestMatchesFFmpeg(t *testing.T) {
 	}
 	a, b := pcm(out, ch), pcm(got, ch)
 	for c := 0; c < ch; c++ {
-		lag, snr := align(a[c], b[c], 1200)
+		lag, snr := audiotest.Align(a[c], b[c], 22050, 1200)
 		t.Logf("channel %d vs ffmpeg: lag %d, SNR %.1f dB", c, lag, snr)
 		if lag != 0 || snr < 50 {
 			t.Errorf("channel %d vs ffmpeg: lag %d, SNR %.1f dB; want 0 and >= 50 dB", c, lag, snr)
