@@ -250,19 +250,31 @@ func Normalize(number string) string {
 			if b.Len() == 0 {
 				b.WriteByte('+')
 			}
-		case isDigit(c), c == '#', c == '*':
-			b.WriteByte(c)
-		case c >= 'A' && c <= 'D':
-			b.WriteByte(c)
-		case c >= 'a' && c <= 'd':
-			b.WriteByte(c - 'a' + 'A')
-		case c == 'p', c == 'P':
-			b.WriteByte('p')
-		case c == 'w', c == 'W':
-			b.WriteByte('w')
+		default:
+			if d, ok := phoneChar(c); ok {
+				b.WriteByte(d)
+			}
 		}
 	}
 	return b.String()
+}
+
+// phoneChar returns c as a dial string holds it when c is one of RFC 2846
+// 2.1's DTMF / pause / tonewait characters: digits, "#" and "*" as they
+// are, DTMF A-D upper-cased, pause "p" and tonewait "w" lower-cased (both
+// case insensitive). ok is false for every other character.
+func phoneChar(c byte) (d byte, ok bool) {
+	switch {
+	case isDigit(c), c == '#', c == '*', c >= 'A' && c <= 'D':
+		return c, true
+	case c >= 'a' && c <= 'd':
+		return c - 'a' + 'A', true
+	case c == 'p', c == 'P':
+		return 'p', true
+	case c == 'w', c == 'W':
+		return 'w', true
+	}
+	return 0, false
 }
 
 // Parse parses one address: an addr-spec (RFC 5322 3.4.1) with an

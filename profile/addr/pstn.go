@@ -186,17 +186,11 @@ func phoneString(s, what, ref string) (string, string) {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
+		if d, ok := phoneChar(c); ok {
+			b.WriteByte(d)
+			continue
+		}
 		switch {
-		case isDigit(c), c == '#', c == '*':
-			b.WriteByte(c)
-		case c >= 'A' && c <= 'D':
-			b.WriteByte(c)
-		case c >= 'a' && c <= 'd':
-			b.WriteByte(c - 'a' + 'A')
-		case c == 'p' || c == 'P':
-			b.WriteByte('p')
-		case c == 'w' || c == 'W':
-			b.WriteByte('w')
 		case isSep(c):
 		case c == '+':
 			return "", fmt.Sprintf("%s: \"+\" is reserved for global-phone (%s)", what, ref)
