@@ -382,13 +382,12 @@ func mountTmpfs(t *testing.T, size string) string {
 // TestRedteamBodySpoolErrorThroughPostfix (redteam R3): README: "Any internal error
 // ... tempfails the message (451 4.3.0)". When the body cannot be spooled (temp_dir full,
 // here a 700 KiB tmpfs and a 1.3 MB message), the daemon logs verdict=tempfail with
-// 451 4.3.0, but answers it to the body chunk, whose reply Postfix negotiated away
-// (SMFIP_NR_BODY), and then answers the end of message with continue: Postfix delivers
-// the message unchanged. A Private voice message reached a destination that cannot keep
-// it private, and a VOICE= recipient was delivered as ordinary mail (no call, no
-// refusal). Expected: 451 4.3.0 at the end of DATA, nothing delivered.
+// 451 4.3.0. It used to answer it to the body chunk, whose reply Postfix negotiated away
+// (SMFIP_NR_BODY), and then the end of message with continue: Postfix delivered the
+// message unchanged (a Private voice message to a destination that cannot keep it
+// private, a VOICE= recipient as ordinary mail). The failure now waits for the end of
+// message (milter/session.go fail): 451 4.3.0 at the end of DATA, nothing delivered.
 func TestRedteamBodySpoolErrorThroughPostfix(t *testing.T) {
-	redteamSkip(t, "R3", "fix in milter/session.go BodyChunk/EndOfMessage")
 	tmp := mountTmpfs(t, "700k")
 	spool := filepath.Join(t.TempDir(), "spool")
 	d := startDaemon(t, gatewayConfig(spool, fmt.Sprintf("temp_dir = %q\nbody_max_memory = \"64KiB\"\n[profile]\nprivacy_capable = [\"vm.example.net\"]", tmp)))
