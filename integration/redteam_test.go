@@ -319,15 +319,14 @@ func milterSend(t *testing.T, network, addr string, macros map[gomilter.MacroNam
 }
 
 // TestRedteamSpoolBackendListener (redteam R2): README "Resource bounds": with
-// gateway_domains set and a back-end that places calls, vpim-milter refuses a listener
-// every local user can reach. The spool back-end is exempt, yet its jobs are there to be
-// called ("jobs wait in spool_dir for an external bridge"). With the default back-end, a
-// TCP listener and allowed_logins = ["alice"], any local user connects to the milter
-// port, passes {auth_authen}=alice with a forged MAIL FROM, and the job for the call is
-// in new/. Expected: the daemon refuses to start (config and serve) naming
-// milter.listen, as for the other back-ends.
+// gateway_domains set, vpim-milter refuses a listener every local user can reach. The
+// spool back-end was exempt, yet its jobs are there to be called ("jobs wait in
+// spool_dir for an external bridge"): with the default back-end, a TCP listener and
+// allowed_logins = ["alice"], any local user connected to the milter port, passed
+// {auth_authen}=alice with a forged MAIL FROM, and the job for the call was in new/.
+// Now the daemon refuses to start (config and serve) naming milter.listen, as for the
+// other back-ends.
 func TestRedteamSpoolBackendListener(t *testing.T) {
-	redteamSkip(t, "R2", "fix in cmd/vpim-milter/config.go exposedListener")
 	dir := t.TempDir()
 	spool := filepath.Join(dir, "spool")
 	cfg := filepath.Join(dir, "c.toml")
