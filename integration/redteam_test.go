@@ -4,6 +4,7 @@ package integration
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -408,16 +409,21 @@ func TestRedteamBodySpoolErrorThroughPostfix(t *testing.T) {
 	}
 }
 
+// checkGatewayConfig is gatewayConfig for the offline commands, with the unix
+// listener a configuration with gateway domains needs (redteam R2).
+func checkGatewayConfig(dir string) string {
+	return gatewayConfig(filepath.Join(dir, "spool"), fmt.Sprintf("[milter]\nlisten = \"unix:%s\"", filepath.Join(dir, "milter.sock")))
+}
+
 // TestRedteamCheckDefaultSender (redteam R10): README "Commands": "--from the envelope
 // sender (default: the header From address ...)". Without --from, check refused every
 // telephone-number recipient with "550 5.7.1 sender not authorized for voice outdial"
 // (the null sender), although the header From is an allowed sender: the offline
-// transaction takes the header From for the profile but not for the gateway's caller.
+// transaction took the header From for the profile but not for the gateway's caller.
 func TestRedteamCheckDefaultSender(t *testing.T) {
-	redteamSkip(t, "R10", "fix in milter/offline.go: tx.adm.Sender = tx.env.From")
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "c.toml")
-	if err := os.WriteFile(cfg, []byte(gatewayConfig(filepath.Join(dir, "spool"), "")), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(checkGatewayConfig(dir)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	msg, _ := ulawMessage(t, "check", "VOICE=+3940226338@voice.example.com", 1)
@@ -425,9 +431,19 @@ func TestRedteamCheckDefaultSender(t *testing.T) {
 	if err := os.WriteFile(file, []byte(msg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(vpimBinary(t), "check", "-c", cfg, file).CombinedOutput()
-	if err != nil || strings.Contains(string(out), "5.7.1") {
-		t.Errorf("check without --from (header From caller@example.org, allowed_senders = [\"*\"]): %v\n%s", err, out)
+	out, err := exec.Command(vpimBinary(t), "check", "-c", cfg, "--json", file).CombinedOutput()
+	var rep struct {
+		Verdict, Reply string
+		Bridge         []string
+	}
+	if jerr := json.Unmarshal(out, &rep); err != nil || jerr != nil || rep.Verdict != "modify" || rep.Reply != "" ||
+		fmt.Sprint(rep.Bridge) != "[VOICE=+3940226338@voice.example.com]" {
+		t.Errorf("check without --from (header From caller@example.org, allowed_senders = [\"*\"]): %v %v\n%s", err, jerr, out)
+	}
+	// The null sender still never dials.
+	out, err = exec.Command(vpimBinary(t), "check", "-c", cfg, "--from", "<>", file).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "550 5.7.1") {
+		t.Errorf("check --from '<>': %v\n%s", err, out)
 	}
 }
 
@@ -440,7 +456,7 @@ func TestRedteamCheckRefusedBridge(t *testing.T) {
 	redteamSkip(t, "R11", "fix in milter/transaction.go finish: drop rep.Bridge on a hand-off refusal")
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "c.toml")
-	toml := strings.Replace(gatewayConfig(filepath.Join(dir, "spool"), ""), "[telephony]", "[telephony]\nmax_audio = \"2s\"", 1)
+	toml := strings.Replace(checkGatewayConfig(dir), "[telephony]", "[telephony]\nmax_audio = \"2s\"", 1)
 	if err := os.WriteFile(cfg, []byte(toml), 0o644); err != nil {
 		t.Fatal(err)
 	}

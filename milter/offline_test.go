@@ -81,6 +81,30 @@ func TestOfflineDefaultEnvelope(t *testing.T) {
 	}
 }
 
+// TestOfflineCaller (redteam R10): without --from, the header From address is the
+// envelope sender for the profile and for the telephony gateway's caller alike; it
+// used to reach the gateway as the null sender, which never dials.
+func TestOfflineCaller(t *testing.T) {
+	msg := "From: \"A\" <caller@example.org>\nTo: VOICE=+3940226338@voice.example.com\n\nx\n"
+	for _, tc := range []struct{ from, want string }{
+		{"", "caller@example.org"},
+		{"<other@example.org>", "other@example.org"},
+		{"<>", ""},
+	} {
+		b := &fakeBridge{}
+		f, err := milter.New(milter.Options{TempDir: t.TempDir(), Bridge: b}, testengine.Engine{}, slog.New(slog.DiscardHandler), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Offline(context.Background(), tc.from, nil, strings.NewReader(msg), nil); err != nil {
+			t.Fatal(err)
+		}
+		if len(b.callers) != 1 || b.callers[0].Sender != tc.want {
+			t.Errorf("from %q: the gateway was asked by %+v, want sender %q", tc.from, b.callers, tc.want)
+		}
+	}
+}
+
 func TestOfflineSkipsMboxFromLine(t *testing.T) {
 	msg := "From MAILER-DAEMON Mon Jan  1 12:34:56 2024\nFrom: a@example.org\nTo: b@example.net\nX-Test-Action: add-header\n\nx\n"
 	var out bytes.Buffer
