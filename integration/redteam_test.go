@@ -453,7 +453,6 @@ func TestRedteamCheckDefaultSender(t *testing.T) {
 // check --json still lists its recipient under "bridge" and the action
 // "hand to bridge".
 func TestRedteamCheckRefusedBridge(t *testing.T) {
-	redteamSkip(t, "R11", "fix in milter/transaction.go finish: drop rep.Bridge on a hand-off refusal")
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "c.toml")
 	toml := strings.Replace(checkGatewayConfig(dir), "[telephony]", "[telephony]\nmax_audio = \"2s\"", 1)

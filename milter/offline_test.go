@@ -10,6 +10,7 @@ import (
 	"github.com/vpim-milter/vpim-milter/milter"
 	"github.com/vpim-milter/vpim-milter/milter/testengine"
 	"github.com/vpim-milter/vpim-milter/profile"
+	"github.com/vpim-milter/vpim-milter/telephony"
 )
 
 func newOfflineFilter(t *testing.T) *milter.Filter {
@@ -101,6 +102,47 @@ func TestOfflineCaller(t *testing.T) {
 		}
 		if len(b.callers) != 1 || b.callers[0].Sender != tc.want {
 			t.Errorf("from %q: the gateway was asked by %+v, want sender %q", tc.from, b.callers, tc.want)
+		}
+	}
+}
+
+// TestOfflineBridgeRefusal (redteam R11): a message the bridge refuses at hand-off
+// (audio over telephony.max_audio: 552 5.3.4) is handed to nobody, as one the engine
+// refuses: no bridge recipient and no "hand to bridge" step; the plan ends in the
+// refusal. A temporary refusal (spool full) likewise.
+func TestOfflineBridgeRefusal(t *testing.T) {
+	msg := "From: caller@example.org\nTo: VOICE=+3940226338@voice.example.com, b@example.net\nX-Test-Action: add-header\n" +
+		"MIME-Version: 1.0\nContent-Type: audio/basic\nContent-Transfer-Encoding: base64\n\n" + strings.Repeat("////////////\n", 100)
+	for _, tc := range []struct {
+		err     *telephony.RejectError
+		verdict profile.Verdict
+		want    string
+	}{
+		{&telephony.RejectError{Code: 552, Enhanced: "5.3.4", Text: "voice message too long for the telephony bridge"}, profile.VerdictReject,
+			"[add header X-Test-Added: yes | reject 552 5.3.4 voice message too long for the telephony bridge]"},
+		{&telephony.RejectError{Code: 452, Enhanced: "4.3.1", Text: "insufficient system storage"}, profile.VerdictTempfail,
+			"[add header X-Test-Added: yes | tempfail 452 4.3.1 insufficient system storage]"},
+	} {
+		b := &fakeBridge{handOffErr: tc.err}
+		f, err := milter.New(milter.Options{TempDir: t.TempDir(), Bridge: b}, testengine.Engine{}, slog.New(slog.DiscardHandler), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := f.Offline(context.Background(), "", nil, strings.NewReader(msg), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Report == nil {
+			t.Fatalf("%d: no report: %+v", tc.err.Code, res)
+		}
+		var acts []string
+		for _, a := range res.Report.Plan.Actions {
+			acts = append(acts, a.String())
+		}
+		if res.Verdict != tc.verdict || res.Reply.Code != tc.err.Code || len(res.Report.Bridge) != 0 || res.Report.Bridge == nil ||
+			strings.Join(acts, " | ") != strings.Trim(tc.want, "[]") {
+			t.Errorf("%d: verdict %s %s, bridge %q, actions %q; want %s, no bridge recipient, actions %s",
+				tc.err.Code, res.Verdict, res.Reply, res.Report.Bridge, acts, tc.verdict, tc.want)
 		}
 	}
 }

@@ -316,6 +316,7 @@ func (f *Filter) finish(ctx context.Context, tx *transaction, mod modifier, lead
 				if reply.Code < 500 {
 					res.Verdict, res.Would = profile.VerdictTempfail, profile.VerdictTempfail
 				}
+				res.Report = handedToNobody(rep, res.Verdict, reply)
 				return res
 			}
 			return done(inMode(f.failure(fmt.Errorf("milter: bridge hand-off: %w", err)), mode))
@@ -344,6 +345,18 @@ func (f *Filter) finish(ctx context.Context, tx *transaction, mod modifier, lead
 		return inMode(f.failure(err), mode)
 	}
 	return res
+}
+
+// handedToNobody is rep for a message the bridge refused with reply: like a
+// message the engine refuses, it lists no bridge recipient and no hand-off,
+// and its plan ends in the refusal (check --json and the log say what the
+// MTA was told).
+func handedToNobody(rep *profile.Report, verdict profile.Verdict, reply profile.Reply) *profile.Report {
+	r := *rep
+	r.Bridge = []string{}
+	r.Plan.Actions = slices.DeleteFunc(slices.Clone(rep.Plan.Actions), func(a profile.Action) bool { return a.Kind == profile.ActionBridge })
+	r.Plan.Actions = append(r.Plan.Actions, profile.Action{Kind: profile.ActionRefuse, Decision: profile.Decision{Verdict: verdict, Reply: reply}})
+	return &r
 }
 
 // stampEdits are the header edits for the stamps: the removal of the forged VPIM-Check
