@@ -150,11 +150,11 @@ func TestRedteamGatewayAddressForms(t *testing.T) {
 
 // TestRedteamGatewayPercentHack (redteam R4b): the same promise for the %-hack. Postfix
 // (allow_percent_hack = yes, the default) rewrites VOICE=…%voice.example.com@<a domain of
-// its own> to VOICE=…@voice.example.com and delivers it as mail; the milter routed it by
-// relay.example.org. Expected: 553 5.1.3 at RCPT (a gateway domain in a routing position
-// of the local part makes the recipient voice-bound, and Admit refuses it).
+// its own> to VOICE=…@voice.example.com and delivered it as mail; the milter routed it by
+// relay.example.org. Now a gateway domain in a %-routing position of the local part
+// makes the recipient voice-bound (profile/rcpt.go percentRouted), and Admit refuses it:
+// 553 5.1.3 at RCPT, nothing delivered, no job.
 func TestRedteamGatewayPercentHack(t *testing.T) {
-	redteamSkip(t, "R4b", "fix in profile/rcpt.go gatewayRecipient")
 	spool := filepath.Join(t.TempDir(), "spool")
 	d := startDaemon(t, gatewayConfig(spool, ""))
 	m := startMTA(t, harness.Postfix(), d.port)
@@ -166,14 +166,24 @@ func TestRedteamGatewayPercentHack(t *testing.T) {
 		t.Fatalf("%v %s", err, out)
 	}
 	time.Sleep(time.Second)
-	msg, _ := ulawMessage(t, "percent", "x@example.org", 1)
-	replies, end := rawSMTP(t, m.SMTP(), "caller@example.org", []string{"<VOICE=+3940226307%voice.example.com@relay.example.org>"}, msg)
-	if !strings.HasPrefix(replies[0], "553 5.1.3") {
-		t.Errorf("RCPT: %q (DATA %q), want 553 5.1.3", replies[0], end)
+	for _, rcpt := range []string{
+		"<VOICE=+3940226307%voice.example.com@relay.example.org>",
+		"<VOICE=+3940226308%voice.example.com.@relay.example.org>",
+		"<VOICE=+3940226309%voice.example.com%relay.example.org@relay.example.org>",
+		"<voice.example.com!VOICE=+3940226306@relay.example.org>",
+	} {
+		msg, _ := ulawMessage(t, "percent", "x@example.org", 1)
+		replies, end := rawSMTP(t, m.SMTP(), "caller@example.org", []string{rcpt}, msg)
+		if !strings.HasPrefix(replies[0], "553 5.1.3") {
+			t.Errorf("RCPT TO:%s: %q (DATA %q), want 553 5.1.3", rcpt, replies[0], end)
+		}
 	}
 	m.Run("wait-empty", m.Dir, "20")
 	for _, dl := range m.Delivered(t) {
 		t.Errorf("delivered as mail to %v", dl.Rcpts)
+	}
+	if jobs := spoolJobs(t, spool); len(jobs) > 0 {
+		t.Errorf("jobs %v", jobs)
 	}
 }
 

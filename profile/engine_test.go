@@ -55,6 +55,20 @@ func TestRecipient(t *testing.T) {
 		{"Postmaster@voice.example.com", nil, TargetIVM, ""},
 		{"\"postmaster\"@voice.example.com", nil, TargetIVM, ""},
 		{"<2722+111@vm2.example.net>", nil, TargetVPIM2, ""},
+		// The %-hack and bang paths: an MTA delivers user%gateway@<its own
+		// domain> and gateway!user@<its own domain> to user@gateway (redteam
+		// R4b), so they are voice-bound wherever they point.
+		{"VOICE=+3940226307%voice.example.com@relay.example.org", nil, TargetBridge, ""},
+		{"VOICE=+3940226307%Voice.Example.COM.@relay.example.org", nil, TargetBridge, ""},
+		{"VOICE=+3940226307%voice.example.com%hop.example.net@relay.example.org", nil, TargetBridge, ""},
+		{"\"VOICE=+3940226307%voice.example.com\"@relay.example.org", nil, TargetBridge, ""},
+		{"joe%mail.example.org@relay.example.org", nil, TargetIVM, ""},
+		{"joe%voice.example.com.evil@relay.example.org", nil, TargetIVM, ""},
+		{"postmaster%voice.example.com@relay.example.org", nil, TargetIVM, ""},
+		{"voice.example.com!VOICE=+3940226306@relay.example.org", nil, TargetBridge, ""},
+		{"hop.example.net!voice.example.com!VOICE=+3940226306@relay.example.org", nil, TargetBridge, ""},
+		{"voice.example.com!postmaster@relay.example.org", nil, TargetIVM, ""},
+		{"mail.example.org!joe@relay.example.org", nil, TargetIVM, ""},
 		// Privacy: capable and non-capable destinations do not share a transaction.
 		{"1@vm3.example.net", []string{capable}, "", "452 4.5.3"},
 		{"1@vm2.example.net", []string{vm3}, "", "452 4.5.3"},
