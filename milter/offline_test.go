@@ -159,3 +159,38 @@ func TestOfflineSkipsMboxFromLine(t *testing.T) {
 		t.Errorf("got %s %q, want modify %q", res.Verdict, out.String(), want)
 	}
 }
+
+// leadEngine is the scripted engine, recording the accepted recipients Recipient got.
+type leadEngine struct {
+	testengine.Engine
+	got *[]string
+}
+
+func (e leadEngine) Recipient(from string, rcpt profile.Rcpt, accepted []profile.Rcpt) profile.RcptResult {
+	var as []string
+	for _, a := range accepted {
+		as = append(as, a.Addr)
+	}
+	*e.got = append(*e.got, strings.Join(as, " "))
+	return e.Engine.Recipient(from, rcpt, accepted)
+}
+
+// TestRecipientLead (redteam R12): the milter hands Engine.Recipient only the accepted
+// recipients that matter, the first one and the first one not for the bridge, so that a
+// RCPT costs the same after 10 recipients as after 10,000; it used to pass them all.
+func TestRecipientLead(t *testing.T) {
+	var got []string
+	f, err := milter.New(milter.Options{TempDir: t.TempDir(), Bridge: &fakeBridge{}}, leadEngine{got: &got}, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcpts := []string{"VOICE=+1@gw.example", "VOICE=+2@gw.example", "refuse@example.net", "a@example.net", "VOICE=+3@gw.example", "b@example.net", "c@example.net"}
+	if _, err := f.Offline(context.Background(), "s@example.org", rcpts, strings.NewReader("Subject: x\n\nx\n"), nil); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"", "VOICE=+1@gw.example", "VOICE=+1@gw.example", "VOICE=+1@gw.example",
+		"VOICE=+1@gw.example a@example.net", "VOICE=+1@gw.example a@example.net", "VOICE=+1@gw.example a@example.net"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("Recipient got the accepted recipients\n%q\nwant\n%q", got, want)
+	}
+}

@@ -98,6 +98,10 @@ type transaction struct {
 	// removals, at end of message (the body is not kept).
 	stamps    []bool
 	stripOnly bool
+	// lead is what Engine.Recipient needs of the accepted recipients: the
+	// first one, and the first one not for the bridge (at most two; passing
+	// every accepted recipient cost O(n) per RCPT, redteam R12).
+	lead []profile.Rcpt
 }
 
 func (f *Filter) newTransaction(from, args string) *transaction {
@@ -127,7 +131,7 @@ func (tx *transaction) close() {
 // rcpt runs the RCPT-time rules; a non-nil reply refuses the recipient.
 func (f *Filter) rcpt(tx *transaction, addr, args string) *profile.Reply {
 	r := profile.Rcpt{Addr: addr, Args: args}
-	res := f.engine().Recipient(tx.env.From, r, tx.env.Rcpts)
+	res := f.engine().Recipient(tx.env.From, r, tx.lead)
 	var err error
 	if res.Reject == nil && res.Target == profile.TargetBridge {
 		tx.adm.QueueID = tx.env.QueueID
@@ -150,6 +154,9 @@ func (f *Filter) rcpt(tx *transaction, addr, args string) *profile.Reply {
 			return nil
 		}
 		return res.Reject
+	}
+	if len(tx.env.Rcpts) == 0 || tx.first == "" && res.Target != profile.TargetBridge {
+		tx.lead = append(tx.lead, r)
 	}
 	if tx.first == "" && res.Target != profile.TargetBridge {
 		tx.first = res.Target

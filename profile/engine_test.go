@@ -96,6 +96,59 @@ func TestRecipient(t *testing.T) {
 	}
 }
 
+// TestRecipientLead: Recipient decides the same whether it gets every accepted
+// recipient or only the two that matter (the first, and the first not for the
+// bridge), which the milter passes (redteam R12): for every sequence of four
+// recipients from a pool that mixes targets, privacy classes and the bridge.
+func TestRecipientLead(t *testing.T) {
+	e, err := New(testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := []string{"9@vm2.example.net", "9@vm3.example.net", "x@mail.example.org", "VOICE=+15145550000@voice.example.com",
+		"1@pass.example.net", "VOICE=+1514%voice.example.com@relay.example.org", "non-mail-user@vm.example.com", "2@vm2.example.net"}
+	decisions := 0
+	var seq func(prefix []string)
+	seq = func(prefix []string) {
+		if len(prefix) == 4 {
+			var all, lead []Rcpt
+			first := Target("")
+			for _, a := range prefix {
+				r := Rcpt{Addr: a}
+				full, short := e.Recipient("a@b", r, all), e.Recipient("a@b", r, lead)
+				str := func(r RcptResult) string {
+					if r.Reject != nil {
+						return fmt.Sprintf("%s %s %s", r.Target, r.Rule, r.Reject)
+					}
+					return fmt.Sprintf("%s %s", r.Target, r.Rule)
+				}
+				if str(full) != str(short) {
+					t.Fatalf("%v, at %s: with every accepted recipient %+v, with the lead %+v", prefix, a, full, short)
+				}
+				if full.Reject != nil {
+					continue
+				}
+				if len(all) == 0 || first == "" && full.Target != TargetBridge {
+					lead = append(lead, r)
+				}
+				if first == "" && full.Target != TargetBridge {
+					first = full.Target
+				}
+				all = append(all, r)
+			}
+			decisions++
+			return
+		}
+		for _, a := range pool {
+			seq(append(slices.Clone(prefix), a))
+		}
+	}
+	seq(nil)
+	if decisions != 8*8*8*8 {
+		t.Errorf("%d sequences", decisions)
+	}
+}
+
 func TestNeedsBody(t *testing.T) {
 	e, _ := New(testOptions())
 	tests := []struct {

@@ -163,16 +163,23 @@ func (ev *eval) run() *Report {
 	return ev.finish()
 }
 
-// routeRecipients computes the body target and the bridge recipients.
+// routeRecipients computes the body target and the bridge recipients, each
+// address once: copies of one recipient are one hand-off and one removal
+// from MTA delivery (a DELRCPT removes every copy), not one per copy
+// (redteam R12: 10,000 copies made 10,000 of each).
 func (ev *eval) routeRecipients() {
 	ev.target = ""
+	seen := map[string]bool{}
 	for _, r := range ev.in.Envelope.Rcpts {
 		res := ev.e.route(ev.in.Envelope.From, r)
 		if res.Reject != nil {
 			continue
 		}
 		if res.Target == TargetBridge {
-			ev.bridge = append(ev.bridge, r.Addr)
+			if !seen[r.Addr] {
+				seen[r.Addr] = true
+				ev.bridge = append(ev.bridge, r.Addr)
+			}
 			continue
 		}
 		if ev.target == "" {
