@@ -152,7 +152,7 @@ func (g *Gateway) Admit(a *Admission, rcpt string) error {
 			Rule: RuleMaxCalls, Number: n, Reason: fmt.Sprintf("message already calls %d numbers (max_calls_per_message)", len(a.numbers))}
 	}
 	keys := []rateKey{
-		{key: senderKey(a.Login, a.Sender), rule: RuleRateSender, limit: g.limits.PerSender},
+		{key: senderKey(a.Login, a.Client, a.Sender), rule: RuleRateSender, limit: g.limits.PerSender},
 		{key: "number:" + n, rule: RuleRateNumber, limit: g.limits.PerNumber},
 	}
 	if g.rates != nil {
