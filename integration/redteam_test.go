@@ -21,18 +21,8 @@ import (
 )
 
 // The red-team findings of the review before the release (redteam R1-R14): each test
-// here runs the real daemon, through a real Postfix where the MTA matters, and fails on
-// the code it was written against. Those whose fix belongs to packages other helpers
-// were editing are skipped with their finding id until that fix lands.
-
-// redteamSkip skips a test whose finding is still open, unless VPIM_REDTEAM=1 (to see
-// it fail).
-func redteamSkip(t *testing.T, id, fix string) {
-	t.Helper()
-	if os.Getenv("VPIM_REDTEAM") == "" {
-		t.Skip("redteam: " + id + ", see report (" + fix + "; VPIM_REDTEAM=1 runs it)")
-	}
-}
+// here runs the real daemon, through a real Postfix where the MTA matters, and failed on
+// the code it was written against.
 
 // rawSMTP runs one SMTP transaction at addr with the RCPT arguments exactly as given
 // (each is written after "RCPT TO:" as it is, brackets included) and returns the reply
