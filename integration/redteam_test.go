@@ -456,7 +456,8 @@ func TestRedteamCheckDefaultSender(t *testing.T) {
 // message lists no recipient under bridge" (issue 10 defect 15). A message whose audio
 // is longer than telephony.max_audio is refused 552 5.3.4 by the hand-off, yet
 // check --json still lists its recipient under "bridge" and the action
-// "hand to bridge".
+// "hand to bridge". The evaluation refuses it already (P-AUDIO-LONG: µ-law's
+// timing gives the length), before any hand-off.
 func TestRedteamCheckRefusedBridge(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "c.toml")
@@ -471,7 +472,8 @@ func TestRedteamCheckRefusedBridge(t *testing.T) {
 	}
 	out, _ := exec.Command(vpimBinary(t), "check", "-c", cfg, "--json", "--from", "caller@example.org", file).Output()
 	s := string(out)
-	if !strings.Contains(s, "552 5.3.4") || strings.Contains(s, "hand to bridge") || !strings.Contains(s, `"bridge": []`) {
+	if !strings.Contains(s, "552 5.3.4 voice message too long to play by telephone (the limit is 2s)") || !strings.Contains(s, `"rule": "P-AUDIO-LONG"`) ||
+		strings.Contains(s, "hand to bridge") || !strings.Contains(s, `"bridge": []`) {
 		t.Errorf("refused 552 message, want no bridge recipient and no hand-off action:\n%s", s)
 	}
 }
