@@ -365,7 +365,9 @@ func (c *Config) options() (options, error) {
 		profile: profile.Options{DefaultTarget: profile.Target(p.DefaultTarget), Targets: targets, PrivacyCapable: p.PrivacyCapable,
 			VoiceDomains: p.VoiceDomains, GatewayDomains: t.GatewayDomains, SensitivityCode: p.SensitivityCode,
 			MessageIDPolicy: p.MessageID, Hostname: p.Hostname, Quarantine: p.Quarantine,
-			IVMAudio: p.IVMAudio, DesktopAudio: p.DesktopAudio, MP3Bitrate: p.MP3Bitrate, TempDir: m.TempDir, Limits: partLimits(def.profile.Limits, p.MaxPartHeaderLines, int64(p.MaxPartHeaderBytes))},
+			IVMAudio: p.IVMAudio, DesktopAudio: p.DesktopAudio, MP3Bitrate: p.MP3Bitrate, TempDir: m.TempDir,
+			// max_audio is telephony's to validate: a negative one is reported once, as telephony.MaxAudio.
+			BridgeMaxAudio: max(time.Duration(t.MaxAudio), 0), Limits: partLimits(def.profile.Limits, p.MaxPartHeaderLines, int64(p.MaxPartHeaderBytes))},
 		codec: codec.Options{MaxDuration: time.Duration(c.Codec.MaxDuration), TempDir: m.TempDir},
 		telephony: telephony.Options{SpoolDir: t.SpoolDir, Backend: t.Backend,
 			SIP: telephony.SIPOptions{Trunk: t.SIP.Trunk, Listen: t.SIP.Listen, Codecs: t.SIP.Codecs, CallerID: t.SIP.CallerID,

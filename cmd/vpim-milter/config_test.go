@@ -312,6 +312,36 @@ func TestDSNDelayAfter(t *testing.T) {
 	}
 }
 
+// TestBridgeMaxAudio: telephony.max_audio bounds the bridge's hand-off
+// (telephony.Options.MaxAudio) and what the profile refuses before it
+// (profile.Options.BridgeMaxAudio, redteam R11): the two agree, and a bad
+// value is reported once, under its key.
+func TestBridgeMaxAudio(t *testing.T) {
+	tests := []struct {
+		name    string
+		toml    string
+		want    time.Duration // in both Options
+		wantErr string        // error after "config: <path>: "; "" = valid
+	}{
+		{"default", "", 5 * time.Minute, ""},
+		{"set", `max_audio = "2s"`, 2 * time.Second, ""},
+		{"zero", `max_audio = "0s"`, 0, "1 problem(s):\n  telephony.max_audio: must be positive, got 0s (hint: \"5m\")"},
+		{"negative", `max_audio = "-1m"`, 0, "1 problem(s):\n  telephony.max_audio: must be positive, got -1m0s (hint: \"5m\")"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, ok := loadWant(t, writeConfig(t, "[telephony]\n"+tc.toml+"\n"), tc.wantErr)
+			if !ok {
+				return
+			}
+			o := mustOptions(t, &cfg)
+			if o.telephony.MaxAudio != tc.want || o.profile.BridgeMaxAudio != tc.want {
+				t.Fatalf("telephony.MaxAudio %v, profile.BridgeMaxAudio %v; want %v", o.telephony.MaxAudio, o.profile.BridgeMaxAudio, tc.want)
+			}
+		})
+	}
+}
+
 // TestSIPPasswordFile: telephony.sip.username and password_file, from the
 // file to telephony.SIPOptions; `vpim-milter config` prints the path, never
 // the password.
