@@ -165,13 +165,14 @@ func countDir(t *testing.T, spool, state string) int {
 	return len(ents)
 }
 
-// TestListenerExposure runs the real binary: with gateway domains and a
-// back-end that places calls, a TCP listener (every local user can reach
-// it) is refused at start, naming milter.listen and the recommendation,
-// unless allow_unauthenticated_listener is set; a unix socket of mode
-// 0660 serves; listen = "unix:<an existing regular file>" is refused and
-// the file stays; the built-in defaults still serve on TCP. (Items 4 and
-// 14 of issue 9.)
+// TestListenerExposure runs the real binary: with gateway domains, a TCP
+// listener (every local user can reach it) is refused at start, naming
+// milter.listen and the recommendation, unless allow_unauthenticated_listener
+// is set, whatever the back-end (the spool back-end's jobs are called by an
+// external bridge: redteam R2); a unix socket of mode 0660 serves;
+// listen = "unix:<an existing regular file>" is refused and the file stays;
+// the built-in defaults (no gateway) still serve on TCP. (Items 4 and 14 of
+// issue 9.)
 func TestListenerExposure(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "precious")
@@ -180,12 +181,16 @@ func TestListenerExposure(t *testing.T) {
 	}
 	sock := filepath.Join(dir, "milter.sock")
 	calling := fmt.Sprintf("[telephony]\ngateway_domains = [\"voice.example.com\"]\nbackend = \"exec\"\nspool_dir = %q\n[telephony.exec]\ncommand = \"/bin/true\"\n", filepath.Join(dir, "spool"))
+	spooling := fmt.Sprintf("[telephony]\ngateway_domains = [\"voice.example.com\"]\nspool_dir = %q\n", filepath.Join(dir, "spool2"))
 	for _, tc := range []struct {
 		name, milter, rest string
 		want               string // in the output of a refused start; "" = it serves
 	}{
 		{"TCP with a calling gateway", "listen = \"inet:0@127.0.0.1\"", calling,
-			"milter.listen: inet:0@127.0.0.1 is a TCP listener: every local user can connect to it, and telephony.backend = \"exec\" places calls"},
+			"milter.listen: inet:0@127.0.0.1 is a TCP listener: every local user can connect to it, and telephony.gateway_domains makes calls (backend \"exec\")"},
+		{"TCP with the spool back-end's gateway", "listen = \"inet:0@127.0.0.1\"", spooling,
+			"milter.listen: inet:0@127.0.0.1 is a TCP listener: every local user can connect to it, and telephony.gateway_domains makes calls (backend \"spool\": an external bridge calls its jobs)"},
+		{"unix socket 0660, spool back-end", fmt.Sprintf("listen = \"unix:%s\"", sock), spooling, ""},
 		{"TCP accepted explicitly", "listen = \"inet:0@127.0.0.1\"\nallow_unauthenticated_listener = true", calling, ""},
 		{"unix socket 0660", fmt.Sprintf("listen = \"unix:%s\"", sock), calling, ""},
 		{"world-writable socket", fmt.Sprintf("listen = \"unix:%s\"\nsocket_mode = \"0666\"", sock), calling, "socket mode 0666 lets every local user connect"},

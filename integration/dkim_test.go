@@ -59,8 +59,9 @@ func TestDKIMChain(t *testing.T) {
 		"TestPublicKeys "+keys, "AuthservID gw.example.net", "InternalHosts 192.0.2.1")
 	// The gateway signs whatever it relays (SigningTable "*"), not only mail From its own
 	// domain: what it signs is what vpim-milter made of the message, the MIME fields
-	// and the stamp included (README).
-	signer := harness.StartOpenDKIM(t, dir, "sign", "Mode s",
+	// and the stamp included (README). It runs after vpim-milter, so it never refuses
+	// (On-Default accept, default_action=accept: README "Filter order").
+	signer := harness.StartOpenDKIM(t, dir, "sign", "Mode s", "On-Default accept",
 		"KeyTable refile:"+writeFile(t, dir, "key-table", "gw gw.example.net:gw:"+gwKey+"\n"),
 		"SigningTable refile:"+writeFile(t, dir, "signing-table", "* gw\n"),
 		"Canonicalization relaxed/simple",
@@ -70,7 +71,7 @@ func TestDKIMChain(t *testing.T) {
 	origin := postfixWith(t, 0,
 		fmt.Sprintf("smtpd_milters = inet:127.0.0.1:%d", originSigner.Port),
 		"myhostname = mx.vm.example.com")
-	gw := postfixWith(t, d.port, fmt.Sprintf("smtpd_milters = inet:127.0.0.1:%d, $vpim_milter, inet:127.0.0.1:%d", verifier.Port, signer.Port))
+	gw := postfixWith(t, d.port, fmt.Sprintf("smtpd_milters = inet:127.0.0.1:%d, $vpim_milter, { inet:127.0.0.1:%d, default_action=accept }", verifier.Port, signer.Port))
 
 	// signed builds a VPIM v2 message (the project's builder) and has the sending domain's
 	// Postfix sign it; it returns the message as that Postfix relayed it.

@@ -63,8 +63,9 @@ func handOff(ctx context.Context, b Bridge, in *profile.Input, rep *profile.Repo
 		Header:     headerBlock(in.Header),
 		Admission:  adm,
 	}
+	args := rcptArgs(in.Envelope.Rcpts)
 	for _, rcpt := range rep.Bridge {
-		m.Recipients = append(m.Recipients, telephony.Recipient{Addr: rcpt, Args: rcptArgs(in.Envelope.Rcpts, rcpt)})
+		m.Recipients = append(m.Recipients, telephony.Recipient{Addr: rcpt, Args: args[strings.ToLower(rcpt)]})
 	}
 	voice, err := voicePart(in, rep)
 	if err != nil {
@@ -89,13 +90,14 @@ func voicePart(in *profile.Input, rep *profile.Report) (*telephony.Voice, error)
 	}, nil
 }
 
-// rcptArgs returns the ESMTP parameters the envelope gave rcpt.
-func rcptArgs(rcpts []profile.Rcpt, rcpt string) string {
-	args := ""
+// rcptArgs maps each envelope recipient, in lower case, to the ESMTP
+// parameters the envelope gave it (the last copy's), built once per hand-off:
+// looking each bridge recipient up in the envelope took O(n²) with many
+// recipients (redteam R12).
+func rcptArgs(rcpts []profile.Rcpt) map[string]string {
+	args := make(map[string]string, len(rcpts))
 	for _, r := range rcpts {
-		if strings.EqualFold(r.Addr, rcpt) {
-			args = r.Args
-		}
+		args[strings.ToLower(r.Addr)] = r.Args
 	}
 	return args
 }

@@ -26,12 +26,18 @@ import (
 type fakeBridge struct {
 	admitErr, handOffErr error
 
-	mu    sync.Mutex
-	got   *telephony.Message
-	audio string // what Voice.Open gave, read during HandOff
+	mu      sync.Mutex
+	got     *telephony.Message
+	audio   string             // what Voice.Open gave, read during HandOff
+	callers []telephony.Caller // who asked Admit, in order
 }
 
-func (b *fakeBridge) Admit(a *telephony.Admission, rcpt string) error { return b.admitErr }
+func (b *fakeBridge) Admit(a *telephony.Admission, rcpt string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.callers = append(b.callers, a.Caller)
+	return b.admitErr
+}
 
 func (b *fakeBridge) Stage(ctx context.Context, m *telephony.Message) (*telephony.Staged, error) {
 	b.mu.Lock()

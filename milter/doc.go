@@ -12,6 +12,12 @@
 // MTA is still waiting for it (transaction.go, commit); a tempfail, a
 // reject, an abort or a lost connection discards them.
 //
+// The milter asks the MTA not to read its replies to MAIL, header fields
+// and body chunks (SMFIP_NR_*). A failure there (a body that cannot be
+// spooled, a panic) is answered at the next stage whose reply the MTA reads
+// (session.go, fail): each RCPT is refused with it, and the end of headers
+// or the end of message ends the transaction with it.
+//
 // Bounds: at most MaxSessions connections; message bodies of all sessions
 // share BodyMemoryTotal of memory before they go to temporary files, and
 // milter packets over 64 KiB are counted there while they are read; a

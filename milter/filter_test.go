@@ -454,3 +454,23 @@ func TestUnixSocket(t *testing.T) {
 	}
 	ln.Close()
 }
+
+// TestBodySpoolErrorThroughClient (redteam R3): a body that cannot be spooled
+// tempfails the message at the end of message, the stage whose reply the MTA reads:
+// go-milter's client, like Postfix, negotiates the body replies away. It used to
+// get an accept.
+func TestBodySpoolErrorThroughClient(t *testing.T) {
+	tmp := filepath.Join(t.TempDir(), "spill")
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, addr := startFilter(t, milter.Options{TempDir: tmp, BodyMaxMemory: 1024})
+	if err := os.Remove(tmp); err != nil { // no temporary file can be created
+		t.Fatal(err)
+	}
+	h := [][2]string{{"From", "a@example.org"}, {"X-Test-Action", "add-header"}}
+	mods, act := send(t, addr, txn{rcpts: []string{"b@example.net"}, header: h, body: strings.Repeat("x", 100000)})
+	if want := normalizeAct("reject 451 4.3.0 temporary failure in the voice-mail filter, try again later"); act != want || len(mods) != 0 {
+		t.Errorf("got %q %v, want %q and no modification", act, mods, want)
+	}
+}

@@ -34,6 +34,8 @@ func (f *Filter) Offline(ctx context.Context, from string, rcpts []string, r io.
 	}
 	if from == "" {
 		tx.env.From = headerFrom(tx.header)
+		// The caller at the telephony gateway too: the same sender for both.
+		tx.adm.Sender = tx.env.From
 	}
 	if len(rcpts) == 0 {
 		rcpts = profile.HeaderRecipients(tx.header)

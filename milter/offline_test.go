@@ -10,6 +10,7 @@ import (
 	"github.com/vpim-milter/vpim-milter/milter"
 	"github.com/vpim-milter/vpim-milter/milter/testengine"
 	"github.com/vpim-milter/vpim-milter/profile"
+	"github.com/vpim-milter/vpim-milter/telephony"
 )
 
 func newOfflineFilter(t *testing.T) *milter.Filter {
@@ -81,6 +82,71 @@ func TestOfflineDefaultEnvelope(t *testing.T) {
 	}
 }
 
+// TestOfflineCaller (redteam R10): without --from, the header From address is the
+// envelope sender for the profile and for the telephony gateway's caller alike; it
+// used to reach the gateway as the null sender, which never dials.
+func TestOfflineCaller(t *testing.T) {
+	msg := "From: \"A\" <caller@example.org>\nTo: VOICE=+3940226338@voice.example.com\n\nx\n"
+	for _, tc := range []struct{ from, want string }{
+		{"", "caller@example.org"},
+		{"<other@example.org>", "other@example.org"},
+		{"<>", ""},
+	} {
+		b := &fakeBridge{}
+		f, err := milter.New(milter.Options{TempDir: t.TempDir(), Bridge: b}, testengine.Engine{}, slog.New(slog.DiscardHandler), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Offline(context.Background(), tc.from, nil, strings.NewReader(msg), nil); err != nil {
+			t.Fatal(err)
+		}
+		if len(b.callers) != 1 || b.callers[0].Sender != tc.want {
+			t.Errorf("from %q: the gateway was asked by %+v, want sender %q", tc.from, b.callers, tc.want)
+		}
+	}
+}
+
+// TestOfflineBridgeRefusal (redteam R11): a message the bridge refuses at hand-off
+// (audio over telephony.max_audio: 552 5.3.4) is handed to nobody, as one the engine
+// refuses: no bridge recipient and no "hand to bridge" step; the plan ends in the
+// refusal. A temporary refusal (spool full) likewise.
+func TestOfflineBridgeRefusal(t *testing.T) {
+	msg := "From: caller@example.org\nTo: VOICE=+3940226338@voice.example.com, b@example.net\nX-Test-Action: add-header\n" +
+		"MIME-Version: 1.0\nContent-Type: audio/basic\nContent-Transfer-Encoding: base64\n\n" + strings.Repeat("////////////\n", 100)
+	for _, tc := range []struct {
+		err     *telephony.RejectError
+		verdict profile.Verdict
+		want    string
+	}{
+		{&telephony.RejectError{Code: 552, Enhanced: "5.3.4", Text: "voice message too long for the telephony bridge"}, profile.VerdictReject,
+			"[add header X-Test-Added: yes | reject 552 5.3.4 voice message too long for the telephony bridge]"},
+		{&telephony.RejectError{Code: 452, Enhanced: "4.3.1", Text: "insufficient system storage"}, profile.VerdictTempfail,
+			"[add header X-Test-Added: yes | tempfail 452 4.3.1 insufficient system storage]"},
+	} {
+		b := &fakeBridge{handOffErr: tc.err}
+		f, err := milter.New(milter.Options{TempDir: t.TempDir(), Bridge: b}, testengine.Engine{}, slog.New(slog.DiscardHandler), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := f.Offline(context.Background(), "", nil, strings.NewReader(msg), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Report == nil {
+			t.Fatalf("%d: no report: %+v", tc.err.Code, res)
+		}
+		var acts []string
+		for _, a := range res.Report.Plan.Actions {
+			acts = append(acts, a.String())
+		}
+		if res.Verdict != tc.verdict || res.Reply.Code != tc.err.Code || len(res.Report.Bridge) != 0 || res.Report.Bridge == nil ||
+			strings.Join(acts, " | ") != strings.Trim(tc.want, "[]") {
+			t.Errorf("%d: verdict %s %s, bridge %q, actions %q; want %s, no bridge recipient, actions %s",
+				tc.err.Code, res.Verdict, res.Reply, res.Report.Bridge, acts, tc.verdict, tc.want)
+		}
+	}
+}
+
 func TestOfflineSkipsMboxFromLine(t *testing.T) {
 	msg := "From MAILER-DAEMON Mon Jan  1 12:34:56 2024\nFrom: a@example.org\nTo: b@example.net\nX-Test-Action: add-header\n\nx\n"
 	var out bytes.Buffer
@@ -91,5 +157,40 @@ func TestOfflineSkipsMboxFromLine(t *testing.T) {
 	want := "From: a@example.org\nTo: b@example.net\nX-Test-Action: add-header\nX-Test-Added: yes\n\nx\n"
 	if res.Verdict != profile.VerdictModify || out.String() != want {
 		t.Errorf("got %s %q, want modify %q", res.Verdict, out.String(), want)
+	}
+}
+
+// leadEngine is the scripted engine, recording the accepted recipients Recipient got.
+type leadEngine struct {
+	testengine.Engine
+	got *[]string
+}
+
+func (e leadEngine) Recipient(from string, rcpt profile.Rcpt, accepted []profile.Rcpt) profile.RcptResult {
+	var as []string
+	for _, a := range accepted {
+		as = append(as, a.Addr)
+	}
+	*e.got = append(*e.got, strings.Join(as, " "))
+	return e.Engine.Recipient(from, rcpt, accepted)
+}
+
+// TestRecipientLead (redteam R12): the milter hands Engine.Recipient only the accepted
+// recipients that matter, the first one and the first one not for the bridge, so that a
+// RCPT costs the same after 10 recipients as after 10,000; it used to pass them all.
+func TestRecipientLead(t *testing.T) {
+	var got []string
+	f, err := milter.New(milter.Options{TempDir: t.TempDir(), Bridge: &fakeBridge{}}, leadEngine{got: &got}, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcpts := []string{"VOICE=+1@gw.example", "VOICE=+2@gw.example", "refuse@example.net", "a@example.net", "VOICE=+3@gw.example", "b@example.net", "c@example.net"}
+	if _, err := f.Offline(context.Background(), "s@example.org", rcpts, strings.NewReader("Subject: x\n\nx\n"), nil); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"", "VOICE=+1@gw.example", "VOICE=+1@gw.example", "VOICE=+1@gw.example",
+		"VOICE=+1@gw.example a@example.net", "VOICE=+1@gw.example a@example.net", "VOICE=+1@gw.example a@example.net"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("Recipient got the accepted recipients\n%q\nwant\n%q", got, want)
 	}
 }

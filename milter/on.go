@@ -31,7 +31,7 @@ func OnActions() []OnAction { return []OnAction{OnReject, OnQuarantine, OnTag} }
 // (README "Per-condition actions"). Internal errors and oversized messages have their own
 // options (Options.ErrorAction, Options.OversizeAction). Refusals for other conditions
 // (critical parts the destination cannot carry, a message to a telephone number without
-// audio) are not configurable.
+// audio, audio longer than the duration limits: profile.CondTooLong) are not configurable.
 type OnOptions struct {
 	// PrivateToNonCapable: Private voice mail towards a destination that cannot keep it
 	// private (profile.CondPrivate, RFC 3801 4.2.13); "": reject (550 5.6.0 or 5.3.3).

@@ -21,6 +21,14 @@ type session struct {
 	leadSpace bool
 	tx        *transaction
 	counted   bool // in f's session count; Cleanup takes it out
+	// failed is a failure of the transaction the MTA has not heard: it came
+	// at a stage whose reply the MTA negotiated away (SMFIP_NR_MAIL, _NR_HDR,
+	// _NR_BODY) or whose reply refuses one recipient only (RCPT). Every later
+	// stage that replies answers it until the transaction ends: each RCPT is
+	// refused with it, and end of headers or end of message end the
+	// transaction with it. Otherwise the end of message would find no
+	// transaction and let the message through unchecked. nil: none.
+	failed *Result
 }
 
 var _ gomilter.Milter = (*session)(nil)
@@ -30,6 +38,7 @@ var _ gomilter.Milter = (*session)(nil)
 func (s *session) NewConnection(m gomilter.Modifier) error {
 	s.tx.close()
 	s.tx = nil
+	s.failed = nil
 	if !s.counted {
 		s.counted = true
 		s.f.sessionDelta(1)
@@ -46,8 +55,10 @@ func (s *session) Helo(name string, m gomilter.Modifier) (*gomilter.Response, er
 }
 
 func (s *session) MailFrom(from string, esmtpArgs string, m gomilter.Modifier) (resp *gomilter.Response, err error) {
-	defer s.guard(&resp, &err)
+	defer s.guard(m, gomilter.OptNoMailReply, &resp, &err)
 	s.tx.close()
+	s.tx = nil
+	s.failed = nil
 	s.tx = s.f.newTransaction(angle(from), esmtpArgs)
 	s.tx.env.QueueID = m.Get(macroQueueID)
 	// Who asks for calls: the SMTP AUTH login and the client address, as
@@ -58,7 +69,10 @@ func (s *session) MailFrom(from string, esmtpArgs string, m gomilter.Modifier) (
 }
 
 func (s *session) RcptTo(rcptTo string, esmtpArgs string, m gomilter.Modifier) (resp *gomilter.Response, err error) {
-	defer s.guard(&resp, &err)
+	defer s.guard(m, gomilter.OptNoRcptReply, &resp, &err)
+	if s.failed != nil {
+		return s.failed.rcptAnswer()
+	}
 	if s.tx == nil {
 		return gomilter.RespContinue, nil
 	}
@@ -77,7 +91,7 @@ func (s *session) Data(m gomilter.Modifier) (*gomilter.Response, error) {
 }
 
 func (s *session) Header(name string, value string, m gomilter.Modifier) (resp *gomilter.Response, err error) {
-	defer s.guard(&resp, &err)
+	defer s.guard(m, gomilter.OptNoHeaderReply, &resp, &err)
 	if s.tx != nil {
 		s.f.addHeader(s.tx, name, value)
 	}
@@ -85,7 +99,10 @@ func (s *session) Header(name string, value string, m gomilter.Modifier) (resp *
 }
 
 func (s *session) Headers(m gomilter.Modifier) (resp *gomilter.Response, err error) {
-	defer s.guard(&resp, &err)
+	defer s.guard(m, gomilter.OptNoEOHReply, &resp, &err)
+	if s.failed != nil {
+		return s.answerFailed()
+	}
 	if s.tx == nil {
 		return gomilter.RespContinue, nil
 	}
@@ -100,7 +117,7 @@ func (s *session) Headers(m gomilter.Modifier) (resp *gomilter.Response, err err
 }
 
 func (s *session) BodyChunk(chunk []byte, m gomilter.Modifier) (resp *gomilter.Response, err error) {
-	defer s.guard(&resp, &err)
+	defer s.guard(m, gomilter.OptNoBodyReply, &resp, &err)
 	if s.tx == nil {
 		return gomilter.RespContinue, nil
 	}
@@ -113,12 +130,7 @@ func (s *session) BodyChunk(chunk []byte, m gomilter.Modifier) (resp *gomilter.R
 		return gomilter.RespContinue, nil
 	}
 	if _, err := s.tx.body.Write(chunk); err != nil {
-		res := inMode(s.f.failure(err), s.f.mode(s.tx))
-		s.done(res)
-		if res.Verdict.Delivered() {
-			return gomilter.RespAccept, nil
-		}
-		return response(res.Reply)
+		return s.fail(m, gomilter.OptNoBodyReply, inMode(s.f.failure(err), s.f.mode(s.tx)))
 	}
 	if s.tx.body.TooLarge() && m.Version() >= 6 {
 		// Nothing more to store: ask the MTA not to send the rest.
@@ -128,7 +140,10 @@ func (s *session) BodyChunk(chunk []byte, m gomilter.Modifier) (resp *gomilter.R
 }
 
 func (s *session) EndOfMessage(m gomilter.Modifier) (resp *gomilter.Response, err error) {
-	defer s.guard(&resp, &err)
+	defer s.guard(m, 0, &resp, &err)
+	if s.failed != nil {
+		return s.answerFailed()
+	}
 	if s.tx == nil {
 		return gomilter.RespContinue, nil
 	}
@@ -151,6 +166,7 @@ func (s *session) EndOfMessage(m gomilter.Modifier) (resp *gomilter.Response, er
 func (s *session) Abort(m gomilter.Modifier) error {
 	s.tx.close()
 	s.tx = nil
+	s.failed = nil
 	return nil
 }
 
@@ -179,8 +195,9 @@ func (s *session) done(res Result) {
 }
 
 // guard turns a panic in a callback into the error action's reply, so one
-// bad message cannot take the daemon down.
-func (s *session) guard(resp **gomilter.Response, err *error) {
+// bad message cannot take the daemon down. noReply is the callback's stage
+// as its SMFIP_NR_* flag (0: end of message), for fail.
+func (s *session) guard(m gomilter.Modifier, noReply gomilter.OptProtocol, resp **gomilter.Response, err *error) {
 	p := recover()
 	if p == nil {
 		return
@@ -188,16 +205,57 @@ func (s *session) guard(resp **gomilter.Response, err *error) {
 	res := s.f.failure(fmt.Errorf("milter: panic: %v\n%s", p, debug.Stack()))
 	if s.tx != nil {
 		res = inMode(res, s.f.mode(s.tx))
-		s.done(res)
 	} else {
 		s.f.log.Error("panic in milter callback", "error", res.Err)
 	}
 	*err = nil
-	if res.Verdict == profile.VerdictAccept {
-		*resp = gomilter.RespAccept
-		return
+	*resp, _ = s.fail(m, noReply, res)
+}
+
+// fail ends the transaction with res, a failure at the stage whose SMFIP_NR_*
+// flag is noReply (0: end of message). It is logged now; the MTA hears it
+// now only where it reads the reply and the reply ends the transaction (end
+// of headers, end of message, and the other stages with an MTA that asks
+// for their replies). Otherwise it waits in s.failed for the next stage that
+// replies: a reply Postfix and Sendmail do not read (SMFIP_NR_BODY, ...)
+// would be lost, and a RCPT reply refuses one recipient only.
+func (s *session) fail(m gomilter.Modifier, noReply gomilter.OptProtocol, res Result) (*gomilter.Response, error) {
+	s.done(res)
+	heard := noReply == 0 || m.Protocol()&noReply == 0
+	if heard && noReply != gomilter.OptNoRcptReply {
+		return res.answer()
 	}
-	*resp, _ = response(res.Reply)
+	s.failed = &res
+	if heard {
+		return res.rcptAnswer()
+	}
+	return gomilter.RespContinue, nil
+}
+
+// answerFailed answers s.failed at a stage whose reply ends the transaction,
+// and forgets it.
+func (s *session) answerFailed() (*gomilter.Response, error) {
+	res := *s.failed
+	s.failed = nil
+	return res.answer()
+}
+
+// answer is the reply that ends a transaction with res.
+func (res Result) answer() (*gomilter.Response, error) {
+	if res.Verdict.Delivered() {
+		return gomilter.RespAccept, nil
+	}
+	return response(res.Reply)
+}
+
+// rcptAnswer is the reply to a RCPT of a transaction that failed with res:
+// the failure's refusal, or continue when the failure is accepted
+// (error_action = accept, report mode): the end of headers accepts.
+func (res Result) rcptAnswer() (*gomilter.Response, error) {
+	if res.Verdict.Delivered() {
+		return gomilter.RespContinue, nil
+	}
+	return response(res.Reply)
 }
 
 // logRefusal logs a recipient refused at RCPT. A refusal by the telephony

@@ -98,6 +98,10 @@ type transaction struct {
 	// removals, at end of message (the body is not kept).
 	stamps    []bool
 	stripOnly bool
+	// lead is what Engine.Recipient needs of the accepted recipients: the
+	// first one, and the first one not for the bridge (at most two; passing
+	// every accepted recipient cost O(n) per RCPT, redteam R12).
+	lead []profile.Rcpt
 }
 
 func (f *Filter) newTransaction(from, args string) *transaction {
@@ -127,7 +131,7 @@ func (tx *transaction) close() {
 // rcpt runs the RCPT-time rules; a non-nil reply refuses the recipient.
 func (f *Filter) rcpt(tx *transaction, addr, args string) *profile.Reply {
 	r := profile.Rcpt{Addr: addr, Args: args}
-	res := f.engine().Recipient(tx.env.From, r, tx.env.Rcpts)
+	res := f.engine().Recipient(tx.env.From, r, tx.lead)
 	var err error
 	if res.Reject == nil && res.Target == profile.TargetBridge {
 		tx.adm.QueueID = tx.env.QueueID
@@ -150,6 +154,9 @@ func (f *Filter) rcpt(tx *transaction, addr, args string) *profile.Reply {
 			return nil
 		}
 		return res.Reject
+	}
+	if len(tx.env.Rcpts) == 0 || tx.first == "" && res.Target != profile.TargetBridge {
+		tx.lead = append(tx.lead, r)
 	}
 	if tx.first == "" && res.Target != profile.TargetBridge {
 		tx.first = res.Target
@@ -316,6 +323,7 @@ func (f *Filter) finish(ctx context.Context, tx *transaction, mod modifier, lead
 				if reply.Code < 500 {
 					res.Verdict, res.Would = profile.VerdictTempfail, profile.VerdictTempfail
 				}
+				res.Report = handedToNobody(rep, res.Verdict, reply)
 				return res
 			}
 			return done(inMode(f.failure(fmt.Errorf("milter: bridge hand-off: %w", err)), mode))
@@ -344,6 +352,18 @@ func (f *Filter) finish(ctx context.Context, tx *transaction, mod modifier, lead
 		return inMode(f.failure(err), mode)
 	}
 	return res
+}
+
+// handedToNobody is rep for a message the bridge refused with reply: like a
+// message the engine refuses, it lists no bridge recipient and no hand-off,
+// and its plan ends in the refusal (check --json and the log say what the
+// MTA was told).
+func handedToNobody(rep *profile.Report, verdict profile.Verdict, reply profile.Reply) *profile.Report {
+	r := *rep
+	r.Bridge = []string{}
+	r.Plan.Actions = slices.DeleteFunc(slices.Clone(rep.Plan.Actions), func(a profile.Action) bool { return a.Kind == profile.ActionBridge })
+	r.Plan.Actions = append(r.Plan.Actions, profile.Action{Kind: profile.ActionRefuse, Decision: profile.Decision{Verdict: verdict, Reply: reply}})
+	return &r
 }
 
 // stampEdits are the header edits for the stamps: the removal of the forged VPIM-Check

@@ -216,6 +216,14 @@ func mp3Params(b []byte) (rate, channels int) {
 // second, at least 1 for non-empty audio (RFC 3803 3, DIGEST §2.4); ok is
 // false when the format's timing is unknown.
 func (a audioInfo) seconds(p *Part) (int64, bool) {
+	n, ok := a.samples(p)
+	return roundSeconds(n), ok
+}
+
+// samples is the play time of the part's audio in 8 kHz samples, as the
+// format's timing gives it (the decoders of the codec and the telephony
+// bridge count the same); ok is false when the timing is unknown.
+func (a audioInfo) samples(p *Part) (int64, bool) {
 	if a.bytesPerSec <= 0 || p.damaged() || p.Truncated {
 		return 0, false
 	}
@@ -227,9 +235,9 @@ func (a audioInfo) seconds(p *Part) (int64, bool) {
 		return 0, true
 	}
 	if a.format == "gsm" {
-		return roundSeconds(avail / 33 * 160), true
+		return avail / 33 * 160, true
 	}
-	return roundSeconds(avail * 8000 / a.bytesPerSec), true
+	return avail * 8000 / a.bytesPerSec, true
 }
 
 // roundSeconds converts 8 kHz samples to whole seconds, rounding to

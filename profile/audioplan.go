@@ -232,9 +232,10 @@ func (ev *eval) planAudio(r *result, p *Part, role string, report bool) {
 	relabel := false     // empty audio that takes the target's type
 	undecodable := false // passed unchanged because it cannot be converted
 	// cannot handles audio that cannot be converted: refused, dropped,
-	// or passed unchanged with a finding.
-	cannot := func(why string) bool {
-		if ev.unrenderable(r, p, role, why) {
+	// or passed unchanged with a finding. long: because it is longer than
+	// the codec converts.
+	cannot := func(why string, long bool) bool {
+		if ev.unrenderable(r, p, role, why, long) {
 			return true
 		}
 		r.find(rulePCodec, p.Path, "%s: passed unchanged", why)
@@ -255,7 +256,7 @@ func (ev *eval) planAudio(r *result, p *Part, role string, report bool) {
 		case p.Data == 0:
 			r.unfix(rulePAudioEmpty, "empty audio part "+p.Path)
 		case p.damaged():
-			if cannot(fmt.Sprintf("audio cannot be decoded (%s, invalid %s)", orUnknown(f), p.Encoding)) {
+			if cannot(fmt.Sprintf("audio cannot be decoded (%s, invalid %s)", orUnknown(f), p.Encoding), false) {
 				return
 			}
 		case opts.Codec == nil:
@@ -269,7 +270,7 @@ func (ev *eval) planAudio(r *result, p *Part, role string, report bool) {
 				if ev.ioErr != nil {
 					return // Evaluate fails: the milter tempfails
 				}
-				if cannot(fmt.Sprintf("the codec cannot convert %s (%v)", orUnknown(f), err)) {
+				if cannot(fmt.Sprintf("the codec cannot convert %s (%v)", orUnknown(f), err), errors.Is(err, codec.ErrTooLong)) {
 					return
 				}
 			} else {
@@ -385,9 +386,16 @@ func (ev *eval) planAudio(r *result, p *Part, role string, report bool) {
 			h = setFieldRaw(h, "Content-Disposition", editParams(raw, "", map[string]string{"filename": name}))
 		}
 	}
-	if !transcode && ev.spec.dispositions {
-		if secs, ok := a.seconds(p); !report && ok && p.Data > 0 && (p.Duration < 0 || absDiff(p.Duration, secs) > 1) {
+	fixDuration := "" // a wrong Content-Duration of a target without dispositions, set apart under its own rule
+	if secs, ok := a.seconds(p); !transcode && !report && ok && p.Data > 0 && (p.Duration < 0 || absDiff(p.Duration, secs) > 1) {
+		switch {
+		case ev.spec.dispositions:
 			h = setField(h, "Content-Duration", strconv.FormatInt(secs, 10)) // RFC 3803
+		case p.RawDuration != "":
+			// VPIM v1 does not add one, but one the part carries is
+			// corrected (RFC 3803 2, P-AUDIO-DUR): kept as it came, it would
+			// announce the wrong length (redteam R15).
+			fixDuration = strconv.FormatInt(secs, 10)
 		}
 	}
 	rule := ev.audioRule()
@@ -404,6 +412,9 @@ func (ev *eval) planAudio(r *result, p *Part, role string, report bool) {
 		if old, ok := p.Get(fld.Name); !ok || old != unfold(fld.Value) {
 			ev.setField(r, rule, p, fld.Name, strings.TrimLeft(fld.Value, " \t"))
 		}
+	}
+	if fixDuration != "" {
+		ev.setField(r, rulePAudioDur, p, "Content-Duration", fixDuration)
 	}
 	if transcode && p == ev.m.Root {
 		// The top-level header precedes the body: the duration comes from
@@ -454,9 +465,30 @@ func optional(p *Part) bool {
 // part is dropped or the message refused with 550 5.6.1. False leaves the
 // part to pass unchanged with a P-CODEC finding, as for every target when
 // the message is a delivery or disposition report (DIGEST §5: reports pass).
-func (ev *eval) unrenderable(r *result, p *Part, role, why string) bool {
+// long says the audio is longer than the codec converts (codec.max_duration):
+// a limit of size, so a refusal is 552 5.3.4 (RFC 3463 3.4, message too big
+// for system; P-AUDIO-LONG), not media the destination cannot render
+// (redteam R15: a decodable 65-minute message to a VPIM destination got
+// 550 5.6.1).
+func (ev *eval) unrenderable(r *result, p *Part, role, why string, long bool) bool {
 	if ev.report {
 		return false
+	}
+	// refuse refuses the message under rule with reply and the finding
+	// msg; audio too long to convert is refused under P-AUDIO-LONG with
+	// 552 5.3.4 instead, whatever the rule that asked for the conversion.
+	refuse := func(rule Rule, reply Reply, msg string) {
+		d := Decision{Verdict: VerdictReject, Condition: CondMediaUnsupported, Rule: rule, Reply: reply}
+		if long {
+			d.Condition, d.Rule = CondTooLong, rulePAudioLong
+			d.Reply = Reply{Code: 552, Enhanced: "5.3.4", Text: "voice message too long to convert for the destination"}
+			if lim, ok := ev.e.opts.Codec.(durationLimiter); ok {
+				d.Reply.Text += fmt.Sprintf(" (the limit is %v)", lim.MaxDuration())
+			}
+			msg = fmt.Sprintf("%s: %s is too long to convert for the %s destination, the message is refused (message too big for system)", why, p.Type, ev.target)
+		}
+		r.find(d.Rule, p.Path, "%s", msg)
+		r.act(Action{Kind: ActionRefuse, Rule: d.Rule, Decision: d})
 	}
 	switch {
 	case ev.target == TargetVPIM2 || ev.target == TargetVPIM1:
@@ -472,17 +504,15 @@ func (ev *eval) unrenderable(r *result, p *Part, role, why string) bool {
 		}
 		// RFC 1911 4.3 for VPIM v1 alike: Audio/32KADPCM "by default",
 		// other encodings only with per-destination configuration.
-		r.find(ruleV2Prop, p.Path, "%s: a VPIM destination cannot render %s, the message is refused (media not supported)", why, p.Type)
-		r.act(Action{Kind: ActionRefuse, Rule: ruleV2Prop, Decision: Decision{Verdict: VerdictReject, Condition: CondMediaUnsupported, Rule: ruleV2Prop,
-			Reply: Reply{Code: 550, Enhanced: "5.6.1", Text: "media not supported: an audio part cannot be converted for the VPIM destination"}}})
+		refuse(ruleV2Prop, Reply{Code: 550, Enhanced: "5.6.1", Text: "media not supported: an audio part cannot be converted for the VPIM destination"},
+			fmt.Sprintf("%s: a VPIM destination cannot render %s, the message is refused (media not supported)", why, p.Type))
 	case critical(p):
 		// RFC 4239 6 (I-DSN), RFC 3459: critical content that cannot be
 		// processed for the recipient: the whole message is not delivered
 		// (5.6.1).
-		r.find(ruleIDSN, p.Path, "%s: %s is marked critical (handling=REQUIRED) and cannot be converted for the %s destination, the message is refused",
-			why, p.Type, ev.target)
-		r.act(Action{Kind: ActionRefuse, Rule: ruleIDSN, Decision: Decision{Verdict: VerdictReject, Condition: CondMediaUnsupported, Rule: ruleIDSN,
-			Reply: Reply{Code: 550, Enhanced: "5.6.1", Text: "media not supported: a required audio part cannot be converted for the destination"}}})
+		refuse(ruleIDSN, Reply{Code: 550, Enhanced: "5.6.1", Text: "media not supported: a required audio part cannot be converted for the destination"},
+			fmt.Sprintf("%s: %s is marked critical (handling=REQUIRED) and cannot be converted for the %s destination, the message is refused",
+				why, p.Type, ev.target))
 	default:
 		return false
 	}
@@ -573,8 +603,9 @@ type trialResult struct {
 func (ev *eval) tryCodec(p *Part, f string, prefix bool) error {
 	if prefix {
 		if lim, ok := ev.e.opts.Codec.(durationLimiter); ok {
-			if secs, ok := ev.info[p].seconds(p); ok && time.Duration(secs)*time.Second > lim.MaxDuration() {
-				return fmt.Errorf("%w: %d s, the codec's limit is %s", codec.ErrTooLong, secs, lim.MaxDuration())
+			// The codec's count: whole seconds of the limit at 8 kHz.
+			if n, ok := ev.info[p].samples(p); ok && lim.MaxDuration() > 0 && n > int64(lim.MaxDuration()/time.Second*codec.Rate) {
+				return fmt.Errorf("%w: %d s, the codec's limit is %s", codec.ErrTooLong, roundSeconds(n), lim.MaxDuration())
 			}
 		}
 	}

@@ -73,8 +73,12 @@
 // passing it on cannot work: towards VPIM (V2-PROP, RFC 3801 4.5.3; a part
 // marked handling=OPTIONAL is dropped instead) and when the part is marked
 // critical (I-DSN, RFC 4239 6, RFC 3459); a voice message that cannot
-// become audio/basic leaves the whole message as it came for IVM. For the
-// desktop target such audio is delivered as it came, marked or not
+// become audio/basic leaves the whole message as it came for IVM. Audio
+// refused only because it is longer than the codec converts
+// (codec.max_duration) gets 552 5.3.4 instead (P-AUDIO-LONG, RFC 3463 3.4:
+// message too big for system), as does a message to a telephone number
+// whose audio, by its format's timing, plays longer than the bridge takes
+// (Options.BridgeMaxAudio). For the desktop target such audio is delivered as it came, marked or not
 // (desktop.go says why). The desktop's MP3 is encoded by the body writer;
 // Evaluate only tries the decoder. A read
 // error of the body is returned as an error (the milter tempfails), and so

@@ -55,6 +55,20 @@ func TestRecipient(t *testing.T) {
 		{"Postmaster@voice.example.com", nil, TargetIVM, ""},
 		{"\"postmaster\"@voice.example.com", nil, TargetIVM, ""},
 		{"<2722+111@vm2.example.net>", nil, TargetVPIM2, ""},
+		// The %-hack and bang paths: an MTA delivers user%gateway@<its own
+		// domain> and gateway!user@<its own domain> to user@gateway (redteam
+		// R4b), so they are voice-bound wherever they point.
+		{"VOICE=+3940226307%voice.example.com@relay.example.org", nil, TargetBridge, ""},
+		{"VOICE=+3940226307%Voice.Example.COM.@relay.example.org", nil, TargetBridge, ""},
+		{"VOICE=+3940226307%voice.example.com%hop.example.net@relay.example.org", nil, TargetBridge, ""},
+		{"\"VOICE=+3940226307%voice.example.com\"@relay.example.org", nil, TargetBridge, ""},
+		{"joe%mail.example.org@relay.example.org", nil, TargetIVM, ""},
+		{"joe%voice.example.com.evil@relay.example.org", nil, TargetIVM, ""},
+		{"postmaster%voice.example.com@relay.example.org", nil, TargetIVM, ""},
+		{"voice.example.com!VOICE=+3940226306@relay.example.org", nil, TargetBridge, ""},
+		{"hop.example.net!voice.example.com!VOICE=+3940226306@relay.example.org", nil, TargetBridge, ""},
+		{"voice.example.com!postmaster@relay.example.org", nil, TargetIVM, ""},
+		{"mail.example.org!joe@relay.example.org", nil, TargetIVM, ""},
 		// Privacy: capable and non-capable destinations do not share a transaction.
 		{"1@vm3.example.net", []string{capable}, "", "452 4.5.3"},
 		{"1@vm2.example.net", []string{vm3}, "", "452 4.5.3"},
@@ -79,6 +93,59 @@ func TestRecipient(t *testing.T) {
 				t.Errorf("got target %q reply %q, want %q %q", res.Target, got, tc.target, tc.reply)
 			}
 		})
+	}
+}
+
+// TestRecipientLead: Recipient decides the same whether it gets every accepted
+// recipient or only the two that matter (the first, and the first not for the
+// bridge), which the milter passes (redteam R12): for every sequence of four
+// recipients from a pool that mixes targets, privacy classes and the bridge.
+func TestRecipientLead(t *testing.T) {
+	e, err := New(testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := []string{"9@vm2.example.net", "9@vm3.example.net", "x@mail.example.org", "VOICE=+15145550000@voice.example.com",
+		"1@pass.example.net", "VOICE=+1514%voice.example.com@relay.example.org", "non-mail-user@vm.example.com", "2@vm2.example.net"}
+	decisions := 0
+	var seq func(prefix []string)
+	seq = func(prefix []string) {
+		if len(prefix) == 4 {
+			var all, lead []Rcpt
+			first := Target("")
+			for _, a := range prefix {
+				r := Rcpt{Addr: a}
+				full, short := e.Recipient("a@b", r, all), e.Recipient("a@b", r, lead)
+				str := func(r RcptResult) string {
+					if r.Reject != nil {
+						return fmt.Sprintf("%s %s %s", r.Target, r.Rule, r.Reject)
+					}
+					return fmt.Sprintf("%s %s", r.Target, r.Rule)
+				}
+				if str(full) != str(short) {
+					t.Fatalf("%v, at %s: with every accepted recipient %+v, with the lead %+v", prefix, a, full, short)
+				}
+				if full.Reject != nil {
+					continue
+				}
+				if len(all) == 0 || first == "" && full.Target != TargetBridge {
+					lead = append(lead, r)
+				}
+				if first == "" && full.Target != TargetBridge {
+					first = full.Target
+				}
+				all = append(all, r)
+			}
+			decisions++
+			return
+		}
+		for _, a := range pool {
+			seq(append(slices.Clone(prefix), a))
+		}
+	}
+	seq(nil)
+	if decisions != 8*8*8*8 {
+		t.Errorf("%d sequences", decisions)
 	}
 }
 

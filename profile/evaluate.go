@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/vpim-milter/vpim-milter/codec"
 )
@@ -163,16 +164,23 @@ func (ev *eval) run() *Report {
 	return ev.finish()
 }
 
-// routeRecipients computes the body target and the bridge recipients.
+// routeRecipients computes the body target and the bridge recipients, each
+// address once: copies of one recipient are one hand-off and one removal
+// from MTA delivery (a DELRCPT removes every copy), not one per copy
+// (redteam R12: 10,000 copies made 10,000 of each).
 func (ev *eval) routeRecipients() {
 	ev.target = ""
+	seen := map[string]bool{}
 	for _, r := range ev.in.Envelope.Rcpts {
 		res := ev.e.route(ev.in.Envelope.From, r)
 		if res.Reject != nil {
 			continue
 		}
 		if res.Target == TargetBridge {
-			ev.bridge = append(ev.bridge, r.Addr)
+			if !seen[r.Addr] {
+				seen[r.Addr] = true
+				ev.bridge = append(ev.bridge, r.Addr)
+			}
 			continue
 		}
 		if ev.target == "" {
@@ -340,10 +348,50 @@ func checkBridge(ev *eval) (r result) {
 		part, why = v.Path, "audio of this message cannot be played"
 	}
 	if why == "" {
+		ev.checkBridgeLength(&r)
 		return r
 	}
 	r.find(rulePBridge, part, "%s: refused for the telephony bridge", why)
 	r.act(Action{Kind: ActionRefuse, Rule: rulePBridge, Decision: Decision{Verdict: VerdictReject, Condition: CondBridgeNoVoice, Rule: rulePBridge,
 		Reply: Reply{Code: 554, Enhanced: "5.6.1", Text: why}}})
 	return r
+}
+
+// checkBridgeLength refuses a message to a telephone number whose voice
+// part, by the timing of its format, plays longer than the bridge takes
+// (telephony.max_audio, or the codec's max_duration when shorter), with the
+// bridge's own reply (552 5.3.4, RFC 3463 3.4: message too big for system),
+// so that the report and the milter refuse it before the hand-off and list
+// no bridge recipient (redteam R11). Audio whose timing only decoding tells
+// (MP3, formats without a fixed byte rate) is left to the hand-off, which
+// refuses it alike as soon as its decoder passes the limit.
+func (ev *eval) checkBridgeLength(r *result) {
+	v, lim := ev.voice, ev.bridgeMaxAudio()
+	if v == nil || lim <= 0 {
+		return
+	}
+	n, ok := ev.info[v].samples(v)
+	// The bridge's count (telephony.Gateway): whole seconds of the limit
+	// at 8 kHz; one sample more is too long.
+	if most := int64(lim / time.Second * codec.Rate); !ok || n <= most {
+		return
+	}
+	r.find(rulePAudioLong, v.Path, "the voice part plays %d s, longer than the telephony bridge takes (%v): refused for the telephony bridge",
+		roundSeconds(n), lim)
+	r.act(Action{Kind: ActionRefuse, Rule: rulePAudioLong, Decision: Decision{Verdict: VerdictReject, Condition: CondTooLong, Rule: rulePAudioLong,
+		Reply: Reply{Code: 552, Enhanced: "5.3.4", Text: fmt.Sprintf("voice message too long to play by telephone (the limit is %v)", lim)}}})
+}
+
+// bridgeMaxAudio is the longest audio the telephony bridge plays:
+// Options.BridgeMaxAudio, or the codec's limit when that is shorter or
+// BridgeMaxAudio is 0 (the bridge applies both, telephony.Gateway); 0 when
+// neither is set.
+func (ev *eval) bridgeMaxAudio() time.Duration {
+	lim := ev.e.opts.BridgeMaxAudio
+	if c, ok := ev.e.opts.Codec.(durationLimiter); ok {
+		if d := c.MaxDuration(); d > 0 && (lim <= 0 || d < lim) {
+			lim = d
+		}
+	}
+	return lim
 }

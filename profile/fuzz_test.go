@@ -54,3 +54,30 @@ func FuzzEvaluate(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAcceptedTarget: the shortcut Recipient takes for accepted recipients
+// (plainAtGateway, redteam R12) agrees with route for any address: what it calls
+// the bridge's, route sends to the bridge.
+func FuzzAcceptedTarget(f *testing.F) {
+	for _, s := range []string{
+		"VOICE=+3940226338@voice.example.com", "<VOICE=+3940226338@Voice.Example.COM>", "postmaster@voice.example.com",
+		`"postmaster"@voice.example.com`, `post\master@voice.example.com`, "non-mail-user@voice.example.com",
+		"a@b@voice.example.com", "VOICE=+39%voice.example.com@relay.example.org", "voice.example.com!VOICE=+39@x.example",
+		"joe@mail.example.org", "@voice.example.com", " <x@voice.example.com> ", "x@voice.example.com.",
+	} {
+		f.Add(s)
+	}
+	o := testOptions()
+	o.VoiceDomains = append(o.VoiceDomains, "voice.example.com")
+	e, err := New(o)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if e.plainAtGateway(s) {
+			if res := e.route("a@example.org", Rcpt{Addr: s}); res.Target != TargetBridge || res.Reject != nil {
+				t.Fatalf("%q: plainAtGateway, but route gives %+v", s, res)
+			}
+		}
+	})
+}

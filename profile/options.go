@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vpim-milter/vpim-milter/codec"
 
@@ -59,6 +60,14 @@ type Options struct {
 	// gets, mono: one of codec.MP3Bitrates (16 to 64 in steps of 8); 0
 	// means 24.
 	MP3Bitrate int
+
+	// BridgeMaxAudio (from [telephony] max_audio) is the longest voice
+	// message the telephony bridge plays: a message to a telephone number
+	// whose voice part is longer, by the timing of its format, is refused
+	// with 552 5.3.4 as the bridge's hand-off would refuse it (P-AUDIO-LONG),
+	// so that check and the milter agree before the hand-off. 0: only the
+	// codec's limit (its MaxDuration, which the bridge applies too).
+	BridgeMaxAudio time.Duration
 
 	// Codec transcodes audio; nil means never transcode.
 	Codec AudioCodec
@@ -175,6 +184,9 @@ func (o Options) Validate() error {
 		}
 		errs.Add("MP3Bitrate", "%d: want %s or %s (kbit/s; the encoder's rates for mono MP3 at 16 kHz)",
 			o.MP3Bitrate, strings.Join(s[:len(s)-1], ", "), s[len(s)-1])
+	}
+	if o.BridgeMaxAudio < 0 {
+		errs.Add("BridgeMaxAudio", "%v: want a positive duration, or 0 for the codec's limit", o.BridgeMaxAudio)
 	}
 	for _, l := range []struct {
 		field string

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestValidate: every invalid option comes back at once as a FieldError
@@ -36,6 +37,9 @@ func TestValidate(t *testing.T) {
 			[]string{`DesktopAudio: "ogg": want mp3 or wav`, `MP3Bitrate: 20: want 16, 24, 32, 40, 48, 56 or 64 (kbit/s; the encoder's rates for mono MP3 at 16 kHz)`}},
 		{"mp3 bit rate above the encoder's", Options{MP3Bitrate: 128},
 			[]string{`MP3Bitrate: 128: want 16, 24, 32, 40, 48, 56 or 64 (kbit/s; the encoder's rates for mono MP3 at 16 kHz)`}},
+		{"bridge limit", Options{BridgeMaxAudio: 2 * time.Second}, nil},
+		{"negative bridge limit", Options{BridgeMaxAudio: -time.Second},
+			[]string{`BridgeMaxAudio: -1s: want a positive duration, or 0 for the codec's limit`}},
 		{"part header caps", Options{Limits: Limits{MaxPartHeaderLines: -1, MaxPartHeaderBytes: 100}},
 			[]string{`Limits.MaxPartHeaderLines: -1: want a positive number`, `Limits.MaxPartHeaderBytes: 100: want at least 1024 bytes (a MIME part header is rarely under 100)`}},
 	}

@@ -161,6 +161,16 @@ func (ev *eval) checkAudio(r *result, p *Part) {
 		if f != "32kadpcm" || p.Type != "audio/32kadpcm" {
 			r.find(ruleD1CtADPCM, p.Path, "audio is %s (%s), VPIM v1 mandates Audio/32KADPCM", p.Type, orUnknown(f))
 		}
+		// RFC 3803 2: VPIM v1 does not use Content-Duration, but one the
+		// part carries says how long it plays, and must say it right.
+		if secs, ok := a.seconds(p); ok && p.RawDuration != "" && p.Data > 0 {
+			switch {
+			case p.Duration < 0:
+				r.find(rulePAudioDur, p.Path, "Content-Duration %q is not 1*10DIGIT", p.RawDuration)
+			case absDiff(p.Duration, secs) > 1:
+				r.find(rulePAudioDur, p.Path, "Content-Duration %d but the audio lasts %d s", p.Duration, secs)
+			}
+		}
 		ev.checkCTE(r, p)
 		return
 	}

@@ -168,6 +168,7 @@ const (
 	CondMediaUnsupported Condition = "media-unsupported"       // audio the target needs converted cannot be converted
 	CondRequiredPart     Condition = "required-part"           // critical content the target cannot carry
 	CondBridgeNoVoice    Condition = "bridge-no-voice"         // a message to a telephone number has no audio to play
+	CondTooLong          Condition = "audio-too-long"          // audio longer than the conversion (codec.max_duration) or the bridge (telephony.max_audio) takes
 	CondUnrepairable     Condition = "unrepairable-voice-mail" // MUST-level defects the plan cannot repair (Options.Quarantine)
 	CondUnconvertible    Condition = "unconvertible-audio"     // the voice message cannot be converted; the message passes unchanged
 )

@@ -122,3 +122,63 @@ func TestTrialTranscode(t *testing.T) {
 		t.Errorf("codec refusal: %s %s %+v", rep.Plan.Verdict(), r, rep.Findings)
 	}
 }
+
+// TestV1ContentDuration (redteam R15): VPIM v1 does not use Content-Duration,
+// but one a part carries says how long it plays (RFC 3803 2): a wrong or
+// malformed one is corrected under P-AUDIO-DUR for the VPIM v1 destination,
+// a right one (within a second) passes byte-identical, and a part without
+// one gets none.
+func TestV1ContentDuration(t *testing.T) {
+	v1 := func(dur string) []byte {
+		h := "Content-Type: audio/32KADPCM\r\nContent-Transfer-Encoding: base64"
+		if dur != "" {
+			h += "\r\nContent-Duration: " + dur
+		}
+		return msg(`From: 2175552345@vm1.example.com
+To: 2145551234@v1.example.net
+Date: Mon, 23 Nov 2026 10:20:20 -0600
+Message-ID: <1234@vm1.example.com>
+MIME-Version: 1.0 (Voice 1.0)
+Content-Type: multipart/voice-message; boundary="B1"`, multipart("B1", part(h, b64(adpcmRaw(3)))))
+	}
+	e, err := New(testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const arrange = "arrange part 0 as multipart/voice-message [spoken name: empty, spoken subject: empty, voice message: part 1]"
+	for _, tc := range []struct {
+		name, dur string
+		set       string // the corrected Content-Duration, "" when none
+		finding   string // the P-AUDIO-DUR finding, "" when none
+	}{
+		{"wrong", "40", "3", "1: Content-Duration 40 but the audio lasts 3 s"},
+		{"too short", "1", "3", "1: Content-Duration 1 but the audio lasts 3 s"},
+		{"malformed", "three", "3", `1: Content-Duration "three" is not 1*10DIGIT`},
+		{"right", "3", "", ""},
+		{"within a second", "4", "", ""},
+		{"none", "", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep, err := e.Evaluate(context.Background(), inputFrom(t, v1(tc.dur), "2145551234@v1.example.net"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			finding := ""
+			for _, f := range rep.Findings {
+				if f.Rule == rulePAudioDur {
+					finding += f.Part + ": " + f.Message
+				}
+			}
+			want := []string{arrange}
+			if tc.set != "" {
+				want = append(want, "set part 1 Content-Duration: "+tc.set)
+			}
+			set := slices.IndexFunc(rep.Plan.Actions, func(a Action) bool { return a.Name == "Content-Duration" })
+			if rep.Plan.Verdict() != VerdictModify || !slices.Equal(actionStrings(rep), want) || finding != tc.finding ||
+				set >= 0 && rep.Plan.Actions[set].Rule != rulePAudioDur {
+				t.Errorf("%s %q, finding %q\nwant modify %q (under %s), finding %q", rep.Plan.Verdict(), actionStrings(rep), finding,
+					want, rulePAudioDur, tc.finding)
+			}
+		})
+	}
+}

@@ -32,7 +32,46 @@ func envelopeDomain(s string) string {
 // gatewayRecipient reports whether a recipient (parsed by
 // parseRecipient) is at one of the telephony gateway domains and is not
 // the postmaster there (RFC 5321 4.5.1: postmaster must reach a person,
-// never the bridge).
+// never the bridge). A local part that routes to a gateway domain counts as
+// at that domain (localRouted).
 func gatewayRecipient(gateways []string, a addr.Address, domain string) bool {
-	return domain != "" && inList(gateways, domain) && a.Special != addr.SpecialPostmaster && !strings.EqualFold(a.Local, addr.SpecialPostmaster)
+	if domain == "" || a.Special == addr.SpecialPostmaster || strings.EqualFold(a.Local, addr.SpecialPostmaster) {
+		return false
+	}
+	if inList(gateways, domain) {
+		return true
+	}
+	local := a.Local
+	if local == "" {
+		// An address Parse cannot take apart (VOICE=…%gw.@host: a dot
+		// ends the local part) still has one, which an MTA may route.
+		in := strings.TrimSpace(strings.Trim(strings.TrimSpace(a.Input), "<>"))
+		if i := strings.LastIndexByte(in, '@'); i >= 0 {
+			local = strings.Trim(in[:i], `"`)
+		}
+	}
+	return localRouted(gateways, local)
+}
+
+// localRouted reports whether the local part local routes to a gateway
+// domain. An MTA delivers user%domain@host and domain!user@host, when host
+// is one of its own domains, to user@domain: Postfix takes the rightmost
+// "%" (allow_percent_hack, on by default) or the first "!" (swap_bangpath,
+// on by default) and repeats while the domain is its own, and Sendmail
+// routes both likewise. So VOICE=+39…%voice.example.com@<a local domain>
+// reached the gateway domain as mail (redteam R4b). Any "%"- or
+// "!"-separated segment naming a gateway domain (a trailing root dot
+// ignored) counts, unless one names the postmaster.
+func localRouted(gateways []string, local string) bool {
+	if !strings.ContainsAny(local, "%!") {
+		return false
+	}
+	routed := false
+	for seg := range strings.FieldsFuncSeq(local, func(r rune) bool { return r == '%' || r == '!' }) {
+		if strings.EqualFold(seg, addr.SpecialPostmaster) {
+			return false
+		}
+		routed = routed || inList(gateways, strings.TrimSuffix(seg, "."))
+	}
+	return routed
 }

@@ -80,6 +80,8 @@ const (
 	rulePLimit        Rule = "P-LIMIT"
 	rulePAudioLabel   Rule = "P-AUDIO-LABEL"
 	rulePAudioEmpty   Rule = "P-AUDIO-EMPTY"
+	rulePAudioDur     Rule = "P-AUDIO-DUR"
+	rulePAudioLong    Rule = "P-AUDIO-LONG"
 	rulePCodec        Rule = "P-CODEC"
 	rulePBridge       Rule = "P-BRIDGE"
 )
@@ -174,7 +176,9 @@ var ruleTable = [...]RuleInfo{
 	{rulePLimit, LevelMust, "RFC 2046 5.1", "the message is within the parse limits (else it passes unchanged, not interpreted)", ""},
 	{rulePAudioLabel, LevelMust, "RFC 2046 4.3", "an audio label agrees with the bytes", ""},
 	{rulePAudioEmpty, LevelShould, "RFC 3803 3", "an audio part has data", ""},
+	{rulePAudioDur, LevelShould, "RFC 3803 2", "a Content-Duration field a VPIM v1 part carries gives the play time of its audio (else it is corrected)", ""},
 	{rulePCodec, LevelMust, "RFC 4239 7", "audio the target needs converted can be converted", ""},
+	{rulePAudioLong, LevelMust, "RFC 3463 3.4", "audio that must be converted, or played by the telephony bridge, is within the duration limit (codec.max_duration; telephony.max_audio); else the message is refused with 552 5.3.4, message too big for system", ""},
 	{rulePBridge, LevelMust, "RFC 3463 3.7", "a message to a telephone number carries audio the bridge can play (else 554 5.6.1, media not supported)", ""},
 }
 

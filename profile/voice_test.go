@@ -3,7 +3,9 @@ package profile
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -85,36 +87,88 @@ func TestVoiceFormat(t *testing.T) {
 	}
 }
 
-// TestBridgeLengthIsTheBridges: audio longer than the codec's limit is not
-// refused for the bridge by the evaluation (telephony.max_audio bounds
-// what the bridge plays, with its own reply); converted for IVM it cannot
-// be, so that message passes unchanged.
-func TestBridgeLengthIsTheBridges(t *testing.T) {
-	c, err := codec.NewTranscoder(codec.Options{MaxDuration: time.Second})
-	if err != nil {
-		t.Fatal(err)
+// TestAudioTooLong: audio longer than the limits is refused with 552
+// 5.3.4 (RFC 3463 3.4, message too big for system; P-AUDIO-LONG), not as
+// media the destination cannot render: for the telephony bridge when it
+// plays longer than telephony.max_audio or the codec's max_duration
+// (whichever is shorter, as the hand-off counts; redteam R11), for a VPIM
+// destination, or a critical part, when it must be converted and is longer
+// than the codec's max_duration (redteam R15). An IVM destination gets it
+// unchanged.
+func TestAudioTooLong(t *testing.T) {
+	const (
+		bridge = "VOICE=+15145551234@voice.example.com"
+		phone  = "552 5.3.4 voice message too long to play by telephone (the limit is %s)"
+		vpim   = "552 5.3.4 voice message too long to convert for the destination (the limit is %s)"
+		tooBig = "the message is refused (message too big for system)"
+	)
+	wav := corpus()["d14-fritzbox-alaw"] // 3 s of A-law WAV (24000 samples)
+	// IVM voice mail whose voice part, 3 s of A-law WAV, is critical.
+	critical := msg(fmt.Sprintf(hdrIVM, "long"), multipart("MB", textPart,
+		wavPart("audio/wav", "inline; voice=Voice-Message; handling=REQUIRED; filename=msg.wav", wavBytes(6, 3))))
+	long := func(limit string) string {
+		return fmt.Sprintf("2: the voice part plays 3 s, longer than the telephony bridge takes (%s): refused for the telephony bridge", limit)
 	}
-	o := testOptions()
-	o.Codec = c
-	e, err := New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw := corpus()["d14-fritzbox-alaw"] // 3 s of A-law WAV
 	for _, tc := range []struct {
-		rcpt, verdict string
-		actions       int
+		name     string
+		msg      []byte
+		codecMax time.Duration // codec.Options.MaxDuration; 0: its default (1h)
+		bridge   time.Duration // Options.BridgeMaxAudio
+		rcpt     string
+		reply    string // of the refusal, "" when none
+		actions  []string
+		finding  string // the P-AUDIO-LONG finding (part: message), "" when none
 	}{
-		{"VOICE=+15145551234@voice.example.com", "accept", 1}, // hand to bridge
-		{"anna@mail.example.org", "accept", 0},                // delivered unchanged
+		{"bridge over max_audio", wav, 0, 2 * time.Second, bridge, fmt.Sprintf(phone, "2s"), nil, long("2s")},
+		{"bridge at max_audio", wav, 0, 3 * time.Second, bridge, "", []string{"hand to bridge " + bridge}, ""},
+		{"bridge over the codec's limit", wav, time.Second, 0, bridge, fmt.Sprintf(phone, "1s"), nil, long("1s")},
+		{"the shorter limit counts", wav, time.Second, time.Hour, bridge, fmt.Sprintf(phone, "1s"), nil, long("1s")},
+		{"vpim2 over the codec's limit", wav, time.Second, 0, "3135551234@vm2.example.net", fmt.Sprintf(vpim, "1s"), nil,
+			"2: the codec cannot convert wav-alaw (codec: audio longer than the limit: 3 s, the codec's limit is 1s): " +
+				"audio/x-wav is too long to convert for the vpim2 destination, " + tooBig},
+		{"vpim1 over the codec's limit", wav, time.Second, 0, "2145551234@v1.example.net", fmt.Sprintf(vpim, "1s"), nil,
+			"2: the codec cannot convert wav-alaw (codec: audio longer than the limit: 3 s, the codec's limit is 1s): " +
+				"audio/x-wav is too long to convert for the vpim1 destination, " + tooBig},
+		{"critical part over the codec's limit", critical, 2 * time.Second, 0, "anna@mail.example.org", fmt.Sprintf(vpim, "2s"), nil,
+			"2: the codec cannot convert wav-alaw (codec: audio longer than the limit: 3 s, the codec's limit is 2s): " +
+				"audio/wav is too long to convert for the ivm destination, " + tooBig},
+		{"ivm over the codec's limit", wav, time.Second, 0, "anna@mail.example.org", "", nil, ""},
+		{"vpim2 within the limits", wav, 3 * time.Second, time.Second, "3135551234@vm2.example.net", "", nil, ""},
 	} {
-		in := inputFrom(t, raw, tc.rcpt)
-		rep, err := e.Evaluate(context.Background(), in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(rep.Plan.Verdict()) != tc.verdict || len(rep.Plan.Actions) != tc.actions {
-			t.Errorf("%s: %s %v, want %s with %d action(s)", tc.rcpt, rep.Plan.Verdict(), actionStrings(rep), tc.verdict, tc.actions)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := codec.NewTranscoder(codec.Options{MaxDuration: tc.codecMax})
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := testOptions()
+			o.Codec, o.BridgeMaxAudio = c, tc.bridge
+			e, err := New(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := e.Evaluate(context.Background(), inputFrom(t, tc.msg, tc.rcpt))
+			if err != nil {
+				t.Fatal(err)
+			}
+			reply, d := "", rep.Plan.Decision
+			if d.Verdict == VerdictReject {
+				reply = d.Reply.String()
+				if d.Rule != rulePAudioLong || d.Condition != CondTooLong {
+					t.Errorf("decision rule %s condition %s, want %s %s", d.Rule, d.Condition, rulePAudioLong, CondTooLong)
+				}
+				tc.actions = []string{"reject " + tc.reply}
+			}
+			finding := ""
+			for _, f := range rep.Findings {
+				if f.Rule == rulePAudioLong {
+					finding += f.Part + ": " + f.Message
+				}
+			}
+			if reply != tc.reply || finding != tc.finding || tc.actions != nil && !slices.Equal(actionStrings(rep), tc.actions) ||
+				reply != "" && len(rep.Bridge) != 0 {
+				t.Errorf("reply %q, actions %q, bridge %q, finding %q\nwant reply %q, actions %q, no bridge recipient when refused, finding %q",
+					reply, actionStrings(rep), rep.Bridge, finding, tc.reply, tc.actions, tc.finding)
+			}
+		})
 	}
 }

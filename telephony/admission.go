@@ -14,6 +14,7 @@ type Admission struct {
 	QueueID string
 	Caller
 	numbers []string          // distinct normalised numbers admitted, in order
+	known   map[string]bool   // the same numbers, for has: O(1) per Admit whatever max_calls_per_message is
 	byRcpt  map[string]string // recipient as given to Admit → its number
 	held    map[string][]rateKey
 	book    *rateBook
@@ -26,14 +27,7 @@ func (a *Admission) admitted(rcpt string) (string, bool) {
 }
 
 // has reports whether number is already admitted.
-func (a *Admission) has(number string) bool {
-	for _, n := range a.numbers {
-		if n == number {
-			return true
-		}
-	}
-	return false
-}
+func (a *Admission) has(number string) bool { return a.known[number] }
 
 // add records rcpt under number; a new number comes with the rate-limit
 // counts held for it.
@@ -41,11 +35,13 @@ func (a *Admission) add(rcpt, number string, keys []rateKey, book *rateBook) {
 	if a.byRcpt == nil {
 		a.byRcpt = map[string]string{}
 		a.held = map[string][]rateKey{}
+		a.known = map[string]bool{}
 	}
 	a.byRcpt[rcpt] = number
 	if a.has(number) {
 		return
 	}
+	a.known[number] = true
 	a.numbers = append(a.numbers, number)
 	if book != nil && len(keys) > 0 {
 		a.book = book

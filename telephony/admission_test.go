@@ -223,6 +223,41 @@ func TestGatewayRateLimit(t *testing.T) {
 	}
 }
 
+// TestGatewayRateLimitClient (redteam R13): a caller without a login is counted by
+// its client address, not by its envelope sender, which it writes as it likes: a
+// trusted client that gives every message another MAIL FROM still meets the limit, in
+// the running daemon and after a restart (the spool's jobs keep the client). The login
+// wins over the address; with neither, the envelope sender counts.
+func TestGatewayRateLimitClient(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "spool")
+	now := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	limits := RateLimitOptions{PerSender: Rate{Count: 2, Per: time.Hour}, PerNumber: RateOff()}
+	g, _ := rateGateway(t, dir, &now, limits)
+	var got []string
+	for i, c := range []Caller{
+		{Sender: "a1@example.org", Client: "192.0.2.7"},
+		{Sender: "a2@example.org", Client: "192.0.2.7"},
+		{Sender: "a3@example.org", Client: "192.0.2.7"},             // third call from the client
+		{Sender: "a4@example.org", Client: "IPv6:::ffff:192.0.2.7"}, // the same address, mapped
+		{Sender: "a5@example.org", Client: "192.0.2.8"},             // another client
+		{Sender: "a6@example.org", Client: "192.0.2.7", Login: "alice"},
+	} {
+		got = append(got, strings.Join(transact(t, g, c, fmt.Sprintf("+39402263%02d", i)), ","))
+	}
+	tcompare(t, strings.Join(got, "|"), "||450 4.7.1 rate-sender|450 4.7.1 rate-sender||", "calls by client")
+
+	g2, _ := rateGateway(t, dir, &now, limits) // a restart
+	tcompare(t, strings.Join(transact(t, g2, Caller{Sender: "a7@example.org", Client: "192.0.2.7"}, "+3940226350"), ","), "450 4.7.1 rate-sender", "the client after a restart")
+	tcompare(t, strings.Join(transact(t, g2, Caller{Sender: "b@example.org", Login: "bob", Client: "192.0.2.7"}, "+3940226351", "+3940226352", "+3940226353"), ","),
+		",,450 4.7.1 rate-sender", "bob's login, from the same client")
+
+	// Without login and client address (an MTA that does not send {client_addr}) the
+	// envelope sender is all there is.
+	tcompare(t, senderKey("", "", "<C@Example.org>"), "sender:from:c@example.org", "no login, no client")
+	tcompare(t, senderKey("", "not an address", "c@example.org"), "sender:from:c@example.org", "a client that is no address")
+	tcompare(t, senderKey("", "[2001:DB8::1]", "c@example.org"), "sender:client:2001:db8::1", "IPv6 client")
+}
+
 // TestGatewayRateLimitConcurrent: transactions that are between RCPT and
 // end of message at the same time hold their counts, so together they
 // cannot pass the limit.

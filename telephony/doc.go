@@ -68,7 +68,7 @@
 // # Rate limits
 //
 // Calls accepted into the spool are counted per sender (login, else
-// envelope sender) and per number in a sliding window (Options.RateLimit).
+// client address, else envelope sender: senderKey) and per number in a sliding window (Options.RateLimit).
 // The counts live with the Spool, so every Gateway built on it (a reload)
 // shares them, and after a restart they are read back from the jobs
 // created within the window.

@@ -152,7 +152,7 @@ func (g *Gateway) Admit(a *Admission, rcpt string) error {
 			Rule: RuleMaxCalls, Number: n, Reason: fmt.Sprintf("message already calls %d numbers (max_calls_per_message)", len(a.numbers))}
 	}
 	keys := []rateKey{
-		{key: senderKey(a.Login, a.Sender), rule: RuleRateSender, limit: g.limits.PerSender},
+		{key: senderKey(a.Login, a.Client, a.Sender), rule: RuleRateSender, limit: g.limits.PerSender},
 		{key: "number:" + n, rule: RuleRateNumber, limit: g.limits.PerNumber},
 	}
 	if g.rates != nil {
@@ -185,6 +185,12 @@ func (g *Gateway) number(rcpt string) (string, error) {
 		// whoever answers it (a switchboard, an IVR), and dialling the
 		// post-dial digits would let mail drive an IVR's menu.
 		return "", bad("a post-dial sequence, ISDN subaddress, extension or distribution list cannot be dialled by the gateway")
+	case a.SysNum != "":
+		// An AMIS mailbox behind the voice-mail system /SYSNUM= names
+		// (RFC 3804 4.2.3): the job would dial the system's number and play
+		// the message to whoever answers it; reaching the mailbox takes
+		// AMIS's own protocol (redteam R14b).
+		return "", bad("an AMIS mailbox behind a /SYSNUM= system cannot be reached by the gateway")
 	}
 	d := a.DialString()
 	if d == "" {

@@ -153,7 +153,9 @@ type Options struct {
 // when the window has moved on).
 type RateLimitOptions struct {
 	// PerSender limits the calls of one sender: its SMTP AUTH login when
-	// it has one, else its envelope sender. Default 20 per hour.
+	// it has one, else its client address ({client_addr}: the envelope
+	// sender of a client without a login can be forged at will), else its
+	// envelope sender. Default 20 per hour.
 	PerSender Rate
 	// PerNumber limits the calls to one normalised number, whoever asks.
 	// Default 3 per hour.

@@ -315,6 +315,21 @@ func (p *Policy) loginAllowed(login string) bool {
 // address; Sendmail writes IPv6 ones as "IPv6:..." ) is in
 // trusted_networks.
 func (p *Policy) clientTrusted(client string) bool {
+	a, ok := clientAddr(client)
+	if !ok {
+		return false
+	}
+	for _, n := range p.networks {
+		if n.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// clientAddr reads the MTA's {client_addr}: an IPv4 or IPv6 address, also
+// as "IPv6:…" or in brackets; an IPv4-mapped IPv6 address is the IPv4 one.
+func clientAddr(client string) (netip.Addr, bool) {
 	c := strings.TrimSpace(client)
 	if len(c) > 5 && strings.EqualFold(c[:5], "ipv6:") {
 		c = c[5:]
@@ -322,15 +337,9 @@ func (p *Policy) clientTrusted(client string) bool {
 	c = strings.Trim(c, "[]")
 	a, err := netip.ParseAddr(c)
 	if err != nil {
-		return false
+		return netip.Addr{}, false
 	}
-	a = a.Unmap().WithZone("")
-	for _, n := range p.networks {
-		if n.Contains(a) {
-			return true
-		}
-	}
-	return false
+	return a.Unmap().WithZone(""), true
 }
 
 // parseNetwork reads a trusted_networks entry: a CIDR prefix

@@ -59,16 +59,23 @@ func ParseRate(s string) (Rate, error) {
 
 // rateKey is one counter a call is charged to, with its limit.
 type rateKey struct {
-	key   string // "sender:login:alice", "sender:from:bob@example.com", "number:+3940226338"
+	key   string // "sender:login:alice", "sender:client:192.0.2.1", "sender:from:bob@example.com", "number:+3940226338"
 	rule  string // RuleRateSender or RuleRateNumber
 	limit Rate
 }
 
-// senderKey is the counter of a caller: the SMTP AUTH login when there is
-// one (it cannot be forged), else the envelope sender.
-func senderKey(login, sender string) string {
+// senderKey is the counter of a caller (rate_limit.per_sender): the SMTP
+// AUTH login when there is one (it cannot be forged), else the client
+// address when the MTA names it, else the envelope sender. The envelope
+// sender is whatever the client writes: a client that may dial without a
+// login (trusted_networks) could start every message with another MAIL FROM
+// and never reach the limit (redteam R13), so its address counts instead.
+func senderKey(login, client, sender string) string {
 	if l := strings.ToLower(strings.TrimSpace(login)); l != "" {
 		return "sender:login:" + l
+	}
+	if a, ok := clientAddr(client); ok {
+		return "sender:client:" + a.String()
 	}
 	return "sender:from:" + strings.ToLower(strings.Trim(strings.TrimSpace(sender), "<>"))
 }
@@ -124,7 +131,7 @@ func (b *rateBook) load(s *Spool, horizon time.Duration) error {
 			if err != nil {
 				continue // moved meanwhile, or damaged: not a call to count
 			}
-			for _, k := range []string{senderKey(j.Meta.Login, j.Meta.Sender), "number:" + j.Meta.Number} {
+			for _, k := range []string{senderKey(j.Meta.Login, j.Meta.Client, j.Meta.Sender), "number:" + j.Meta.Number} {
 				events[k] = append(events[k], j.Created)
 			}
 		}

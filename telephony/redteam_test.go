@@ -134,10 +134,12 @@ func TestPolicyNANPLength(t *testing.T) {
 // automated menu), an ISDN subaddress (RFC 2846 2.2), a VPIM extension or
 // distribution list (RFC 3804 4.2.1) — was admitted and the voice message
 // played to whoever answers the main number (a switchboard, an IVR, the
-// voice-mail system's own line). Sending the post-dial digits instead
-// would let mail drive an IVR's or DISA's menu, so such addresses are
-// refused at RCPT like every other address the gateway cannot dial
-// (553 5.1.3).
+// voice-mail system's own line), and so was an AMIS mailbox behind the
+// system number /SYSNUM= names (RFC 3804 4.2.3, redteam R14b: the job dialled
+// the system and played the message to whoever answered it). Sending the
+// post-dial digits instead would let mail drive an IVR's or DISA's menu, so
+// such addresses are refused at RCPT like every other address the gateway
+// cannot dial (553 5.1.3).
 func TestGatewayAdmitDroppedParts(t *testing.T) {
 	g, _ := testGateway(t, false)
 	for _, tc := range []struct{ rcpt, want string }{
@@ -147,6 +149,11 @@ func TestGatewayAdmitDroppedParts(t *testing.T) {
 		{"VPIM=+3940226338+230@voice.example.com", "553 5.1.3 address"},
 		{"VPIM=+3940226338/EXT=230@voice.example.com", "553 5.1.3 address"},
 		{"VPIM=+3940226338/DL=93@voice.example.com", "553 5.1.3 address"},
+		// R14b: the mailbox behind an AMIS system number.
+		{"AMIS=39+40+226338+/SYSNUM=39+40+226300+@voice.example.com", "553 5.1.3 address"},
+		{"AMIS=0++3940226338+/SYSNUM=0++3940226300+@voice.example.com", "553 5.1.3 address"},
+		{"AMIS=3940226338/SYSNUM=3940226300@voice.example.com", "553 5.1.3 address"},
+		{"AMIS=39+40+226338+@voice.example.com", ""},
 		{"VOICE=+3940226338/ATTN=Bob@voice.example.com", ""},
 		{"VOICE=+3940226338@voice.example.com", ""},
 	} {

@@ -365,7 +365,9 @@ func (c *Config) options() (options, error) {
 		profile: profile.Options{DefaultTarget: profile.Target(p.DefaultTarget), Targets: targets, PrivacyCapable: p.PrivacyCapable,
 			VoiceDomains: p.VoiceDomains, GatewayDomains: t.GatewayDomains, SensitivityCode: p.SensitivityCode,
 			MessageIDPolicy: p.MessageID, Hostname: p.Hostname, Quarantine: p.Quarantine,
-			IVMAudio: p.IVMAudio, DesktopAudio: p.DesktopAudio, MP3Bitrate: p.MP3Bitrate, TempDir: m.TempDir, Limits: partLimits(def.profile.Limits, p.MaxPartHeaderLines, int64(p.MaxPartHeaderBytes))},
+			IVMAudio: p.IVMAudio, DesktopAudio: p.DesktopAudio, MP3Bitrate: p.MP3Bitrate, TempDir: m.TempDir,
+			// max_audio is telephony's to validate: a negative one is reported once, as telephony.MaxAudio.
+			BridgeMaxAudio: max(time.Duration(t.MaxAudio), 0), Limits: partLimits(def.profile.Limits, p.MaxPartHeaderLines, int64(p.MaxPartHeaderBytes))},
 		codec: codec.Options{MaxDuration: time.Duration(c.Codec.MaxDuration), TempDir: m.TempDir},
 		telephony: telephony.Options{SpoolDir: t.SpoolDir, Backend: t.Backend,
 			SIP: telephony.SIPOptions{Trunk: t.SIP.Trunk, Listen: t.SIP.Listen, Codecs: t.SIP.Codecs, CallerID: t.SIP.CallerID,
@@ -509,22 +511,32 @@ func (c *Config) validate() []string {
 
 // exposedListener refuses a milter listener every local user can reach
 // (TCP, or a unix socket others may write) while the milter hands mail to
-// a gateway (telephony.gateway_domains) whose back-end places calls: the
-// milter protocol has no authentication, so anyone on the host could open
-// a session, forge the macros and make the gateway dial. The operator may
-// accept that with milter.allow_unauthenticated_listener. The built-in
-// defaults (spool back-end, no gateway) serve on TCP as before.
+// a gateway (telephony.gateway_domains): the milter protocol has no
+// authentication, so anyone on the host could open a session, forge the
+// macros ({auth_authen}) and make the gateway dial. That holds for every
+// back-end: the spool back-end's jobs are there for an external bridge to
+// call (redteam R2). The operator may accept the risk with
+// milter.allow_unauthenticated_listener. The built-in defaults (no gateway)
+// serve on TCP as before.
 func exposedListener(o options) []string {
-	if o.telephony.Backend == telephony.BackendSpool || len(o.profile.GatewayDomains) == 0 || o.milter.AllowUnauthenticatedListener {
+	if len(o.profile.GatewayDomains) == 0 || o.milter.AllowUnauthenticatedListener {
 		return nil
 	}
 	open, why := o.milter.WithDefaults().ReachableByAll()
 	if !open {
 		return nil
 	}
-	return []string{fmt.Sprintf("milter.listen: %s, and telephony.backend = %q places calls: anyone on this host could make the gateway dial "+
+	return []string{fmt.Sprintf("milter.listen: %s, and telephony.gateway_domains makes calls (backend %q%s): anyone on this host could make the gateway dial "+
 		"(hint: listen = \"unix:/run/vpim-milter/milter.sock\" with socket_group = \"postfix\" and socket_mode = \"0660\"; "+
-		"or set milter.allow_unauthenticated_listener = true to accept the risk)", why, o.telephony.Backend)}
+		"or set milter.allow_unauthenticated_listener = true to accept the risk)", why, o.telephony.Backend, backendCalls(o.telephony.Backend))}
+}
+
+// backendCalls says who places the calls of backend, for exposedListener.
+func backendCalls(backend string) string {
+	if backend == telephony.BackendSpool {
+		return ": an external bridge calls its jobs"
+	}
+	return ""
 }
 
 // validate checks the [log] section; format and level name the keys (or

@@ -312,6 +312,36 @@ func TestDSNDelayAfter(t *testing.T) {
 	}
 }
 
+// TestBridgeMaxAudio: telephony.max_audio bounds the bridge's hand-off
+// (telephony.Options.MaxAudio) and what the profile refuses before it
+// (profile.Options.BridgeMaxAudio, redteam R11): the two agree, and a bad
+// value is reported once, under its key.
+func TestBridgeMaxAudio(t *testing.T) {
+	tests := []struct {
+		name    string
+		toml    string
+		want    time.Duration // in both Options
+		wantErr string        // error after "config: <path>: "; "" = valid
+	}{
+		{"default", "", 5 * time.Minute, ""},
+		{"set", `max_audio = "2s"`, 2 * time.Second, ""},
+		{"zero", `max_audio = "0s"`, 0, "1 problem(s):\n  telephony.max_audio: must be positive, got 0s (hint: \"5m\")"},
+		{"negative", `max_audio = "-1m"`, 0, "1 problem(s):\n  telephony.max_audio: must be positive, got -1m0s (hint: \"5m\")"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, ok := loadWant(t, writeConfig(t, "[telephony]\n"+tc.toml+"\n"), tc.wantErr)
+			if !ok {
+				return
+			}
+			o := mustOptions(t, &cfg)
+			if o.telephony.MaxAudio != tc.want || o.profile.BridgeMaxAudio != tc.want {
+				t.Fatalf("telephony.MaxAudio %v, profile.BridgeMaxAudio %v; want %v", o.telephony.MaxAudio, o.profile.BridgeMaxAudio, tc.want)
+			}
+		})
+	}
+}
+
 // TestSIPPasswordFile: telephony.sip.username and password_file, from the
 // file to telephony.SIPOptions; `vpim-milter config` prints the path, never
 // the password.
@@ -467,28 +497,35 @@ func TestSampleConfigListsEnums(t *testing.T) {
 	}
 }
 
-// TestExposedListener: with gateway domains and a back-end that places
-// calls, a milter listener every local user can reach (TCP, a socket that
-// others may write) is refused, naming the key and the recommendation,
-// unless allow_unauthenticated_listener accepts it; the built-in defaults
-// (spool back-end) and a unix socket of mode 0660 are fine.
+// TestExposedListener: with gateway domains, a milter listener every local user can
+// reach (TCP, a socket that others may write) is refused, naming the key and the
+// recommendation, unless allow_unauthenticated_listener accepts it; whatever the
+// back-end: the spool back-end's jobs are called by an external bridge (redteam R2).
+// The built-in defaults (no gateway) and a unix socket of mode 0660 are fine.
 func TestExposedListener(t *testing.T) {
-	const refusal = `milter.listen: %s, and telephony.backend = "exec" places calls: anyone on this host could make the gateway dial ` +
+	const refusal = `milter.listen: %s, and telephony.gateway_domains makes calls (backend %s): anyone on this host could make the gateway dial ` +
 		`(hint: listen = "unix:/run/vpim-milter/milter.sock" with socket_group = "postfix" and socket_mode = "0660"; ` +
 		`or set milter.allow_unauthenticated_listener = true to accept the risk)`
+	const tcp = "inet:8895@127.0.0.1 is a TCP listener: every local user can connect to it"
 	sock := filepath.Join(t.TempDir(), "m.sock")
 	for _, tc := range []struct {
 		name, milter, telephony, want string
 	}{
 		{"defaults", "", "", ""},
-		{"TCP, gateway, spool back-end", "", `gateway_domains = ["voice.example.com"]`, ""},
+		{"TCP, spool back-end without gateway", "", `backend = "spool"`, ""},
 		{"TCP, exec back-end without gateway", "", `backend = "exec"`, ""},
+		{"TCP, gateway, spool back-end", "", `gateway_domains = ["voice.example.com"]`,
+			fmt.Sprintf(refusal, tcp, `"spool": an external bridge calls its jobs`)},
 		{"TCP, gateway, exec", "", `gateway_domains = ["voice.example.com"]` + "\nbackend = \"exec\"",
-			fmt.Sprintf(refusal, "inet:8895@127.0.0.1 is a TCP listener: every local user can connect to it")},
+			fmt.Sprintf(refusal, tcp, `"exec"`)},
 		{"TCP allowed", "allow_unauthenticated_listener = true", `gateway_domains = ["voice.example.com"]` + "\nbackend = \"exec\"", ""},
+		{"TCP allowed, spool", "allow_unauthenticated_listener = true", `gateway_domains = ["voice.example.com"]`, ""},
 		{"unix 0660", fmt.Sprintf("listen = \"unix:%s\"", sock), `gateway_domains = ["voice.example.com"]` + "\nbackend = \"exec\"", ""},
+		{"unix 0660, spool", fmt.Sprintf("listen = \"unix:%s\"", sock), `gateway_domains = ["voice.example.com"]`, ""},
 		{"unix 0666", fmt.Sprintf("listen = \"unix:%s\"\nsocket_mode = \"0666\"", sock), `gateway_domains = ["voice.example.com"]` + "\nbackend = \"exec\"",
-			fmt.Sprintf(refusal, "socket mode 0666 lets every local user connect to "+sock)},
+			fmt.Sprintf(refusal, "socket mode 0666 lets every local user connect to "+sock, `"exec"`)},
+		{"unix 0666, spool", fmt.Sprintf("listen = \"unix:%s\"\nsocket_mode = \"0666\"", sock), `gateway_domains = ["voice.example.com"]`,
+			fmt.Sprintf(refusal, "socket mode 0666 lets every local user connect to "+sock, `"spool": an external bridge calls its jobs`)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeConfig(t, fmt.Sprintf("[milter]\n%s\n[telephony]\n%s\n[telephony.exec]\ncommand = \"/bin/true\"\n", tc.milter, tc.telephony))

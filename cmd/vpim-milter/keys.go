@@ -70,6 +70,7 @@ func optionKeys() []optionKey {
 		{"profile.MP3Bitrate", "profile.mp3_bitrate"},
 		{"profile.Codec", ""}, // the codec.Transcoder built from [codec]
 		{"profile.TempDir", "milter.temp_dir"},
+		{"profile.BridgeMaxAudio", "telephony.max_audio"},
 		{"profile.Limits.MaxDepth", ""},       // built in (50)
 		{"profile.Limits.MaxParts", ""},       // built in (1000)
 		{"profile.Limits.MaxHeaderBytes", ""}, // milter.max_header_bytes caps the header the milter keeps

@@ -246,8 +246,7 @@ func exposureWarnings(o options) []string {
 	if w := o.milter.WiderSocketMode(); w != "" {
 		out = append(out, "milter."+w)
 	}
-	if open, why := o.milter.ReachableByAll(); open && o.milter.AllowUnauthenticatedListener &&
-		o.telephony.Backend != telephony.BackendSpool && len(o.profile.GatewayDomains) > 0 {
+	if open, why := o.milter.ReachableByAll(); open && o.milter.AllowUnauthenticatedListener && len(o.profile.GatewayDomains) > 0 {
 		out = append(out, "milter.allow_unauthenticated_listener = true: "+why+", and the telephony gateway places calls for it")
 	}
 	if host, _, err := net.SplitHostPort(o.metrics.Listen); err == nil && o.metrics.Listen != "" {

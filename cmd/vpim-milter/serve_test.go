@@ -323,6 +323,7 @@ func TestServeReload(t *testing.T) {
 	conf := func(listen, spool, senders, deny, level string) string {
 		return fmt.Sprintf(`[milter]
 listen = %q
+allow_unauthenticated_listener = true
 [log]
 format = "json"
 level = %q
