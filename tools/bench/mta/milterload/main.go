@@ -205,7 +205,8 @@ func newTransaction() *transaction {
 }
 
 // envelopeGroup is what Postfix sends between negotiation and the RCPT
-// reply for smtp-source's session (captured with strace from Postfix 3.7):
+// reply for smtp-source's session (captured with strace from Postfix 3.7 and
+// vpim-milter's macro requests):
 // connect, HELO and MAIL macros, MAIL, RCPT macros, RCPT.
 func (t *transaction) envelopeGroup(dst []byte, proto uint32) []byte {
 	dst = packet(dst, 'D', "C", "j\x00mx.harness.test\x00{daemon_name}\x00mx.harness.test\x00{daemon_addr}\x00127.0.0.1\x00v\x00Postfix 3.7.11\x00_\x00unknown [127.0.0.1]\x00")
@@ -216,11 +217,11 @@ func (t *transaction) envelopeGroup(dst []byte, proto uint32) []byte {
 	if proto&smfipNoHelo == 0 {
 		dst = packet(dst, 'H', "client.bench.test\x00")
 	}
-	dst = packet(dst, 'D', "M")
+	dst = packet(dst, 'D', "M", "{client_addr}\x00127.0.0.1\x00")
 	if proto&smfipNoMail == 0 {
 		dst = packet(dst, 'M', "<bench@example.org>\x00")
 	}
-	dst = packet(dst, 'D', "R", "{rcpt_addr}\x00user@vm.example.net\x00{rcpt_host}\x00[127.0.0.1]:61526\x00{rcpt_mailer}\x00smtp\x00")
+	dst = packet(dst, 'D', "R", "{client_addr}\x00127.0.0.1\x00")
 	if proto&smfipNoRcpt == 0 {
 		dst = packet(dst, 'R', "<user@vm.example.net>\x00")
 	}
