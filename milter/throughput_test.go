@@ -1,0 +1,166 @@
+package milter_test
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"testing"
+
+	"github.com/vpim-milter/vpim-milter/milter"
+	"github.com/vpim-milter/vpim-milter/profile"
+)
+
+// postfixSession replays what Postfix 3.7 sends vpim-milter for one plain
+// message in one SMTP session (captured with strace from the Postfix of
+// integration/mta/postfix, smtp-source as the client), in the groups Postfix
+// writes them: option negotiation; connect, HELO and MAIL macros with MAIL
+// and RCPT; the DATA macros; four header fields with their macros and end of
+// headers; abort, abort, quit. Its buffers are reused, so the client adds
+// almost nothing to the allocations a benchmark counts.
+type postfixSession struct {
+	br                   *bufio.Reader
+	optneg, env, quit    []byte
+	data, hdrs, replyBuf []byte
+}
+
+func mpacket(dst []byte, cmd byte, parts ...string) []byte {
+	n := 1
+	for _, p := range parts {
+		n += len(p)
+	}
+	dst = binary.BigEndian.AppendUint32(dst, uint32(n))
+	dst = append(dst, cmd)
+	for _, p := range parts {
+		dst = append(dst, p...)
+	}
+	return dst
+}
+
+func newPostfixSession() *postfixSession {
+	s := &postfixSession{br: bufio.NewReaderSize(nil, 512), replyBuf: make([]byte, 512)}
+	s.optneg = mpacket(nil, 'O', "\x00\x00\x00\x06\x00\x00\x01\xff\x00\x1f\xff\xff")
+	p := mpacket(nil, 'D', "C", "j\x00mx.harness.test\x00{daemon_name}\x00mx.harness.test\x00{daemon_addr}\x00127.0.0.1\x00v\x00Postfix 3.7.11\x00_\x00unknown [127.0.0.1]\x00")
+	p = mpacket(p, 'D', "H")
+	p = mpacket(p, 'D', "M", "{client_addr}\x00127.0.0.1\x00")
+	p = mpacket(p, 'M', "<bench@example.org>\x00")
+	p = mpacket(p, 'D', "R", "{client_addr}\x00127.0.0.1\x00")
+	s.env = mpacket(p, 'R', "<user@vm.example.net>\x00")
+	s.data = mpacket(nil, 'D', "T", "i\x00C5C3B9B03B0\x00")
+	p = nil
+	for _, h := range [][2]string{
+		{"From", " <bench@example.org>"},
+		{"To", " <user@vm.example.net>"},
+		{"Date", " Sun,  6 Dec 2026 03:22:35 +0000 (UTC)"},
+		{"Message-Id", " <6b78.0003.0002@client.bench.test>"},
+	} {
+		p = mpacket(p, 'D', "L", "i\x00C5C3B9B03B0\x00")
+		p = mpacket(p, 'L', h[0], "\x00", h[1], "\x00")
+	}
+	p = mpacket(p, 'D', "N", "i\x00C5C3B9B03B0\x00")
+	s.hdrs = mpacket(p, 'N')
+	s.quit = mpacket(mpacket(mpacket(nil, 'A'), 'A'), 'Q')
+	return s
+}
+
+// reply reads one reply packet and returns its command byte.
+func (s *postfixSession) reply() (byte, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(s.br, hdr[:]); err != nil {
+		return 0, err
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n == 0 || int(n) > len(s.replyBuf) {
+		return 0, fmt.Errorf("reply length %d", n)
+	}
+	if _, err := io.ReadFull(s.br, s.replyBuf[:n]); err != nil {
+		return 0, err
+	}
+	return s.replyBuf[0], nil
+}
+
+// run runs one session on a new connection and checks the replies: the
+// negotiation, continue for RCPT, accept at end of headers (the fast path).
+func (s *postfixSession) run(network, addr string) error {
+	c, err := net.Dial(network, addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	s.br.Reset(c)
+	for _, step := range []struct {
+		send []byte
+		want byte // 0: no reply
+	}{{s.optneg, 'O'}, {s.env, 'c'}, {s.data, 0}, {s.hdrs, 'a'}, {s.quit, 0}} {
+		if _, err := c.Write(step.send); err != nil {
+			return err
+		}
+		if step.want == 0 {
+			continue
+		}
+		got, err := s.reply()
+		if err != nil {
+			return err
+		}
+		if got != step.want {
+			return fmt.Errorf("reply %q, want %q", got, step.want)
+		}
+	}
+	return nil
+}
+
+// serveDefaults serves vpim-milter as the daemon runs on its built-in
+// defaults: the profile engine, a text log of one line per transaction,
+// metrics.
+func serveDefaults(tb testing.TB, spec string) (string, string) {
+	tb.Helper()
+	engine, err := profile.New(profile.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f, err := milter.New(milter.Options{TempDir: tb.TempDir()}, engine, slog.New(slog.NewTextHandler(io.Discard, nil)), milter.NewMetrics())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return serveFilterOn(tb, f, spec)
+}
+
+// TestPostfixSession: the replayed Postfix session gets the fast path's
+// replies, over a unix socket and over TCP.
+func TestPostfixSession(t *testing.T) {
+	for _, spec := range []string{"unix:" + filepath.Join(t.TempDir(), "m.sock"), "inet:0@127.0.0.1"} {
+		network, addr := serveDefaults(t, spec)
+		s := newPostfixSession()
+		for i := 0; i < 3; i++ {
+			if err := s.run(network, addr); err != nil {
+				t.Fatalf("%s: session %d: %v", spec, i, err)
+			}
+		}
+	}
+}
+
+// BenchmarkPostfixTransaction is one Postfix session with one plain message
+// (connection, negotiation, envelope, header fields, fast-path accept,
+// quit) against the filter on its defaults; allocs/op is nearly all the
+// daemon's (the client reuses its buffers; net.Dial allocates a few).
+func BenchmarkPostfixTransaction(b *testing.B) {
+	for _, tc := range []struct{ name, spec string }{
+		{"unix", "unix:" + filepath.Join(b.TempDir(), "m.sock")},
+		{"tcp", "inet:0@127.0.0.1"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			network, addr := serveDefaults(b, tc.spec)
+			s := newPostfixSession()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := s.run(network, addr); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
