@@ -3,6 +3,7 @@ package milter
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -269,6 +270,17 @@ type frameGuard struct {
 	inTx     bool    // between MAIL and the end of the message (or an abort)
 	reserved int64   // memory budget held for the current large packet
 	closed   sync.Once
+
+	// The deadlines go-milter asks for (it sets one before and clears it
+	// after every packet it reads or writes) and the ones the socket has:
+	// a deadline reaches the socket when a read or write does, so a packet
+	// served from the buffer costs no timer update.
+	rdl, rdlSet time.Time
+	wdl, wdlSet time.Time
+
+	hold [5]byte // a packet's length and command, sent together with its data
+	held bool
+	wbuf [512]byte // hold and data of a small packet (every reply but a modification), for one write
 }
 
 // errMemoryBudget ends a connection whose packet over 64 KiB finds no room
@@ -285,7 +297,8 @@ var errMTAGone = errors.New("milter: the MTA gave up waiting for the answer")
 const NegotiationTimeout = 30 * time.Second
 
 // SetReadDeadline gives the first packet NegotiationTimeout at least, and
-// a negotiated connection outside a transaction IdleTimeout at most.
+// a negotiated connection outside a transaction IdleTimeout at most. The
+// socket gets the deadline with the next read that reaches it (Read).
 func (g *frameGuard) SetReadDeadline(t time.Time) error {
 	if g.packets == 0 && !t.IsZero() {
 		if min := time.Now().Add(NegotiationTimeout); t.Before(min) {
@@ -297,10 +310,26 @@ func (g *frameGuard) SetReadDeadline(t time.Time) error {
 			t = idle
 		}
 	}
-	return g.Conn.SetReadDeadline(t)
+	g.rdl = t
+	return nil
 }
 
-// Write passes go-milter's writes to the MTA. Before an SMFIR_PROGRESS
+// SetWriteDeadline takes effect with the next write (Write).
+func (g *frameGuard) SetWriteDeadline(t time.Time) error {
+	g.wdl = t
+	return nil
+}
+
+// SetDeadline sets both deadlines.
+func (g *frameGuard) SetDeadline(t time.Time) error {
+	_ = g.SetReadDeadline(t)
+	return g.SetWriteDeadline(t)
+}
+
+// Write passes go-milter's writes to the MTA. go-milter writes a packet
+// in two parts, its length and command, then its data: the first part is
+// held and goes out with the second, in one system call (and over TCP one
+// segment), the way libmilter writes a packet. Before an SMFIR_PROGRESS
 // packet, which the session sends only at end of message, while the MTA
 // waits for the answer and sends nothing, it checks whether the MTA has
 // hung up or sent a command meanwhile (an abort; a timeout closes the
@@ -313,7 +342,36 @@ func (g *frameGuard) Write(b []byte) (int, error) {
 			return 0, err
 		}
 	}
-	return g.Conn.Write(b)
+	if !g.held && len(b) == 5 && binary.BigEndian.Uint32(b) > 1 {
+		// the first part of a packet with data: go-milter's next write
+		// is the data (internal/wire WritePacket)
+		copy(g.hold[:], b)
+		g.held = true
+		return len(b), nil
+	}
+	if !g.wdl.Equal(g.wdlSet) {
+		if err := g.Conn.SetWriteDeadline(g.wdl); err != nil {
+			return 0, err
+		}
+		g.wdlSet = g.wdl
+	}
+	if !g.held {
+		return g.Conn.Write(b)
+	}
+	g.held = false
+	var err error
+	if len(g.hold)+len(b) <= len(g.wbuf) {
+		n := copy(g.wbuf[:], g.hold[:])
+		n += copy(g.wbuf[n:], b)
+		_, err = g.Conn.Write(g.wbuf[:n])
+	} else {
+		bufs := net.Buffers{g.hold[:], b} // writev: no copy of a body chunk
+		_, err = bufs.WriteTo(g.Conn)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }
 
 // peerGone looks, without waiting, whether the MTA closed the connection
@@ -356,6 +414,7 @@ func (g *frameGuard) peerGone() error {
 	_ = g.Conn.SetReadDeadline(time.Now().Add(5 * time.Millisecond))
 	_, err := g.br.Peek(1)
 	_ = g.Conn.SetReadDeadline(time.Time{})
+	g.rdlSet = time.Time{}
 	var ne net.Error
 	switch {
 	case err == nil:
@@ -383,6 +442,12 @@ func (g *frameGuard) Close() error {
 func (g *frameGuard) Read(b []byte) (int, error) {
 	if g.err != nil {
 		return 0, g.err
+	}
+	if g.br.Buffered() == 0 && !g.rdl.Equal(g.rdlSet) {
+		if err := g.Conn.SetReadDeadline(g.rdl); err != nil {
+			return 0, err
+		}
+		g.rdlSet = g.rdl
 	}
 	n, err := g.br.Read(b)
 	for i := 0; i < n; {

@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/vpim-milter/vpim-milter/milter"
 	"github.com/vpim-milter/vpim-milter/profile"
@@ -162,5 +164,97 @@ func BenchmarkPostfixTransaction(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// socketWorkConn records what the filter does to its side of a connection.
+type socketWorkConn struct {
+	net.Conn
+	mu                          sync.Mutex
+	writes                      []int // sizes
+	reads, rdeadline, wdeadline int
+	closed                      chan struct{}
+	closeOnce                   sync.Once
+}
+
+func (c *socketWorkConn) Write(b []byte) (int, error) {
+	c.mu.Lock()
+	c.writes = append(c.writes, len(b))
+	c.mu.Unlock()
+	return c.Conn.Write(b)
+}
+
+func (c *socketWorkConn) Read(b []byte) (int, error) {
+	c.mu.Lock()
+	c.reads++
+	c.mu.Unlock()
+	return c.Conn.Read(b)
+}
+
+func (c *socketWorkConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.rdeadline++
+	c.mu.Unlock()
+	return c.Conn.SetReadDeadline(t)
+}
+
+func (c *socketWorkConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.wdeadline++
+	c.mu.Unlock()
+	return c.Conn.SetWriteDeadline(t)
+}
+
+func (c *socketWorkConn) Close() error {
+	c.closeOnce.Do(func() { close(c.closed) })
+	return c.Conn.Close()
+}
+
+type socketWorkListener struct {
+	net.Listener
+	conns chan *socketWorkConn
+}
+
+func (l socketWorkListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	cc := &socketWorkConn{Conn: c, closed: make(chan struct{})}
+	l.conns <- cc
+	return cc, nil
+}
+
+// TestPostfixSessionSocketWork: for Postfix's session the filter writes
+// each reply packet in one system call (negotiation, RCPT, end of
+// headers: three), and touches the socket's deadlines only around the reads
+// and writes that reach the socket, not around each of the 22 packets.
+func TestPostfixSessionSocketWork(t *testing.T) {
+	for _, spec := range []string{"unix:" + filepath.Join(t.TempDir(), "m.sock"), "inet:0@127.0.0.1"} {
+		conns := make(chan *socketWorkConn, 1)
+		_, network, addr := serveFilter(t, spec, milter.Options{TempDir: t.TempDir()}, func(ln net.Listener) net.Listener {
+			return socketWorkListener{Listener: ln, conns: conns}
+		})
+		if err := newPostfixSession().run(network, addr); err != nil {
+			t.Fatal(err)
+		}
+		c := <-conns
+		select {
+		case <-c.closed:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: the filter did not close the connection after QUIT", spec)
+		}
+		c.mu.Lock()
+		writes, reads, rd, wd := c.writes, c.reads, c.rdeadline, c.wdeadline
+		c.mu.Unlock()
+		// 143: the negotiation with the three macro lists; 5: continue, accept
+		if want := []int{143, 5, 5}; fmt.Sprint(writes) != fmt.Sprint(want) {
+			t.Errorf("%s: writes %v, want %v (one per reply packet)", spec, writes, want)
+		}
+		// one deadline per socket read and per reply at most (go-milter asks
+		// for two per packet: 44 for the 22 packets read, 6 for the replies)
+		if rd > reads || wd > len(writes) {
+			t.Errorf("%s: %d read deadlines for %d socket reads, %d write deadlines for %d writes", spec, rd, reads, wd, len(writes))
+		}
 	}
 }
