@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -256,5 +257,75 @@ func TestPostfixSessionSocketWork(t *testing.T) {
 		if rd > reads || wd > len(writes) {
 			t.Errorf("%s: %d read deadlines for %d socket reads, %d write deadlines for %d writes", spec, rd, reads, wd, len(writes))
 		}
+	}
+}
+
+// TestHeaderMacrosDropped: the guard drops Postfix's macro packet before
+// each header field ("D" "L") and nothing else, also when the packets
+// arrive a byte at a time: the header fields and their order still reach
+// the filter (the X-Test-Action field makes the scripted engine ask for the
+// body, so end of headers answers continue, not the fast path's accept),
+// the queue ID comes from the DATA macros (which are not dropped), and the
+// session goes on in step to the end of the message.
+func TestHeaderMacrosDropped(t *testing.T) {
+	_, tcpAddr, logs := serveLogged(t, milter.Options{})
+	_, unixNet, unixAddr := serveFilter(t, "unix:"+filepath.Join(t.TempDir(), "m.sock"), milter.Options{TempDir: t.TempDir()}, nil)
+	var hdrs []byte
+	for _, h := range [][2]string{{"Subject", " x"}, {"X-Test-Action", " add-header"}, {"To", " <b@example.net>"}} {
+		hdrs = mpacket(hdrs, 'D', "L", "i\x00QIDL\x00")
+		hdrs = mpacket(hdrs, 'L', h[0], "\x00", h[1], "\x00")
+	}
+	hdrs = mpacket(mpacket(hdrs, 'D', "N"), 'N')
+	body := mpacket(mpacket(mpacket(nil, 'B', "hello\r\n"), 'D', "E"), 'E')
+	for _, tc := range []struct{ network, addr string }{{"tcp", tcpAddr}, {unixNet, unixAddr}} {
+		for _, byteWise := range []bool{false, true} {
+			name := fmt.Sprintf("%s byte-wise=%v", tc.network, byteWise)
+			s := newPostfixSession()
+			c, err := net.Dial(tc.network, tc.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			s.br.Reset(c)
+			write := func(p []byte) {
+				if !byteWise {
+					if _, err := c.Write(p); err != nil {
+						t.Fatal(err)
+					}
+					return
+				}
+				for i := range p {
+					if _, err := c.Write(p[i : i+1]); err != nil {
+						t.Fatal(err)
+					}
+					time.Sleep(50 * time.Microsecond)
+				}
+			}
+			for _, step := range []struct {
+				send []byte
+				want string // replies in order
+			}{{s.optneg, "O"}, {s.env, "c"}, {s.data, ""}, {hdrs, "c"}, {body, "ha"}} {
+				write(step.send)
+				for _, want := range []byte(step.want) {
+					got, err := s.reply()
+					if err != nil {
+						t.Fatalf("%s: %v", name, err)
+					}
+					if got != want {
+						t.Fatalf("%s: reply %q, want %q", name, got, want)
+					}
+				}
+			}
+			write(s.quit)
+			// the filter closes after QUIT: the read ends with EOF, not a timeout
+			if _, err := s.reply(); err != io.EOF {
+				t.Errorf("%s: after QUIT: %v, want EOF", name, err)
+			}
+			c.Close()
+		}
+	}
+	// the TCP sessions' log lines: the queue ID of the DATA macros
+	if got := strings.Count(logs.String(), "queue_id=C5C3B9B03B0 "); got != 2 {
+		t.Errorf("log has %d transactions with the DATA macros' queue ID, want 2:\n%s", got, logs)
 	}
 }
