@@ -66,8 +66,11 @@ func New(opts Options, engine Engine, log *slog.Logger, metrics *Metrics) (*Filt
 		gomilter.WithProtocols(gomilter.OptHeaderLeadingSpace|gomilter.OptNoConnect|gomilter.OptNoHelo|
 			gomilter.OptNoUnknown|gomilter.OptNoData|gomilter.OptNoMailReply|gomilter.OptNoHeaderReply|gomilter.OptNoBodyReply),
 		gomilter.WithNegotiationCallback(negotiate),
-		gomilter.WithReadTimeout(opts.ReadTimeout),
-		gomilter.WithWriteTimeout(opts.WriteTimeout),
+		// No timeouts in go-milter: it would set and clear a deadline
+		// around every packet. The frameGuard applies ReadTimeout and
+		// WriteTimeout where a read or write reaches the socket.
+		gomilter.WithReadTimeout(0),
+		gomilter.WithWriteTimeout(0),
 	)...)
 	return f, nil
 }

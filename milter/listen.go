@@ -271,12 +271,17 @@ type frameGuard struct {
 	reserved int64   // memory budget held for the current large packet
 	closed   sync.Once
 
-	// The deadlines go-milter asks for (it sets one before and clears it
-	// after every packet it reads or writes) and the ones the socket has:
-	// a deadline reaches the socket when a read or write does, so a packet
-	// served from the buffer costs no timer update.
+	// Deadlines. go-milter runs without read and write timeouts (New):
+	// it would set and clear a deadline around every packet, 50 timer
+	// updates and clock reads for a plain message although 5 reads reach
+	// the socket. The guard applies Options.ReadTimeout per packet and
+	// WriteTimeout per write itself, to the socket, when a read or write
+	// reaches it (arm, Write). rdl and wdl are what go-milter asks for
+	// anyway (it gives the negotiation 1 second).
 	rdl, rdlSet time.Time
 	wdl, wdlSet time.Time
+	pktDeadline time.Time // read deadline of the packet being read
+	pktArmed    bool      // pktDeadline is set for the packet being read
 
 	hold [5]byte // a packet's length and command, sent together with its data
 	held bool
@@ -296,25 +301,15 @@ var errMTAGone = errors.New("milter: the MTA gave up waiting for the answer")
 // loaded MTA host misses, turning into false tempfails.
 const NegotiationTimeout = 30 * time.Second
 
-// SetReadDeadline gives the first packet NegotiationTimeout at least, and
-// a negotiated connection outside a transaction IdleTimeout at most. The
-// socket gets the deadline with the next read that reaches it (Read).
+// SetReadDeadline keeps the deadline go-milter asks for; the socket gets
+// it with the next read that reaches it (arm).
 func (g *frameGuard) SetReadDeadline(t time.Time) error {
-	if g.packets == 0 && !t.IsZero() {
-		if min := time.Now().Add(NegotiationTimeout); t.Before(min) {
-			t = min
-		}
-	}
-	if g.packets > 0 && !g.inTx && g.f != nil {
-		if idle := time.Now().Add(g.f.options().IdleTimeout); t.IsZero() || idle.Before(t) {
-			t = idle
-		}
-	}
 	g.rdl = t
 	return nil
 }
 
-// SetWriteDeadline takes effect with the next write (Write).
+// SetWriteDeadline keeps the deadline go-milter asks for; the socket gets
+// it with the next write (Write).
 func (g *frameGuard) SetWriteDeadline(t time.Time) error {
 	g.wdl = t
 	return nil
@@ -349,11 +344,16 @@ func (g *frameGuard) Write(b []byte) (int, error) {
 		g.held = true
 		return len(b), nil
 	}
-	if !g.wdl.Equal(g.wdlSet) {
-		if err := g.Conn.SetWriteDeadline(g.wdl); err != nil {
+	// WriteTimeout for this write, unless go-milter asked for a deadline
+	wdl := g.wdl
+	if wdl.IsZero() && g.f != nil && g.f.options().WriteTimeout > 0 {
+		wdl = time.Now().Add(g.f.options().WriteTimeout)
+	}
+	if !wdl.Equal(g.wdlSet) {
+		if err := g.Conn.SetWriteDeadline(wdl); err != nil {
 			return 0, err
 		}
-		g.wdlSet = g.wdl
+		g.wdlSet = wdl
 	}
 	if !g.held {
 		return g.Conn.Write(b)
@@ -463,6 +463,7 @@ func (g *frameGuard) Read(b []byte) (int, error) {
 					return 0, g.err
 				}
 				g.packets++
+				g.pktArmed = false
 				g.track()
 			}
 			continue
@@ -498,16 +499,47 @@ func (g *frameGuard) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// arm gives the socket the read deadline go-milter asked for last, before
-// a read that needs n bytes and may reach the socket for them.
+// arm gives the socket its read deadline before a read that needs n bytes
+// and may reach the socket for them. The first packet (the negotiation)
+// gets go-milter's deadline, NegotiationTimeout at least. Every later
+// packet gets ReadTimeout from the moment the guard starts waiting for it,
+// and a negotiated connection outside a transaction IdleTimeout at most;
+// the deadline holds for the whole packet, however its bytes trickle in.
 func (g *frameGuard) arm(n int) error {
-	if g.br.Buffered() >= n || g.rdl.Equal(g.rdlSet) {
+	if g.br.Buffered() >= n {
 		return nil
 	}
-	if err := g.Conn.SetReadDeadline(g.rdl); err != nil {
+	var t time.Time
+	switch {
+	case g.packets == 0:
+		t = g.rdl
+		if !t.IsZero() {
+			if min := time.Now().Add(NegotiationTimeout); t.Before(min) {
+				t = min
+			}
+		}
+	case g.pktArmed:
+		t = g.pktDeadline
+	default:
+		if g.f != nil {
+			now := time.Now()
+			o := g.f.options()
+			if o.ReadTimeout > 0 {
+				t = now.Add(o.ReadTimeout)
+			}
+			if idle := now.Add(o.IdleTimeout); !g.inTx && (t.IsZero() || idle.Before(t)) {
+				t = idle
+			}
+		}
+		g.pktDeadline, g.pktArmed = t, true
+	}
+	if t.Equal(g.rdlSet) {
+		return nil
+	}
+	if err := g.Conn.SetReadDeadline(t); err != nil {
 		return err
 	}
-	g.rdlSet = g.rdl
+	g.rdlSet = t
 	return nil
 }
 
@@ -548,6 +580,7 @@ func (g *frameGuard) skipHeaderMacros() error {
 			return err
 		}
 		g.packets++
+		g.pktArmed = false
 	}
 }
 
