@@ -270,7 +270,8 @@ proc_cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 
 # (Postfix's master reaps its smtpd, cleanup, qmgr and smtp processes)
 tree_ticks() {
   [ -n "$1" ] || { echo 0; return; }
-  cat /proc/[0-9]*/stat 2>/dev/null |
+  # a process may exit between the glob and the read: cat then fails, the sum does not
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } |
     awk -v root="$1" '{ pid = $1; sub(/^[0-9]+ \(.*\) /, ""); if (pid == root || $2 == root) t += $12 + $13 + $14 + $15 }
       END { print t + 0 }'
 }
