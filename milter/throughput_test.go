@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -327,5 +328,51 @@ func TestHeaderMacrosDropped(t *testing.T) {
 	// the TCP sessions' log lines: the queue ID of the DATA macros
 	if got := strings.Count(logs.String(), "queue_id=C5C3B9B03B0 "); got != 2 {
 		t.Errorf("log has %d transactions with the DATA macros' queue ID, want 2:\n%s", got, logs)
+	}
+}
+
+// TestTCPSocketOptions: an accepted TCP connection has Nagle off (replies
+// go out at once) and no keep-alive probes (ReadTimeout and IdleTimeout
+// cut off a silent MTA; the probes' setsockopt calls are saved).
+func TestTCPSocketOptions(t *testing.T) {
+	addr, err := milter.ParseAddress("inet:0@127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := milter.Listen(addr, milter.SocketOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		if c, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+			time.Sleep(time.Second)
+			c.Close()
+		}
+	}()
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		t.Fatalf("%T is not a syscall.Conn", c)
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var noDelay, keepAlive int
+	var gerr error
+	if err := raw.Control(func(fd uintptr) {
+		if noDelay, gerr = syscall.GetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_NODELAY); gerr == nil {
+			keepAlive, gerr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_KEEPALIVE)
+		}
+	}); err != nil || gerr != nil {
+		t.Fatal(err, gerr)
+	}
+	if noDelay == 0 || keepAlive != 0 {
+		t.Errorf("TCP_NODELAY %d, SO_KEEPALIVE %d; want on, off", noDelay, keepAlive)
 	}
 }
