@@ -51,7 +51,7 @@ func newPostfixSession() *postfixSession {
 	p = mpacket(p, 'D', "H")
 	p = mpacket(p, 'D', "M", "{client_addr}\x00127.0.0.1\x00")
 	p = mpacket(p, 'M', "<bench@example.org>\x00")
-	p = mpacket(p, 'D', "R", "{client_addr}\x00127.0.0.1\x00")
+	p = mpacket(p, 'D', "R")
 	s.env = mpacket(p, 'R', "<user@vm.example.net>\x00")
 	s.data = mpacket(nil, 'D', "T", "i\x00C5C3B9B03B0\x00")
 	p = nil
@@ -249,9 +249,10 @@ func TestPostfixSessionSocketWork(t *testing.T) {
 		c.mu.Lock()
 		writes, reads, rd, wd := c.writes, c.reads, c.rdeadline, c.wdeadline
 		c.mu.Unlock()
-		// 143: the negotiation with the three macro lists; 5: continue, accept
-		if want := []int{143, 5, 5}; fmt.Sprint(writes) != fmt.Sprint(want) {
-			t.Errorf("%s: writes %v, want %v (one per reply packet)", spec, writes, want)
+		// the negotiation (length, command, 12 bytes of flags, the macro
+		// lists) in one write, then continue and accept (5 bytes each)
+		if len(writes) != 3 || writes[0] <= 5+12 || writes[1] != 5 || writes[2] != 5 {
+			t.Errorf("%s: writes %v, want [>17 5 5] (one per reply packet)", spec, writes)
 		}
 		// one deadline per socket read and per reply at most (go-milter asks
 		// for two per packet: 44 for the 22 packets read, 6 for the replies)

@@ -14,9 +14,9 @@
  *             far as the MTA offers them
  *   protocol  NOCONNECT NOHELO NOUNKNOWN NODATA (stages not sent), NR_MAIL NR_HDR NR_BODY (no
  *             reply), HDR_LEADSPC; as far as the MTA offers them
- *   macros    MAIL: i {auth_authen} {auth_type} {client_addr}; RCPT: i {auth_authen}
- *             {client_addr}; end of message: i {daemon_name} {auth_authen} {auth_type} (the
- *             queue ID as "i", without braces, as go-milter names it; Postfix accepts both)
+ *   macros    MAIL: i {auth_authen} {client_addr}; RCPT, end of headers, end of message: i
+ *             (milter/macros.go, Macros; the queue ID as "i", without braces, as go-milter
+ *             names it; Postfix accepts both)
  * So the MTA sends MAIL (no reply), each RCPT (reply: continue), each header field (no
  * reply) and end of headers, where this filter, like vpim-milter's fast path for a message
  * that is not voice mail, accepts the message: the body is never sent. bench.sh checks the
@@ -51,11 +51,10 @@ nm_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	*pf1 = WANT_PROTOCOL & f1;
 	*pf2 = 0;
 	*pf3 = 0;
-	if (smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {auth_authen} {auth_type} {client_addr}") !=
-		    MI_SUCCESS ||
-	    smfi_setsymlist(ctx, SMFIM_ENVRCPT, "i {auth_authen} {client_addr}") != MI_SUCCESS ||
-	    smfi_setsymlist(ctx, SMFIM_EOM, "i {daemon_name} {auth_authen} {auth_type}") !=
-		    MI_SUCCESS)
+	if (smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {auth_authen} {client_addr}") != MI_SUCCESS ||
+	    smfi_setsymlist(ctx, SMFIM_ENVRCPT, "i") != MI_SUCCESS ||
+	    smfi_setsymlist(ctx, SMFIM_EOH, "i") != MI_SUCCESS ||
+	    smfi_setsymlist(ctx, SMFIM_EOM, "i") != MI_SUCCESS)
 		return SMFIS_REJECT;
 	return SMFIS_CONTINUE;
 }

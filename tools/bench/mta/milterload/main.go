@@ -221,7 +221,7 @@ func (t *transaction) envelopeGroup(dst []byte, proto uint32) []byte {
 	if proto&smfipNoMail == 0 {
 		dst = packet(dst, 'M', "<bench@example.org>\x00")
 	}
-	dst = packet(dst, 'D', "R", "{client_addr}\x00127.0.0.1\x00")
+	dst = packet(dst, 'D', "R")
 	if proto&smfipNoRcpt == 0 {
 		dst = packet(dst, 'R', "<user@vm.example.net>\x00")
 	}
