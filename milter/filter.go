@@ -173,11 +173,14 @@ func negotiate(mtaVersion, milterVersion uint32, mtaActions, milterActions gomil
 // stackReserve is the stack a session's goroutine makes room for when it
 // starts. A connection's goroutine starts with a small stack, and the
 // first RCPT needs about 5 KiB (profile.Engine.Recipient and addr.Parse
-// pass addresses by value): growing it there, deep in the call chain,
-// copied the stack twice and took 8% of the CPU per message (pprof of
-// BenchmarkPostfixTransaction). Growing it once while the goroutine is
-// still shallow costs a fraction of that.
-const stackReserve = 6 << 10
+// pass addresses by value) and the transaction's log line at end of
+// headers more than 8 KiB (slog's text handler): growing it there, deep in
+// the call chain, copied the stack twice and took 8-10% of the CPU per
+// message (pprof of BenchmarkPostfixTransaction). Growing it once while
+// the goroutine is still shallow costs a fraction of that: 12 KiB plus
+// the guard takes the stack to 16 KiB in one copy, the largest size the
+// runtime still serves from its per-P stack cache.
+const stackReserve = 12 << 10
 
 // growStack makes the calling goroutine's stack stackReserve bytes deeper
 // (the runtime grows it at the call, to fit the frame); i is 0.
