@@ -29,7 +29,13 @@ type body struct {
 }
 
 func newBody(dir string, maxMem, maxSize int64, budget *memBudget) *body {
-	return &body{dir: dir, maxMem: maxMem, maxSize: maxSize, budget: budget}
+	b := makeBody(dir, maxMem, maxSize, budget)
+	return &b
+}
+
+// makeBody is newBody for a body that lives inside another allocation.
+func makeBody(dir string, maxMem, maxSize int64, budget *memBudget) body {
+	return body{dir: dir, maxMem: maxMem, maxSize: maxSize, budget: budget}
 }
 
 // Write appends p. Past maxSize it stops storing and remembers the overflow;

@@ -37,6 +37,25 @@ func serveFilter(tb testing.TB, spec string, opts milter.Options, wrap func(net.
 	if err != nil {
 		tb.Fatal(err)
 	}
+	network, a := serveListener(tb, f, addr, wrap)
+	return f, network, a
+}
+
+// serveFilterOn serves f on spec until the test ends and returns the
+// network and address to dial.
+func serveFilterOn(tb testing.TB, f *milter.Filter, spec string) (string, string) {
+	tb.Helper()
+	addr, err := milter.ParseAddress(spec)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return serveListener(tb, f, addr, nil)
+}
+
+// serveListener serves f on a new listener for addr, wrapped by wrap unless
+// it is nil, until the test ends.
+func serveListener(tb testing.TB, f *milter.Filter, addr milter.Address, wrap func(net.Listener) net.Listener) (string, string) {
+	tb.Helper()
 	ln, err := milter.Listen(addr, milter.SocketOptions{})
 	if err != nil {
 		tb.Fatal(err)
@@ -52,7 +71,7 @@ func serveFilter(tb testing.TB, spec string, opts milter.Options, wrap func(net.
 	if addr.Network == "unix" {
 		network = "unix"
 	}
-	return f, network, ln.Addr().String()
+	return network, ln.Addr().String()
 }
 
 // oneTransaction runs a pass-through transaction the way an MTA does: the

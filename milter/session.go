@@ -288,52 +288,61 @@ func (f *Filter) logRefusal(tx *transaction, rcpt string, ref RcptRefusal) {
 }
 
 // logResult writes the one line per transaction and updates the metrics.
+// The attributes are slog.Attr values (LogAttrs): unlike key-value pairs
+// they are not boxed into interface values, which saves an allocation per
+// attribute on every message.
 func (f *Filter) logResult(tx *transaction, res Result) {
 	d := time.Since(tx.start)
-	attrs := []any{
-		"queue_id", tx.env.QueueID,
-		"from", tx.env.From,
-		"rcpts", len(tx.env.Rcpts),
-		"verdict", string(res.Verdict),
-		"duration", d.Round(time.Microsecond),
-	}
-	if res.FastPath {
-		attrs = append(attrs, "profile", "none", "fast_path", true)
-	} else if res.Report != nil {
-		attrs = append(attrs, "profile", res.Report.Profile, "target", string(res.Report.Target), "findings", len(res.Report.Findings))
-		if len(res.Report.Bridge) > 0 {
-			attrs = append(attrs, "bridge", len(res.Report.Bridge))
-		}
-	}
-	if res.Reply.Code != 0 {
-		attrs = append(attrs, "reply", res.Reply.String())
-	}
-	if res.Mode == ModeReport {
-		// What enforce would have done instead.
-		attrs = append(attrs, "mode", string(res.Mode), "would", string(res.Would))
-		if res.WouldReply.Code != 0 {
-			attrs = append(attrs, "would_reply", res.WouldReply.String())
-		}
-	}
-	if res.Condition != "" {
-		attrs = append(attrs, "condition", string(res.Condition))
-		if res.Rule != "" {
-			attrs = append(attrs, "rule", string(res.Rule))
-		}
-		if res.Action != "" {
-			attrs = append(attrs, "action", string(res.Action))
-		}
-	}
-	if res.Unstamped > 0 {
-		attrs = append(attrs, "stamps_removed", res.Unstamped)
-	}
+	ctx := context.Background()
 	level := slog.LevelInfo
 	if res.Err != nil {
-		attrs = append(attrs, "error", res.Err.Error())
 		level = slog.LevelError
 	}
-	f.log.Log(context.Background(), level, "transaction", attrs...)
-	if res.Report != nil && f.log.Enabled(context.Background(), slog.LevelDebug) {
+	if f.log.Enabled(ctx, level) {
+		var buf [20]slog.Attr
+		attrs := append(buf[:0],
+			slog.String("queue_id", tx.env.QueueID),
+			slog.String("from", tx.env.From),
+			slog.Int("rcpts", len(tx.env.Rcpts)),
+			slog.String("verdict", string(res.Verdict)),
+			slog.Duration("duration", d.Round(time.Microsecond)),
+		)
+		if res.FastPath {
+			attrs = append(attrs, slog.String("profile", "none"), slog.Bool("fast_path", true))
+		} else if res.Report != nil {
+			attrs = append(attrs, slog.String("profile", res.Report.Profile), slog.String("target", string(res.Report.Target)), slog.Int("findings", len(res.Report.Findings)))
+			if len(res.Report.Bridge) > 0 {
+				attrs = append(attrs, slog.Int("bridge", len(res.Report.Bridge)))
+			}
+		}
+		if res.Reply.Code != 0 {
+			attrs = append(attrs, slog.String("reply", res.Reply.String()))
+		}
+		if res.Mode == ModeReport {
+			// What enforce would have done instead.
+			attrs = append(attrs, slog.String("mode", string(res.Mode)), slog.String("would", string(res.Would)))
+			if res.WouldReply.Code != 0 {
+				attrs = append(attrs, slog.String("would_reply", res.WouldReply.String()))
+			}
+		}
+		if res.Condition != "" {
+			attrs = append(attrs, slog.String("condition", string(res.Condition)))
+			if res.Rule != "" {
+				attrs = append(attrs, slog.String("rule", string(res.Rule)))
+			}
+			if res.Action != "" {
+				attrs = append(attrs, slog.String("action", string(res.Action)))
+			}
+		}
+		if res.Unstamped > 0 {
+			attrs = append(attrs, slog.Int("stamps_removed", res.Unstamped))
+		}
+		if res.Err != nil {
+			attrs = append(attrs, slog.String("error", res.Err.Error()))
+		}
+		f.log.LogAttrs(ctx, level, "transaction", attrs...)
+	}
+	if res.Report != nil && f.log.Enabled(ctx, slog.LevelDebug) {
 		for _, fd := range res.Report.Findings {
 			f.log.Debug("finding", "queue_id", tx.env.QueueID, "rule", fd.Rule, "level", string(fd.Level), "spec", fd.Spec, "part", fd.Part, "message", fd.Message)
 		}

@@ -104,14 +104,31 @@ type transaction struct {
 	lead []profile.Rcpt
 }
 
+// txAlloc is a transaction with the parts every transaction has, allocated
+// at once: the body spool, the gateway admission, and room for the header
+// fields and recipients of a typical message (more grow as usual).
+type txAlloc struct {
+	tx    transaction
+	body  body
+	adm   telephony.Admission
+	hdr   [16]profile.Field
+	rcpts [2]profile.Rcpt
+}
+
 func (f *Filter) newTransaction(from, args string) *transaction {
 	o := f.options()
-	return &transaction{
-		start: time.Now(),
-		env:   profile.Envelope{From: from, FromArgs: args},
-		body:  newBody(o.TempDir, o.BodyMaxMemory, o.BodyMaxSize, f.mem),
-		adm:   &telephony.Admission{Caller: telephony.Caller{Sender: from}},
+	a := &txAlloc{
+		body: makeBody(o.TempDir, o.BodyMaxMemory, o.BodyMaxSize, f.mem),
+		adm:  telephony.Admission{Caller: telephony.Caller{Sender: from}},
 	}
+	a.tx = transaction{
+		start:  time.Now(),
+		env:    profile.Envelope{From: from, FromArgs: args, Rcpts: a.rcpts[:0]},
+		header: a.hdr[:0],
+		body:   &a.body,
+		adm:    &a.adm,
+	}
+	return &a.tx
 }
 
 // close frees the body and discards bridge jobs that were not committed:

@@ -7,7 +7,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 pkgs=(
   miltertest            # OpenDKIM's libmilter-based test client (Lua)
-  opendkim opendkim-tools # DKIM verifier and signer around vpim-milter (TestDKIMChain); opendkim-genkey
+  opendkim opendkim-tools # DKIM verifier and signer around vpim-milter (TestDKIMChain); opendkim-genkey;
+                          # tools/bench/mta runs OpenDKIM (verify) as a throughput anchor
+  libmilter-dev         # tools/bench/mta: the C no-op reference filter is built against it
+  linux-perf strace     # profiling the milter against libmilter (tools/bench/mta/README.md)
   sox libsox-fmt-all    # audio reference and speech processing
   espeak-ng             # the project's own test speech
   libspandsp-dev        # G.726 reference (bit-exact comparison)
