@@ -90,14 +90,7 @@ func TestBridgeHandOff(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			b := &fakeBridge{admitErr: tc.admitErr, handOffErr: tc.handOffErr}
 			_, _, addr := serveFilter(t, "inet:0@127.0.0.1", milter.Options{TempDir: t.TempDir(), Bridge: b}, nil)
-			c := gomilter.NewClient("tcp", addr, gomilter.WithActions(gomilter.AllClientSupportedActionMasks))
-			s, err := c.Session(nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			s.Conn("client.example", gomilter.FamilyInet, 25, "127.0.0.1")
-			s.Helo("client.example")
+			s := greeted(t, addr)
 			if a, err := s.Mail("<caller@example.org>", "RET=HDRS ENVID=QQ314159"); err != nil || a.StopProcessing() {
 				t.Fatalf("mail: %v %v", a, err)
 			}
@@ -178,7 +171,7 @@ func TestBridgeCaller(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var log syncBuffer
+	var log lockedBuf
 	f, err := milter.New(milter.Options{Listen: milter.Address{Network: "tcp4", Addr: "127.0.0.1:0"}, TempDir: t.TempDir(), Bridge: g},
 		testengine.Engine{}, slog.New(slog.NewTextHandler(&log, nil)), nil)
 	if err != nil {
@@ -236,24 +229,6 @@ func TestBridgeCaller(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the filter's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestBridgeVoiceByContent: an Asterisk WAV sent as
 // application/octet-stream reaches the bridge, because the hand-off plays
 // the voice part the evaluation chose, recognised by its bytes (issue 10:
@@ -272,14 +247,7 @@ func TestBridgeVoiceByContent(t *testing.T) {
 		"Content-Disposition: attachment; filename=\"msg0000.wav\"\r\n\r\n" + base64.StdEncoding.EncodeToString(wav.Bytes()) + "\r\n--B--\r\n"
 	b := &fakeBridge{}
 	_, _, addr := serveFilter(t, "inet:0@127.0.0.1", milter.Options{TempDir: t.TempDir(), Bridge: b}, nil)
-	c := gomilter.NewClient("tcp", addr, gomilter.WithActions(gomilter.AllClientSupportedActionMasks))
-	s, err := c.Session(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	s.Conn("client.example", gomilter.FamilyInet, 25, "127.0.0.1")
-	s.Helo("client.example")
+	s := greeted(t, addr)
 	if a, err := s.Mail("<pbx@example.org>", ""); err != nil || a.StopProcessing() {
 		t.Fatalf("mail: %v %v", a, err)
 	}

@@ -29,8 +29,7 @@ func startFilter(t *testing.T, opts milter.Options) (*milter.Filter, string) {
 	if opts.TempDir == "" {
 		opts.TempDir = t.TempDir()
 	}
-	var logbuf bytes.Buffer
-	log := slog.New(slog.NewTextHandler(&syncWriter{w: &logbuf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := slog.New(slog.NewTextHandler(&lockedBuf{}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f, err := milter.New(opts, testengine.Engine{}, log, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -52,11 +51,21 @@ func startFilter(t *testing.T, opts milter.Options) (*milter.Filter, string) {
 	return f, ln.Addr().String()
 }
 
-type syncWriter struct {
-	w io.Writer
+// greeted opens a milter session to the TCP address addr with every
+// action offered (opts may change that), sends the connect and HELO stages of
+// client.example at 127.0.0.1 and closes the session when the test ends.
+func greeted(t *testing.T, addr string, opts ...gomilter.Option) *gomilter.ClientSession {
+	t.Helper()
+	c := gomilter.NewClient("tcp", addr, append([]gomilter.Option{gomilter.WithActions(gomilter.AllClientSupportedActionMasks)}, opts...)...)
+	s, err := c.Session(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	s.Conn("client.example", gomilter.FamilyInet, 25, "127.0.0.1")
+	s.Helo("client.example")
+	return s
 }
-
-func (s *syncWriter) Write(p []byte) (int, error) { return s.w.Write(p) }
 
 type txn struct {
 	rcpts  []string

@@ -36,18 +36,12 @@ func serveLogged(t *testing.T, opts milter.Options) (*milter.Filter, string, *lo
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr, _ := milter.ParseAddress("inet:0@127.0.0.1")
-	ln, err := milter.Listen(addr, milter.SocketOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = f.Serve(ctx, ln); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return f, ln.Addr().String(), logs
+	_, addr := serveFilterOn(t, f, "inet:0@127.0.0.1")
+	return f, addr, logs
 }
 
+// lockedBuf is a bytes.Buffer that the filter's goroutines may write while
+// the test reads it.
 type lockedBuf struct {
 	mu sync.Mutex
 	b  bytes.Buffer
@@ -99,15 +93,7 @@ func TestDataSizeOffers(t *testing.T) {
 	for _, offer := range []gomilter.DataSize{gomilter.DataSize64K, gomilter.DataSize256K, gomilter.DataSize1M} {
 		t.Run(fmt.Sprint(offer), func(t *testing.T) {
 			rec := &lockedBuf{}
-			c := gomilter.NewClient("tcp", addr, gomilter.WithActions(gomilter.AllClientSupportedActionMasks),
-				gomilter.WithOfferedMaxData(offer), gomilter.WithDialer(recordingDialer{rec}))
-			s, err := c.Session(nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			s.Conn("client.example", gomilter.FamilyInet, 25, "127.0.0.1")
-			s.Helo("client.example")
+			s := greeted(t, addr, gomilter.WithOfferedMaxData(offer), gomilter.WithDialer(recordingDialer{rec}))
 			s.Mail("<a@example.org>", "")
 			s.Rcpt("<b@example.net>", "")
 			var h textproto.Header
@@ -434,14 +420,8 @@ var voiceHeader = [][2]string{{"From", "caller@example.org"}, {"To", "VOICE=+394
 // as given, X-Test-Action as given) and returns the end-of-message action.
 func voiceTxn(t *testing.T, addr string, actions gomilter.OptAction, action string) string {
 	t.Helper()
-	c := gomilter.NewClient("tcp", addr, gomilter.WithActions(actions))
-	s, err := c.Session(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	s.Conn("client.example", gomilter.FamilyInet, 25, "127.0.0.1")
-	s.Helo("client.example")
+	s := greeted(t, addr, gomilter.WithActions(actions))
+	defer s.Close() // before the next transaction, not at the end of the test
 	s.Mail("<caller@example.org>", "")
 	if a, err := s.Rcpt("<VOICE=+3940226338@voice.example.com>", ""); err != nil || a.StopProcessing() {
 		t.Fatalf("rcpt: %v %v", a, err)
