@@ -14,60 +14,49 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vpim-milter/vpim-milter/internal/postfixwire"
 	"github.com/vpim-milter/vpim-milter/milter"
 	"github.com/vpim-milter/vpim-milter/profile"
 )
 
 // postfixSession replays what Postfix 3.7 sends vpim-milter for one plain
-// message in one SMTP session (captured with strace from the Postfix of
-// integration/mta/postfix, smtp-source as the client), in the groups Postfix
+// message in one SMTP session (internal/postfixwire), in the groups Postfix
 // writes them: option negotiation; connect, HELO and MAIL macros with MAIL
 // and RCPT; the DATA macros; four header fields with their macros and end of
-// headers; abort, abort, quit. Its buffers are reused, so the client adds
-// almost nothing to the allocations a benchmark counts.
+// headers; abort, abort, quit. The groups after the negotiation follow the
+// protocol steps the filter negotiated, and are built at the first session.
+// Its buffers are reused, so the client adds almost nothing to the
+// allocations a benchmark counts.
 type postfixSession struct {
 	br                   *bufio.Reader
 	optneg, env, quit    []byte
 	data, hdrs, replyBuf []byte
 }
 
-func mpacket(dst []byte, cmd byte, parts ...string) []byte {
-	n := 1
-	for _, p := range parts {
-		n += len(p)
+func newPostfixSession() *postfixSession {
+	return &postfixSession{
+		br:       bufio.NewReaderSize(nil, 512),
+		replyBuf: make([]byte, 512),
+		optneg:   postfixwire.Negotiate(nil),
+		quit:     postfixwire.Quit(nil),
 	}
-	dst = binary.BigEndian.AppendUint32(dst, uint32(n))
-	dst = append(dst, cmd)
-	for _, p := range parts {
-		dst = append(dst, p...)
-	}
-	return dst
 }
 
-func newPostfixSession() *postfixSession {
-	s := &postfixSession{br: bufio.NewReaderSize(nil, 512), replyBuf: make([]byte, 512)}
-	s.optneg = mpacket(nil, 'O', "\x00\x00\x00\x06\x00\x00\x01\xff\x00\x1f\xff\xff")
-	p := mpacket(nil, 'D', "C", "j\x00mx.harness.test\x00{daemon_name}\x00mx.harness.test\x00{daemon_addr}\x00127.0.0.1\x00v\x00Postfix 3.7.11\x00_\x00unknown [127.0.0.1]\x00")
-	p = mpacket(p, 'D', "H")
-	p = mpacket(p, 'D', "M", "{client_addr}\x00127.0.0.1\x00")
-	p = mpacket(p, 'M', "<bench@example.org>\x00")
-	p = mpacket(p, 'D', "R")
-	s.env = mpacket(p, 'R', "<user@vm.example.net>\x00")
-	s.data = mpacket(nil, 'D', "T", "i\x00C5C3B9B03B0\x00")
-	p = nil
-	for _, h := range [][2]string{
-		{"From", " <bench@example.org>"},
-		{"To", " <user@vm.example.net>"},
-		{"Date", " Sun,  6 Dec 2026 03:22:35 +0000 (UTC)"},
-		{"Message-Id", " <6b78.0003.0002@client.bench.test>"},
-	} {
-		p = mpacket(p, 'D', "L", "i\x00C5C3B9B03B0\x00")
-		p = mpacket(p, 'L', h[0], "\x00", h[1], "\x00")
+// negotiated builds the groups after the negotiation, at the first session,
+// for the protocol flags of the SMFIC_OPTNEG reply just read (version,
+// actions, protocol flags).
+func (s *postfixSession) negotiated() {
+	if s.env == nil {
+		s.build(binary.BigEndian.Uint32(s.replyBuf[9:13]))
 	}
-	p = mpacket(p, 'D', "N", "i\x00C5C3B9B03B0\x00")
-	s.hdrs = mpacket(p, 'N')
-	s.quit = mpacket(mpacket(mpacket(nil, 'A'), 'A'), 'Q')
-	return s
+}
+
+// build makes the groups after the negotiation for the protocol flags proto.
+func (s *postfixSession) build(proto uint32) {
+	const qid = "C5C3B9B03B0"
+	s.env = postfixwire.Envelope(nil, proto)
+	s.data = postfixwire.Data(nil, proto, qid)
+	s.hdrs = postfixwire.HeaderGroup(nil, proto, qid)
 }
 
 // reply reads one reply packet and returns its command byte.
@@ -95,23 +84,36 @@ func (s *postfixSession) run(network, addr string) error {
 	}
 	defer c.Close()
 	s.br.Reset(c)
+	if err := s.step(c, s.optneg, 'O'); err != nil {
+		return err
+	}
+	s.negotiated()
 	for _, step := range []struct {
 		send []byte
 		want byte // 0: no reply
-	}{{s.optneg, 'O'}, {s.env, 'c'}, {s.data, 0}, {s.hdrs, 'a'}, {s.quit, 0}} {
-		if _, err := c.Write(step.send); err != nil {
+	}{{s.env, 'c'}, {s.data, 0}, {s.hdrs, 'a'}, {s.quit, 0}} {
+		if err := s.step(c, step.send, step.want); err != nil {
 			return err
 		}
-		if step.want == 0 {
-			continue
-		}
-		got, err := s.reply()
-		if err != nil {
-			return err
-		}
-		if got != step.want {
-			return fmt.Errorf("reply %q, want %q", got, step.want)
-		}
+	}
+	return nil
+}
+
+// step writes p and, unless want is 0, reads one reply and checks that it
+// is want.
+func (s *postfixSession) step(c net.Conn, p []byte, want byte) error {
+	if _, err := c.Write(p); err != nil {
+		return err
+	}
+	if want == 0 {
+		return nil
+	}
+	got, err := s.reply()
+	if err != nil {
+		return err
+	}
+	if got != want {
+		return fmt.Errorf("reply %q, want %q", got, want)
 	}
 	return nil
 }
@@ -274,11 +276,11 @@ func TestHeaderMacrosDropped(t *testing.T) {
 	_, unixNet, unixAddr := serveFilter(t, "unix:"+filepath.Join(t.TempDir(), "m.sock"), milter.Options{TempDir: t.TempDir()}, nil)
 	var hdrs []byte
 	for _, h := range [][2]string{{"Subject", " x"}, {"X-Test-Action", " add-header"}, {"To", " <b@example.net>"}} {
-		hdrs = mpacket(hdrs, 'D', "L", "i\x00QIDL\x00")
-		hdrs = mpacket(hdrs, 'L', h[0], "\x00", h[1], "\x00")
+		hdrs = postfixwire.Packet(hdrs, 'D', "L", "i\x00QIDL\x00")
+		hdrs = postfixwire.Packet(hdrs, 'L', h[0], "\x00", h[1], "\x00")
 	}
-	hdrs = mpacket(mpacket(hdrs, 'D', "N"), 'N')
-	body := mpacket(mpacket(mpacket(nil, 'B', "hello\r\n"), 'D', "E"), 'E')
+	hdrs = postfixwire.Packet(postfixwire.Packet(hdrs, 'D', "N"), 'N')
+	body := postfixwire.Packet(postfixwire.Packet(postfixwire.Packet(nil, 'B', "hello\r\n"), 'D', "E"), 'E')
 	for _, tc := range []struct{ network, addr string }{{"tcp", tcpAddr}, {unixNet, unixAddr}} {
 		for _, byteWise := range []bool{false, true} {
 			name := fmt.Sprintf("%s byte-wise=%v", tc.network, byteWise)
@@ -303,12 +305,9 @@ func TestHeaderMacrosDropped(t *testing.T) {
 					time.Sleep(50 * time.Microsecond)
 				}
 			}
-			for _, step := range []struct {
-				send []byte
-				want string // replies in order
-			}{{s.optneg, "O"}, {s.env, "c"}, {s.data, ""}, {hdrs, "c"}, {body, "ha"}} {
-				write(step.send)
-				for _, want := range []byte(step.want) {
+			exchange := func(send []byte, want string) { // want: the replies in order
+				write(send)
+				for _, want := range []byte(want) {
 					got, err := s.reply()
 					if err != nil {
 						t.Fatalf("%s: %v", name, err)
@@ -318,6 +317,12 @@ func TestHeaderMacrosDropped(t *testing.T) {
 					}
 				}
 			}
+			exchange(s.optneg, "O")
+			s.negotiated()
+			exchange(s.env, "c")
+			exchange(s.data, "")
+			exchange(hdrs, "c")
+			exchange(body, "ha")
 			write(s.quit)
 			// the filter closes after QUIT: the read ends with EOF, not a timeout
 			if _, err := s.reply(); err != io.EOF {

@@ -40,26 +40,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-)
 
-// Protocol constants (libmilter mfdef.h).
-const (
-	smfipNoConnect = 1 << 0
-	smfipNoHelo    = 1 << 1
-	smfipNoMail    = 1 << 2
-	smfipNoRcpt    = 1 << 3
-	smfipNoBody    = 1 << 4
-	smfipNoHdrs    = 1 << 5
-	smfipNoEOH     = 1 << 6
-	smfipNRHdr     = 1 << 7
-	smfipNoData    = 1 << 9
-	smfipNRConn    = 1 << 12
-	smfipNRHelo    = 1 << 13
-	smfipNRMail    = 1 << 14
-	smfipNRRcpt    = 1 << 15
-	smfipNRData    = 1 << 16
-	smfipNREOH     = 1 << 18
-	smfipNRBody    = 1 << 19
+	"github.com/vpim-milter/vpim-milter/internal/postfixwire"
 )
 
 func main() {
@@ -181,75 +163,14 @@ func (t *transaction) send(conn net.Conn, p []byte) error {
 	return err
 }
 
-func packet(dst []byte, cmd byte, parts ...string) []byte {
-	n := 1
-	for _, p := range parts {
-		n += len(p)
-	}
-	dst = binary.BigEndian.AppendUint32(dst, uint32(n))
-	dst = append(dst, cmd)
-	for _, p := range parts {
-		dst = append(dst, p...)
-	}
-	return dst
-}
-
 func newTransaction() *transaction {
 	t := &transaction{br: bufio.NewReaderSize(nil, 4096)}
 	// version 6, actions 0x1ff, protocol 0x1fffff: what Postfix 3.7 offers
-	t.optneg = packet(nil, 'O', "\x00\x00\x00\x06\x00\x00\x01\xff\x00\x1f\xff\xff")
-	t.quit = packet(packet(packet(nil, 'A'), 'A'), 'Q')
-	t.body = packet(nil, 'B', strings.Repeat("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd\r\n", 32))
-	t.body = packet(packet(t.body, 'D', "E", "i\x00QUEUEID0000\x00"), 'E')
+	t.optneg = postfixwire.Negotiate(nil)
+	t.quit = postfixwire.Quit(nil)
+	t.body = postfixwire.Packet(nil, 'B', strings.Repeat("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd\r\n", 32))
+	t.body = postfixwire.Packet(postfixwire.Packet(t.body, 'D', "E", "i\x00QUEUEID0000\x00"), 'E')
 	return t
-}
-
-// envelopeGroup is what Postfix sends between negotiation and the RCPT
-// reply for smtp-source's session (captured with strace from Postfix 3.7 and
-// vpim-milter's macro requests):
-// connect, HELO and MAIL macros, MAIL, RCPT macros, RCPT.
-func (t *transaction) envelopeGroup(dst []byte, proto uint32) []byte {
-	dst = packet(dst, 'D', "C", "j\x00mx.harness.test\x00{daemon_name}\x00mx.harness.test\x00{daemon_addr}\x00127.0.0.1\x00v\x00Postfix 3.7.11\x00_\x00unknown [127.0.0.1]\x00")
-	if proto&smfipNoConnect == 0 {
-		dst = packet(dst, 'C', "unknown\x00", "4", "\x00\x00", "127.0.0.1\x00")
-	}
-	dst = packet(dst, 'D', "H")
-	if proto&smfipNoHelo == 0 {
-		dst = packet(dst, 'H', "client.bench.test\x00")
-	}
-	dst = packet(dst, 'D', "M", "{client_addr}\x00127.0.0.1\x00")
-	if proto&smfipNoMail == 0 {
-		dst = packet(dst, 'M', "<bench@example.org>\x00")
-	}
-	dst = packet(dst, 'D', "R")
-	if proto&smfipNoRcpt == 0 {
-		dst = packet(dst, 'R', "<user@vm.example.net>\x00")
-	}
-	return dst
-}
-
-func (t *transaction) headerGroup(dst []byte, proto uint32, qid string) []byte {
-	sp := " "
-	if proto&(1<<20) == 0 { // SMFIP_HDR_LEADSPC not negotiated: the MTA strips the space
-		sp = ""
-	}
-	hdr := [][2]string{
-		{"From", sp + "<bench@example.org>"},
-		{"To", sp + "<user@vm.example.net>"},
-		{"Date", sp + "Sun,  6 Dec 2026 03:22:35 +0000 (UTC)"},
-		{"Message-Id", sp + "<6b78.0003.0002@client.bench.test>"},
-	}
-	if proto&smfipNoHdrs == 0 {
-		for _, h := range hdr {
-			dst = packet(dst, 'D', "L", "i\x00", qid, "\x00")
-			dst = packet(dst, 'L', h[0], "\x00", h[1], "\x00")
-		}
-	}
-	dst = packet(dst, 'D', "N", "i\x00", qid, "\x00")
-	if proto&smfipNoEOH == 0 {
-		dst = packet(dst, 'N')
-	}
-	return dst
 }
 
 func (t *transaction) run(network, address string) error {
@@ -277,7 +198,7 @@ func (t *transaction) run(network, address string) error {
 	t.qid++
 	qid := fmt.Sprintf("Q%011X", t.qid)
 
-	t.buf = t.envelopeGroup(t.buf[:0], proto)
+	t.buf = postfixwire.Envelope(t.buf[:0], proto)
 	if err := t.send(conn, t.buf); err != nil {
 		return err
 	}
@@ -286,10 +207,10 @@ func (t *transaction) run(network, address string) error {
 		skip bool
 		what string
 	}{
-		{proto&(smfipNoConnect|smfipNRConn) != 0, "connect"},
-		{proto&(smfipNoHelo|smfipNRHelo) != 0, "HELO"},
-		{proto&(smfipNoMail|smfipNRMail) != 0, "MAIL"},
-		{proto&(smfipNoRcpt|smfipNRRcpt) != 0, "RCPT"},
+		{proto&(postfixwire.NoConnect|postfixwire.NRConn) != 0, "connect"},
+		{proto&(postfixwire.NoHelo|postfixwire.NRHelo) != 0, "HELO"},
+		{proto&(postfixwire.NoMail|postfixwire.NRMail) != 0, "MAIL"},
+		{proto&(postfixwire.NoRcpt|postfixwire.NRRcpt) != 0, "RCPT"},
 	} {
 		if r.skip {
 			continue
@@ -298,31 +219,28 @@ func (t *transaction) run(network, address string) error {
 			return err
 		}
 	}
-	t.buf = packet(t.buf[:0], 'D', "T", "i\x00", qid, "\x00")
-	if proto&smfipNoData == 0 {
-		t.buf = packet(t.buf, 'T')
-	}
+	t.buf = postfixwire.Data(t.buf[:0], proto, qid)
 	if err := t.send(conn, t.buf); err != nil {
 		return err
 	}
-	if proto&(smfipNoData|smfipNRData) == 0 {
+	if proto&(postfixwire.NoData|postfixwire.NRData) == 0 {
 		if err := t.expect("DATA", 'c'); err != nil {
 			return err
 		}
 	}
-	t.buf = t.headerGroup(t.buf[:0], proto, qid)
+	t.buf = postfixwire.HeaderGroup(t.buf[:0], proto, qid)
 	if err := t.send(conn, t.buf); err != nil {
 		return err
 	}
 	// header replies (unless NR_HDR), then end of headers
-	if proto&(smfipNoHdrs|smfipNRHdr) == 0 {
-		for i := 0; i < 4; i++ {
+	if proto&(postfixwire.NoHdrs|postfixwire.NRHdr) == 0 {
+		for i := 0; i < postfixwire.Headers; i++ {
 			if err := t.expect("header", 'c'); err != nil {
 				return err
 			}
 		}
 	}
-	if proto&(smfipNoEOH|smfipNREOH) == 0 {
+	if proto&(postfixwire.NoEOH|postfixwire.NREOH) == 0 {
 		cmd, _, err := t.read()
 		if err != nil {
 			return fmt.Errorf("end of headers: %w", err)
@@ -344,7 +262,7 @@ func (t *transaction) bodyAndEOM(conn net.Conn, proto uint32) error {
 	if err := t.send(conn, t.body); err != nil {
 		return err
 	}
-	if proto&(smfipNoBody|smfipNRBody) == 0 {
+	if proto&(postfixwire.NoBody|postfixwire.NRBody) == 0 {
 		cmd, _, err := t.read()
 		if err != nil {
 			return fmt.Errorf("body: %w", err)
